@@ -1,0 +1,98 @@
+"""Run-time view of the action catalogue (``specs/*.yaml``).
+
+The generator turns the YAML catalogue into plain instances of the classes
+below (``cme_async/_generated/catalogue.py``), so that the runtime (retry
+policy, paginators) and the emulator can ask questions about an action without
+a YAML parser.  This module only defines the shapes and the lookup; it never
+imports the generated module at import time of ``cme_async`` beyond what the
+lookup needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import attrs
+
+Paging = Literal["offset", "time_window", "none"]
+
+
+@attrs.frozen
+class FieldSpec:
+    """One field of a request, a response ``Data`` or a structure.
+
+    ``type`` is the catalogue's type expression: ``string``, ``integer``,
+    ``float``, ``boolean``, ``any``, a structure name (``Entity``), a list
+    (``list[Entity]``) or a union written with ``|`` (``string|integer``),
+    used where the documentation contradicts itself.
+    """
+
+    wire: str
+    attr: str
+    type: str
+    required: bool = False
+    enum: tuple[str, ...] = ()
+    default: object = None
+    max_length: int | None = None
+    max_items: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+
+@attrs.frozen
+class StructSpec:
+    name: str
+    fields: tuple[FieldSpec, ...]
+    description: str = ""
+
+
+@attrs.frozen
+class ActionSpec:
+    action_class: str
+    action_name: str
+    method: str
+    replay_safe: bool
+    paging: Paging
+    request: tuple[FieldSpec, ...]
+    response: tuple[FieldSpec, ...]
+    has_data: bool
+    description: str = ""
+    errors: tuple[str, ...] = ()
+    # For paged actions: the wire names the paginator works with.
+    items_field: str | None = None
+    total_field: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.action_class}/{self.action_name}"
+
+
+@attrs.frozen
+class ErrorCodeSpec:
+    code: str
+    family: str
+    meaning: str = ""
+    relogin_helps: bool = False
+    retry_helps: bool = False
+
+
+def _load() -> Mapping[str, ActionSpec]:
+    try:
+        from cme_async._generated.catalogue import ACTIONS
+    except ImportError:  # pragma: no cover - only before the first `make codegen`
+        return {}
+    return ACTIONS
+
+
+_ACTIONS: Mapping[str, ActionSpec] | None = None
+
+
+def action_spec(action_class: str, action_name: str) -> ActionSpec | None:
+    """The catalogue entry for ``action_class/action_name``, or None if unknown."""
+    global _ACTIONS
+    if _ACTIONS is None:
+        _ACTIONS = _load()
+    return _ACTIONS.get(f"{action_class}/{action_name}")
