@@ -1,0 +1,77 @@
+"""cme-async: an asyncio SDK for the Tencent Cloud CME (云剪) client API.
+
+Quick start::
+
+    import cme_async
+
+    signer = cme_async.LocalSigner(SECRET_ID, SECRET_KEY, PLATFORM)
+    async with cme_async.AsyncCmeClient(signer, "user_1") as client:
+        data = await client.call("Material", "DescribeClass", {...})
+
+Modules whose names start with ``_`` are private; everything public is here.
+"""
+
+from ._client import AsyncCmeClient, default_http_client
+from ._errors import (
+    AuthError,
+    ClientClosedError,
+    CmeApiError,
+    CmeConnectionError,
+    CmeError,
+    CmeHTTPError,
+    CmeTimeoutError,
+    EventLoopMismatchError,
+    InvalidParameterError,
+    LoginError,
+    MalformedResponseError,
+    NotFoundError,
+    OperationFailedError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+    error_class_for,
+)
+from ._hooks import LoginEvent, RequestEvent, ResponseEvent, RetryEvent
+from ._logging import RedactingFilter
+from ._signing import LocalSigner, SignatureAction, Signer, sign
+from ._tokens import MemoryTicketStore, Ticket, TicketStore, TokenManager
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncCmeClient",
+    "AuthError",
+    "ClientClosedError",
+    "CmeApiError",
+    "CmeConnectionError",
+    "CmeError",
+    "CmeHTTPError",
+    "CmeTimeoutError",
+    "EventLoopMismatchError",
+    "InvalidParameterError",
+    "LocalSigner",
+    "LoginError",
+    "LoginEvent",
+    "MalformedResponseError",
+    "MemoryTicketStore",
+    "NotFoundError",
+    "OperationFailedError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RedactingFilter",
+    "RequestEvent",
+    "ResponseEvent",
+    "RetryEvent",
+    "ServerError",
+    "SignatureAction",
+    "Signer",
+    "Ticket",
+    "TicketStore",
+    "TokenManager",
+    "__version__",
+    "default_http_client",
+    "error_class_for",
+    "sign",
+]

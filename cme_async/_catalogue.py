@@ -10,6 +10,7 @@ lookup needs.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Literal
 
@@ -81,10 +82,11 @@ class ErrorCodeSpec:
 
 def _load() -> Mapping[str, ActionSpec]:
     try:
-        from cme_async._generated.catalogue import ACTIONS
+        module = importlib.import_module("cme_async._generated.catalogue")
     except ImportError:  # pragma: no cover - only before the first `make codegen`
         return {}
-    return ACTIONS
+    actions: Mapping[str, ActionSpec] = module.ACTIONS
+    return actions
 
 
 _ACTIONS: Mapping[str, ActionSpec] | None = None

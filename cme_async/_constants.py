@@ -1,0 +1,30 @@
+"""Every tunable default of the SDK, in one place."""
+
+from __future__ import annotations
+
+DEFAULT_API_URL = "https://web-paas-api.cme.qcloud.com"
+DEFAULT_LOGIN_URL = "https://open.cme.qcloud.com"
+
+# Seconds per attempt (httpx applies it to each phase: connect, write, read, pool).
+DEFAULT_TIMEOUT = 30.0
+# Replays after a retryable failure; the auth replay after a new login is not counted.
+DEFAULT_MAX_RETRIES = 2
+
+# The signature is only needed for the login exchange; every official example uses 5 minutes.
+DEFAULT_SIGNATURE_EXPIRE_SECONDS = 300
+
+# Connection pool sized for batch work: many calls in flight, connections kept warm.
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_MAX_KEEPALIVE_CONNECTIONS = 100
+DEFAULT_KEEPALIVE_EXPIRY = 30.0
+
+# Backoff: exponential with full jitter, base * 2**(retry-1), capped.
+RETRY_BASE_DELAY = 0.5
+RETRY_MAX_DELAY = 8.0
+# A Retry-After longer than this is not waited for: the error is raised instead.
+RETRY_AFTER_MAX = 60.0
+
+# At most this many characters of an unexpected body are quoted in an error.
+BODY_SNIPPET_CHARS = 200
+
+USER_AGENT = "cme-async/0.1.0"

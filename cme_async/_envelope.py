@@ -1,0 +1,132 @@
+"""Reading CME's answers: the action envelope and the two login shapes.
+
+Pure functions from (status, headers, body) to data or a typed error; nothing
+here knows about HTTP clients, tickets or retries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import (
+    CmeHTTPError,
+    LoginError,
+    MalformedResponseError,
+    error_class_for,
+)
+from ._redact import register_secret
+
+_loads = json.loads
+
+
+def _decode(body: bytes) -> tuple[Any, str | None]:
+    """(payload, None) or (None, reason it is not JSON)."""
+    if not body:
+        return None, "empty body"
+    try:
+        return _loads(body), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"not JSON: {exc.__class__.__name__}"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def parse_action_response(status: int, headers: Mapping[str, str], body: bytes, action: str) -> Any:
+    """The envelope's ``Data`` (None when absent), or raise the error the answer describes."""
+    request_id = headers.get("x-request-id")
+    payload, reason = _decode(body)
+    if isinstance(payload, dict):
+        code = payload.get("Code")
+        if isinstance(code, str):
+            if code == "Success":
+                return payload.get("Data")
+            rid = request_id or _text(payload.get("RequestId")) or None
+            raise error_class_for(code)(
+                code,
+                _text(payload.get("Message")),
+                _text(payload.get("EnglishMessage")),
+                request_id=rid,
+                action=action,
+                http_status=status,
+            )
+        reason = "no Code field" if code is None else "Code is not a string"
+    elif reason is None:
+        reason = f"a JSON {type(payload).__name__}, not an object"
+    if not 200 <= status < 300:
+        raise CmeHTTPError(status, body, action=action, request_id=request_id)
+    raise MalformedResponseError(
+        reason or "unreadable", body, action=action, http_status=status, request_id=request_id
+    )
+
+
+def parse_login_response(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """The login's ticket fields (``Authorization``, ``AppId``, ``Platform``, ``TfUid``).
+
+    Accepts the current shape ``{"Response": {...}}`` / ``{"Response": {"Error": ...}}``
+    and the older ``{"Code": "Success", "Data": {...}}`` / ``{"Code": <error>, ...}``.
+    """
+    action = "Login"
+    request_id = headers.get("x-request-id")
+    payload, reason = _decode(body)
+    if isinstance(payload, dict):
+        response = payload.get("Response")
+        if isinstance(response, dict):
+            rid = request_id or _text(response.get("RequestId")) or None
+            error = response.get("Error")
+            if isinstance(error, dict):
+                raise LoginError(
+                    _text(error.get("Code")) or "UnknownError",
+                    _text(error.get("Message")),
+                    request_id=rid,
+                    action=action,
+                    http_status=status,
+                )
+            return _ticket_fields(response, status, body, rid)
+        code = payload.get("Code")
+        if isinstance(code, str):
+            rid = request_id or _text(payload.get("RequestId")) or None
+            if code != "Success":
+                raise LoginError(
+                    code,
+                    _text(payload.get("Message")),
+                    _text(payload.get("EnglishMessage")),
+                    request_id=rid,
+                    action=action,
+                    http_status=status,
+                )
+            data = payload.get("Data")
+            if isinstance(data, dict):
+                return _ticket_fields(data, status, body, rid)
+            reason = "Success without a Data object"
+        else:
+            reason = "neither Response nor Code"
+    elif reason is None:
+        reason = f"a JSON {type(payload).__name__}, not an object"
+    if not 200 <= status < 300:
+        raise CmeHTTPError(status, body, action=action, request_id=request_id)
+    raise MalformedResponseError(
+        reason or "unreadable", body, action=action, http_status=status, request_id=request_id
+    )
+
+
+def _ticket_fields(
+    fields: dict[str, Any], status: int, body: bytes, request_id: str | None
+) -> dict[str, Any]:
+    authorization = fields.get("Authorization")
+    if not isinstance(authorization, str) or not authorization:
+        raise MalformedResponseError(
+            "no Authorization in the login answer",
+            body,
+            action="Login",
+            http_status=status,
+            request_id=request_id,
+        )
+    register_secret(authorization)
+    return fields
+
+
+__all__ = ["parse_action_response", "parse_login_response"]

@@ -1,0 +1,264 @@
+"""The SDK's exceptions: one tree under ``CmeError``, API errors chosen by code family.
+
+Every message names the action and, for API errors, the code; no message, repr
+or attribute holds a ticket, a signature or a secret key (bodies are quoted
+through ``redact`` and cut to a short snippet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._constants import BODY_SNIPPET_CHARS
+from ._redact import redact
+
+
+def snippet(body: bytes | str, limit: int = BODY_SNIPPET_CHARS) -> str:
+    """At most ``limit`` characters of a body, secrets masked, for an error message."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = redact(text)
+    if len(text) > limit:
+        return text[:limit] + f"…(+{len(text) - limit} chars)"
+    return text
+
+
+class CmeError(Exception):
+    """Base class of every error the SDK raises."""
+
+    #: The action (``"Material/DeleteMaterial"``, ``"Login"``) the error belongs to, if any.
+    action: str | None = None
+    #: How many HTTP attempts were made for the call that raised this error.
+    attempts: int = 1
+    #: True when the request may have been executed by CME although no answer arrived
+    #: (so it was not replayed: the action is not safe to replay).
+    may_have_run: bool = False
+    #: Headers of the HTTP answer that caused the error, when there was one.
+    headers: Mapping[str, str] | None = None
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        extra = []
+        if self.attempts > 1:
+            extra.append(f"after {self.attempts} attempts")
+        if self.may_have_run:
+            extra.append(
+                "the request may have run on CME; not replayed: the action is not safe to replay"
+            )
+        return f"{text} ({'; '.join(extra)})" if extra else text
+
+
+class CmeApiError(CmeError):
+    """CME answered with an envelope whose ``Code`` is not ``Success``."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str = "",
+        english_message: str = "",
+        *,
+        request_id: str | None = None,
+        action: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.english_message = english_message
+        self.request_id = request_id
+        self.action = action
+        self.http_status = http_status
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        words = self.english_message or self.message or "no message"
+        if self.message and self.english_message and self.message != self.english_message:
+            words = f"{self.english_message} / {self.message}"
+        parts = [f"{self.action or 'CME'}: {self.code}: {redact(words)}"]
+        details = []
+        if self.request_id:
+            details.append(f"request_id={self.request_id}")
+        if self.http_status is not None:
+            details.append(f"http_status={self.http_status}")
+        if details:
+            parts.append(f"[{', '.join(details)}]")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, action={self.action!r}, "
+            f"request_id={self.request_id!r}, http_status={self.http_status!r})"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_api_error,
+            (
+                type(self),
+                self.code,
+                self.message,
+                self.english_message,
+                self.request_id,
+                self.action,
+                self.http_status,
+                self.attempts,
+                self.may_have_run,
+            ),
+        )
+
+
+def _rebuild_api_error(
+    cls: type[CmeApiError],
+    code: str,
+    message: str,
+    english_message: str,
+    request_id: str | None,
+    action: str | None,
+    http_status: int | None,
+    attempts: int,
+    may_have_run: bool,
+) -> CmeApiError:
+    err = cls(
+        code,
+        message,
+        english_message,
+        request_id=request_id,
+        action=action,
+        http_status=http_status,
+    )
+    err.attempts = attempts
+    err.may_have_run = may_have_run
+    return err
+
+
+class AuthError(CmeApiError):
+    """``AuthFailure*``: the ticket was refused (after one new login and one replay)."""
+
+
+class LoginError(CmeApiError):
+    """The login exchange was refused (bad or expired signature, unknown platform...)."""
+
+
+class RateLimitError(CmeApiError):
+    """``RequestLimitExceeded*``: too many requests; retried with backoff before raising."""
+
+
+class InvalidParameterError(CmeApiError):
+    """``InvalidParameter*``, ``MissingParameter``, ``UnknownParameter``, ``InvalidAction``."""
+
+
+class PermissionDeniedError(CmeApiError):
+    """``OperationDenied*``, ``UnauthorizedOperation*``: the user may not do this."""
+
+
+class NotFoundError(CmeApiError):
+    """``ResourceNotFound*``: also what AI-result queries answer when there is no result."""
+
+
+class QuotaExceededError(CmeApiError):
+    """``LimitExceeded*``: a quota or billing limit; retrying will not help."""
+
+
+class OperationFailedError(CmeApiError):
+    """``FailedOperation*``: CME tried and failed; not safe to retry blindly."""
+
+
+class ServerError(CmeApiError):
+    """``InternalError*``, ``ServiceUnavailable*``: a fault on CME's side."""
+
+
+_INVALID_PARAMETER_CODES = frozenset({"MissingParameter", "UnknownParameter", "InvalidAction"})
+_FAMILIES: tuple[tuple[str, type[CmeApiError]], ...] = (
+    ("AuthFailure", AuthError),
+    ("RequestLimitExceeded", RateLimitError),
+    ("InvalidParameterValue", InvalidParameterError),
+    ("InvalidParameter", InvalidParameterError),
+    ("OperationDenied", PermissionDeniedError),
+    ("UnauthorizedOperation", PermissionDeniedError),
+    ("ResourceNotFound", NotFoundError),
+    ("LimitExceeded", QuotaExceededError),
+    ("FailedOperation", OperationFailedError),
+    ("InternalError", ServerError),
+    ("ServiceUnavailable", ServerError),
+)
+
+
+def error_class_for(code: str) -> type[CmeApiError]:
+    """The exception class for an error code: by family (the part before the first dot)."""
+    family = code.split(".", 1)[0]
+    if family in _INVALID_PARAMETER_CODES:
+        return InvalidParameterError
+    for prefix, cls in _FAMILIES:
+        if family == prefix:
+            return cls
+    return CmeApiError
+
+
+class CmeHTTPError(CmeError):
+    """A non-2xx answer without a readable CME envelope (a proxy's HTML page, say)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        body: bytes | str,
+        *,
+        action: str | None,
+        request_id: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.http_status = status_code
+        self.action = action
+        self.request_id = request_id
+        self.body_snippet = snippet(body)
+        rid = f", request_id={request_id}" if request_id else ""
+        super().__init__(
+            f"{action or 'CME'}: HTTP {status_code} without a CME envelope{rid}: "
+            f"{self.body_snippet!r}"
+        )
+
+
+class MalformedResponseError(CmeError):
+    """A 2xx answer that is not the documented envelope (not JSON, not an object, no ``Code``)."""
+
+    def __init__(
+        self,
+        reason: str,
+        body: bytes | str,
+        *,
+        action: str | None,
+        http_status: int | None,
+        request_id: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.action = action
+        self.http_status = http_status
+        self.request_id = request_id
+        self.body_snippet = snippet(body)
+        rid = f", request_id={request_id}" if request_id else ""
+        super().__init__(
+            f"{action or 'CME'}: malformed answer ({reason}; http_status={http_status}{rid}): "
+            f"{self.body_snippet!r}"
+        )
+
+
+class CmeConnectionError(CmeError):
+    """The request could not be sent or no answer arrived (the httpx error is ``__cause__``)."""
+
+    def __init__(self, message: str, *, action: str | None) -> None:
+        self.action = action
+        super().__init__(f"{action or 'CME'}: {redact(message)}")
+
+
+class CmeTimeoutError(CmeConnectionError):
+    """A timeout: ``kind`` is ``"attempt"`` (the per-attempt ``timeout``) or ``"deadline"``
+    (the overall ``deadline`` of the call, covering every attempt and wait)."""
+
+    def __init__(self, message: str, *, action: str | None, kind: str = "attempt") -> None:
+        self.kind = kind
+        super().__init__(message, action=action)
+
+
+class ClientClosedError(CmeError):
+    """The client was closed (``aclose()``) before or while the call ran."""
+
+
+class EventLoopMismatchError(CmeError):
+    """The client was used from an event loop other than the one it was opened on."""

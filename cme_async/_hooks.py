@@ -1,0 +1,82 @@
+"""Event hooks: async callables the client awaits with structured events.
+
+Use them to feed metrics or tracing without patching the SDK. A hook that raises
+is logged at WARNING and otherwise ignored: observability never breaks a call.
+Events never carry a ticket, a signature or a body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeAlias
+
+import attrs
+
+logger = logging.getLogger("cme_async")
+
+
+@attrs.frozen
+class RequestEvent:
+    """An attempt is about to be sent."""
+
+    action: str
+    attempt: int
+
+
+@attrs.frozen
+class ResponseEvent:
+    """An attempt ended: with an answer (``http_status`` set) or a transport error."""
+
+    action: str
+    attempt: int
+    elapsed: float
+    http_status: int | None
+    code: str | None
+    request_id: str | None
+    error: BaseException | None = None
+
+
+@attrs.frozen
+class RetryEvent:
+    """The retry policy decided about a failed attempt (``will_retry`` says which way)."""
+
+    action: str
+    attempt: int
+    reason: str
+    will_retry: bool
+    delay: float | None
+    error: BaseException
+
+
+@attrs.frozen
+class LoginEvent:
+    """A login exchange ended."""
+
+    user_id: str
+    elapsed: float
+    ok: bool
+    attempts: int
+    error: BaseException | None = None
+
+
+Hook: TypeAlias = Callable[[Any], Awaitable[None]]
+HookArg: TypeAlias = Hook | Sequence[Hook] | None
+
+
+def as_hooks(value: HookArg) -> tuple[Hook, ...]:
+    if value is None:
+        return ()
+    if callable(value):
+        return (value,)
+    return tuple(value)
+
+
+async def emit(hooks: tuple[Hook, ...], event: object) -> None:
+    for hook in hooks:
+        try:
+            await hook(event)
+        except Exception:
+            logger.warning(
+                "cme_async hook %r failed on %s", hook, type(event).__name__, exc_info=True
+            )

@@ -1,0 +1,156 @@
+"""Client access signatures (HMAC-SHA1 over an urlencoded parameter string).
+
+``signature = base64(HMAC-SHA1(secret_key, original) || original)`` where
+``original`` is the urlencoded query string of the documented parameters.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeAlias
+from urllib.parse import urlencode
+
+from ._constants import DEFAULT_SIGNATURE_EXPIRE_SECONDS
+from ._redact import mask, register_secret
+
+SignatureAction: TypeAlias = Literal["Login", "OpenProject", "Upload"]
+#: Anything that turns a user id into a fresh ``Login`` signature, e.g. a call to
+#: your own backend. ``LocalSigner`` is the in-process implementation.
+Signer: TypeAlias = Callable[[str], Awaitable[str]]
+
+_ACTIONS = ("Login", "OpenProject", "Upload")
+_UINT32 = 2**32
+
+
+def _require_text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def sign(
+    *,
+    secret_id: str,
+    secret_key: str,
+    platform: str,
+    user_id: str,
+    action: SignatureAction = "Login",
+    expire_seconds: int = DEFAULT_SIGNATURE_EXPIRE_SECONDS,
+    now: int | None = None,
+    nonce: int | None = None,
+    project_id: str | None = None,
+) -> str:
+    """Compute a CME client access signature.
+
+    Args:
+        secret_id: SecretId of the Tencent Cloud API key.
+        secret_key: SecretKey of that key. Keep it on your server.
+        platform: the CME platform id, e.g. ``"1000000009"``.
+        user_id: your application's id for the end user.
+        action: ``"Login"`` (trade for an Authorization ticket), ``"OpenProject"``
+            (open the editor; needs ``project_id``) or ``"Upload"``.
+        expire_seconds: validity of the signature from ``now``.
+        now: Unix time to sign at; the current time by default.
+        nonce: the ``random`` parameter (uint32); a cryptographically random one by default.
+        project_id: ``openProject.projectId``, only sent when given.
+
+    Raises:
+        ValueError: an empty id or key, a non-positive expiry, an unknown action,
+            ``OpenProject`` without ``project_id``, a nonce outside uint32.
+    """
+    _require_text("secret_id", secret_id)
+    _require_text("secret_key", secret_key)
+    _require_text("platform", platform)
+    _require_text("user_id", user_id)
+    if action not in _ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(_ACTIONS)}, got {action!r}")
+    if isinstance(expire_seconds, bool) or not isinstance(expire_seconds, int):
+        raise TypeError("expire_seconds must be an int")
+    if expire_seconds <= 0:
+        raise ValueError(f"expire_seconds must be positive, got {expire_seconds}")
+    if project_id is not None:
+        _require_text("project_id", project_id)
+    elif action == "OpenProject":
+        raise ValueError("project_id is required when action is 'OpenProject'")
+    if now is None:
+        now = int(time.time())
+    if nonce is None:
+        nonce = secrets.randbelow(_UINT32)
+    elif not 0 <= nonce < _UINT32:
+        raise ValueError(f"nonce must be a uint32 (0 <= nonce < 2**32), got {nonce}")
+
+    params: list[tuple[str, str]] = [
+        ("secretId", secret_id),
+        ("currentTimeStamp", str(now)),
+        ("expireTime", str(now + expire_seconds)),
+        ("random", str(nonce)),
+        ("platform", platform),
+        ("action", action),
+        ("userId", user_id),
+    ]
+    if project_id is not None:
+        params.append(("openProject.projectId", project_id))
+    original = urlencode(params).encode("utf-8")
+    digest = hmac.new(secret_key.encode("utf-8"), original, hashlib.sha1).digest()
+    signature = base64.b64encode(digest + original).decode("ascii")
+    register_secret(signature)
+    return signature
+
+
+class LocalSigner:
+    """Signs ``Login`` signatures in process: ``await signer(user_id)``.
+
+    Use it on trusted servers and in batch jobs that hold the API key. Apps
+    whose clients must not see the key pass their own ``async def signer(user_id)``
+    that asks their backend instead.
+    """
+
+    __slots__ = ("_expire_seconds", "_secret_id", "_secret_key", "platform")
+
+    def __init__(
+        self,
+        secret_id: str,
+        secret_key: str,
+        platform: str,
+        *,
+        expire_seconds: int = DEFAULT_SIGNATURE_EXPIRE_SECONDS,
+    ) -> None:
+        _require_text("secret_id", secret_id)
+        _require_text("secret_key", secret_key)
+        _require_text("platform", platform)
+        if isinstance(expire_seconds, bool) or not isinstance(expire_seconds, int):
+            raise TypeError("expire_seconds must be an int")
+        if expire_seconds <= 0:
+            raise ValueError(f"expire_seconds must be positive, got {expire_seconds}")
+        register_secret(secret_key)
+        self._secret_id = secret_id
+        self._secret_key = secret_key
+        self.platform = platform
+        self._expire_seconds = expire_seconds
+
+    async def __call__(self, user_id: str) -> str:
+        return sign(
+            secret_id=self._secret_id,
+            secret_key=self._secret_key,
+            platform=self.platform,
+            user_id=user_id,
+            expire_seconds=self._expire_seconds,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"LocalSigner(secret_id={mask(self._secret_id)}, secret_key=***, "
+            f"platform={self.platform!r}, expire_seconds={self._expire_seconds})"
+        )
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        # Pickling would copy the secret key into whatever store receives it.
+        raise TypeError("LocalSigner holds a secret key and cannot be pickled")
