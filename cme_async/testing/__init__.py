@@ -1,0 +1,36 @@
+"""A faithful in-memory emulator of the CME login endpoint and client API.
+
+    fake = FakeCme.seeded()
+    signer = LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+    client = AsyncCmeClient(signer, DEMO_USER_ID,
+                            http_client=httpx.AsyncClient(transport=fake.transport()))
+
+or over TCP: ``async with fake.serve() as url: ...`` (needs ``cme-async[testing]``).
+See docs/testing.md.  Importing this package loads only the standard library and
+httpx; uvicorn is imported when a server is started.
+"""
+
+from ._fake import IN_PROCESS_URL, FakeCme
+from ._faults import Fault
+from ._seed import (
+    DEMO_FRIEND_ID,
+    DEMO_PLATFORM,
+    DEMO_SECRET_ID,
+    DEMO_SECRET_KEY,
+    DEMO_TEAM_ID,
+    DEMO_USER_ID,
+    demo_seed,
+)
+
+__all__ = [
+    "DEMO_FRIEND_ID",
+    "DEMO_PLATFORM",
+    "DEMO_SECRET_ID",
+    "DEMO_SECRET_KEY",
+    "DEMO_TEAM_ID",
+    "DEMO_USER_ID",
+    "IN_PROCESS_URL",
+    "FakeCme",
+    "Fault",
+    "demo_seed",
+]
