@@ -223,7 +223,8 @@ def search_shared_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
 @action("Material", "ProcessMaterial")
 def process_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     material = ctx.state.user_material(ctx.user_id, need_text(body, "MaterialId"))
-    definition = need_int(body, "Definition")
+    # Documented as required, but both documented examples omit it: default to all AI tasks.
+    definition = integer(body, "Definition", 20)
     if definition not in (20, 30):
         raise invalid(
             "Definition", f"{definition} is not one of 20, 30", "InvalidParameterValue.Definition"

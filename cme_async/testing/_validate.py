@@ -113,9 +113,7 @@ def _check_value(
     if isinstance(value, int | float) and not isinstance(value, bool):
         if spec.maximum is not None and value > spec.maximum:
             if top == "Limit":
-                raise Fault(
-                    "InvalidParameterValue.Limit", f"Limit greate than max ({spec.maximum:g})"
-                )
+                raise Fault("InvalidParameterValue.Limit")
             raise invalid(path, f"greater than {spec.maximum:g}", _code(top))
         if spec.minimum is not None and value < spec.minimum:
             raise invalid(path, f"less than {spec.minimum:g}", _code(top))
