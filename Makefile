@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := test,testing,aiohttp
 
-.PHONY: install test lint typecheck pytest clean
+.PHONY: install test lint typecheck pytest clean codegen check-codegen
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,15 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+# Regenerate cme_async/_generated/ and docs/actions.md from specs/*.yaml.
+codegen: $(STAMP)
+	$(BIN)/python -m codegen
+
+# Fail (listing the files) when the committed generated output differs from a fresh run.
+check-codegen: $(STAMP)
+	$(BIN)/python -m codegen --check
+
+test: check-codegen lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

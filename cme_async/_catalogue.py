@@ -27,6 +27,11 @@ class FieldSpec:
     ``float``, ``boolean``, ``any``, a structure name (``Entity``), a list
     (``list[Entity]``) or a union written with ``|`` (``string|integer``),
     used where the documentation contradicts itself.
+
+    For a list field, ``enum`` and ``item_max_length`` apply to each item while
+    ``max_items`` bounds the list.  ``aliases`` are other wire names the field is
+    read from (documented spellings that contradict each other); ``notes`` record
+    documentation oddities; ``doc_type`` is the type as the page writes it.
     """
 
     wire: str
@@ -41,6 +46,10 @@ class FieldSpec:
     maximum: float | None = None
     aliases: tuple[str, ...] = ()
     description: str = ""
+    # Added by the code generator (optional, with defaults):
+    item_max_length: int | None = None
+    doc_type: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -48,6 +57,7 @@ class StructSpec:
     name: str
     fields: tuple[FieldSpec, ...]
     description: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -65,6 +75,14 @@ class ActionSpec:
     # For paged actions: the wire names the paginator works with.
     items_field: str | None = None
     total_field: str | None = None
+    # Added by the code generator (optional, with defaults).  For ``time_window``
+    # paging ``items_field``/``cursor_field`` are dotted wire paths into ``Data``
+    # (``"SubtitleInfo.SubtitleSet"``, ``"SubtitleInfo.LastTimeOffset"``).
+    cursor_field: str | None = None
+    default_page_size: int | None = None
+    max_page_size: int | None = None
+    doc_id: int | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

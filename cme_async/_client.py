@@ -39,6 +39,7 @@ from ._errors import (
     CmeTimeoutError,
     EventLoopMismatchError,
 )
+from ._generated.namespaces import ActionNamespaces
 from ._hooks import (
     HookArg,
     RequestEvent,
@@ -166,7 +167,7 @@ class _Attempts:
         self.last_error: BaseException | None = None
 
 
-class AsyncCmeClient:
+class AsyncCmeClient(ActionNamespaces):
     """Asynchronous client for the CME client API.
 
     One client holds one connection pool and one token manager; every call made

@@ -1,0 +1,551 @@
+"""Load and validate the YAML catalogue in ``specs/``.
+
+Every problem stops code generation with a :class:`CatalogueError` naming the file,
+the action (or structure) and the field.  Nothing here is imported at run time.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCALARS = {"string": "str", "integer": "int", "float": "float", "boolean": "bool", "any": "Any"}
+RESERVED_ATTRS = {"unknown_fields"}
+RESERVED_ARGS = {"self", "timeout", "max_retries", "deadline", "page_size", "max_items"}
+# Replay safety follows the action's verb (issue 3); the catalogue must agree.
+REPLAY_SAFE_PREFIXES = {
+    "Describe": True,
+    "Search": True,
+    "List": True,
+    "Modify": True,
+    "Delete": True,
+    "Create": False,
+    "Add": False,
+    "Process": False,
+    "Finish": False,
+}
+NON_ACTION_FILES = {"types.yaml", "errors.yaml"}
+
+ACTION_FILE_KEYS = {"action_class", "description", "actions"}
+ACTION_KEYS = {
+    "name",
+    "method",
+    "doc_id",
+    "doc_path",
+    "title_zh",
+    "description",
+    "description_zh",
+    "replay_safe",
+    "paging",
+    "errors",
+    "request",
+    "response",
+    "lenient",
+    "notes",
+}
+ACTION_REQUIRED = ("name", "description", "replay_safe", "paging", "request", "response")
+FIELD_KEYS = {
+    "wire",
+    "attr",
+    "type",
+    "required",
+    "enum",
+    "default",
+    "max_length",
+    "max_items",
+    "item_max_length",
+    "minimum",
+    "maximum",
+    "aliases",
+    "description",
+    "description_zh",
+    "doc_type",
+    "doc_required",
+    "notes",
+}
+FIELD_REQUIRED = ("wire", "type", "description")
+PAGING_KEYS = {"kind", "items", "total", "cursor", "item_key", "default_page_size", "max_page_size"}
+LENIENT_KEYS = {"single_item_as"}
+TYPES_FILE_KEYS = {"enums", "structs"}
+STRUCT_KEYS = {"name", "description", "source", "direction", "fields", "notes"}
+STRUCT_REQUIRED = ("name", "description", "fields")
+ENUM_KEYS = {"description", "values", "notes"}
+ERRORS_FILE_KEYS = {"families", "codes"}
+FAMILY_KEYS = {"meaning", "sdk_error"}
+CODE_KEYS = {"code", "family", "meaning", "relogin_helps", "retry_helps", "seen_in_client_examples"}
+
+
+class CatalogueError(Exception):
+    """A problem in ``specs/``: the message names the file, the owner and the field."""
+
+    def __init__(self, file: str, message: str, owner: str = "", fld: str = "") -> None:
+        where = file
+        if owner:
+            where += f": {owner}"
+        if fld:
+            where += f": field {fld}"
+        super().__init__(f"{where}: {message}")
+
+
+def snake(name: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name.strip())
+    return s.lower()
+
+
+@dataclass(frozen=True)
+class TypeExpr:
+    kind: str  # "scalar" | "struct" | "list" | "union"
+    name: str = ""
+    items: tuple[TypeExpr, ...] = ()
+
+    def text(self) -> str:
+        if self.kind == "list":
+            return f"list[{self.items[0].text()}]"
+        if self.kind == "union":
+            return "|".join(t.text() for t in self.items)
+        return self.name
+
+    def structs(self) -> set[str]:
+        if self.kind == "struct":
+            return {self.name}
+        return set().union(*(t.structs() for t in self.items)) if self.items else set()
+
+
+def _split_union(text: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if ch == "|" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p.strip() for p in parts]
+
+
+def parse_type(text: str) -> TypeExpr:
+    """Parse a type expression; struct names are checked later against the catalogue."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"bad type expression {text!r}")
+    parts = _split_union(text.strip())
+    if len(parts) > 1:
+        return TypeExpr("union", items=tuple(parse_type(p) for p in parts))
+    t = parts[0]
+    m = re.fullmatch(r"list\[(.+)\]", t)
+    if m:
+        return TypeExpr("list", items=(parse_type(m.group(1)),))
+    if t in SCALARS:
+        return TypeExpr("scalar", t)
+    if re.fullmatch(r"[A-Z][A-Za-z0-9]*", t):
+        return TypeExpr("struct", t)
+    raise ValueError(f"unknown type name {t!r}")
+
+
+@dataclass
+class Field:
+    wire: str
+    attr: str
+    type: TypeExpr
+    description: str
+    required: bool = False
+    enum: tuple[str, ...] = ()
+    enum_name: str = ""
+    default: Any = None
+    max_length: int | None = None
+    max_items: int | None = None
+    item_max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    aliases: tuple[str, ...] = ()
+    description_zh: str = ""
+    doc_type: str = ""
+    doc_required: bool | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Struct:
+    name: str
+    description: str
+    fields: list[Field]
+    notes: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass
+class Paging:
+    kind: str  # offset | time_window | none
+    items: str | None = None
+    total: str | None = None
+    cursor: str | None = None
+    item_key: str | None = None
+    default_page_size: int | None = None
+    max_page_size: int | None = None
+
+
+@dataclass
+class Action:
+    action_class: str
+    name: str
+    method: str
+    description: str
+    replay_safe: bool
+    paging: Paging
+    request: list[Field]
+    response: list[Field] | None
+    errors: tuple[str, ...] = ()
+    description_zh: str = ""
+    doc_id: int | None = None
+    doc_path: str = ""
+    title_zh: str = ""
+    single_item_as: str | None = None
+    notes: tuple[str, ...] = ()
+    file: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.action_class}/{self.name}"
+
+
+@dataclass
+class ErrorCode:
+    code: str
+    family: str
+    meaning: str
+    relogin_helps: bool = False
+    retry_helps: bool = False
+    seen: bool = False
+
+
+@dataclass
+class Catalogue:
+    structs: dict[str, Struct] = field(default_factory=dict)
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)
+    errors: dict[str, ErrorCode] = field(default_factory=dict)
+    families: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def action_classes(self) -> list[str]:
+        return sorted({a.action_class for a in self.actions})
+
+
+def _keys(
+    obj: Any, allowed: set[str], required: tuple[str, ...], file: str, owner: str, fld: str = ""
+) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise CatalogueError(file, f"expected a mapping, got {type(obj).__name__}", owner, fld)
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise CatalogueError(
+            file, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})", owner, fld
+        )
+    for key in required:
+        if key not in obj:
+            raise CatalogueError(file, f"missing required key {key!r}", owner, fld)
+    return obj
+
+
+def _opt_int(value: Any, file: str, owner: str, fld: str, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CatalogueError(file, f"{key} must be an integer, got {value!r}", owner, fld)
+    return value
+
+
+def _strs(value: Any, file: str, owner: str, fld: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogueError(file, f"{key} must be a list of strings", owner, fld)
+    return tuple(value)
+
+
+def _field(raw: Any, file: str, owner: str, enums: dict[str, tuple[str, ...]]) -> Field:
+    name = raw.get("wire", "?") if isinstance(raw, dict) else "?"
+    raw = _keys(raw, FIELD_KEYS, FIELD_REQUIRED, file, owner, name)
+    try:
+        texpr = parse_type(raw["type"])
+    except ValueError as exc:
+        raise CatalogueError(file, str(exc), owner, name) from None
+    attr = raw.get("attr") or snake(name)
+    if not attr.isidentifier() or keyword.iskeyword(attr) or attr in RESERVED_ATTRS:
+        raise CatalogueError(file, f"attribute name {attr!r} is not usable", owner, name)
+    enum_raw = raw.get("enum")
+    enum_name = ""
+    if isinstance(enum_raw, str):
+        if enum_raw not in enums:
+            raise CatalogueError(file, f"unknown enum {enum_raw!r}", owner, name)
+        enum_name, enum = enum_raw, enums[enum_raw]
+    else:
+        enum = _strs(enum_raw, file, owner, name, "enum")
+    for key in ("required", "doc_required"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise CatalogueError(file, f"{key} must be true or false", owner, name)
+    for key in ("minimum", "maximum"):
+        if raw.get(key) is not None and not isinstance(raw[key], int | float):
+            raise CatalogueError(file, f"{key} must be a number", owner, name)
+    if not isinstance(raw["description"], str) or not raw["description"].strip():
+        raise CatalogueError(file, "description must be a non-empty string", owner, name)
+    return Field(
+        wire=name,
+        attr=attr,
+        type=texpr,
+        description=raw["description"].strip(),
+        required=raw.get("required", False),
+        enum=enum,
+        enum_name=enum_name,
+        default=raw.get("default"),
+        max_length=_opt_int(raw.get("max_length"), file, owner, name, "max_length"),
+        max_items=_opt_int(raw.get("max_items"), file, owner, name, "max_items"),
+        item_max_length=_opt_int(raw.get("item_max_length"), file, owner, name, "item_max_length"),
+        minimum=raw.get("minimum"),
+        maximum=raw.get("maximum"),
+        aliases=_strs(raw.get("aliases"), file, owner, name, "aliases"),
+        description_zh=raw.get("description_zh", ""),
+        doc_type=raw.get("doc_type", ""),
+        doc_required=raw.get("doc_required"),
+        notes=_strs(raw.get("notes"), file, owner, name, "notes"),
+    )
+
+
+def _fields(raw: Any, file: str, owner: str, enums: dict[str, tuple[str, ...]]) -> list[Field]:
+    if not isinstance(raw, list):
+        raise CatalogueError(file, "fields must be a list", owner)
+    out = [_field(f, file, owner, enums) for f in raw]
+    seen: set[str] = set()
+    for f in out:
+        for key in (f.wire, *f.aliases):
+            if key in seen:
+                raise CatalogueError(file, "duplicate wire name", owner, key)
+            seen.add(key)
+    attrs = [f.attr for f in out]
+    for a in attrs:
+        if attrs.count(a) > 1:
+            raise CatalogueError(file, f"duplicate attribute name {a!r}", owner, a)
+    return out
+
+
+def _check_types(fields: list[Field], known: set[str], file: str, owner: str) -> None:
+    for f in fields:
+        for name in f.type.structs():
+            if name not in known:
+                raise CatalogueError(file, f"unknown type name {name!r}", owner, f.wire)
+        if f.type.kind == "union" and f.type.structs():
+            raise CatalogueError(
+                file, "a union may only combine scalars and lists of scalars", owner, f.wire
+            )
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogueError(path.name, f"not valid YAML: {exc}") from None
+
+
+def load(spec_dir: Path) -> Catalogue:
+    """Read ``types.yaml``, ``errors.yaml`` and one YAML file per ActionClass."""
+    cat = Catalogue()
+    _load_errors(spec_dir / "errors.yaml", cat)
+    _load_types(spec_dir / "types.yaml", cat)
+    files = sorted(p for p in spec_dir.glob("*.yaml") if p.name not in NON_ACTION_FILES)
+    if not files:
+        raise CatalogueError(str(spec_dir), "no action files")
+    for path in files:
+        _load_actions(path, cat)
+    return cat
+
+
+def _load_errors(path: Path, cat: Catalogue) -> None:
+    file = path.name
+    raw = _keys(_read(path), ERRORS_FILE_KEYS, ("families", "codes"), file, "")
+    for fam, spec in raw["families"].items():
+        cat.families[fam] = _keys(
+            spec, FAMILY_KEYS, ("meaning", "sdk_error"), file, f"family {fam}"
+        )
+    for item in raw["codes"]:
+        code = item.get("code", "?") if isinstance(item, dict) else "?"
+        item = _keys(item, CODE_KEYS, ("code", "family", "meaning"), file, f"code {code}")
+        if code in cat.errors:
+            raise CatalogueError(file, "duplicate error code", f"code {code}")
+        if item["family"] not in cat.families:
+            raise CatalogueError(file, f"unknown family {item['family']!r}", f"code {code}")
+        cat.errors[code] = ErrorCode(
+            code,
+            item["family"],
+            item["meaning"],
+            bool(item.get("relogin_helps", False)),
+            bool(item.get("retry_helps", False)),
+            bool(item.get("seen_in_client_examples", False)),
+        )
+
+
+def _load_types(path: Path, cat: Catalogue) -> None:
+    file = path.name
+    raw = _keys(_read(path), TYPES_FILE_KEYS, ("structs",), file, "")
+    for name, spec in (raw.get("enums") or {}).items():
+        spec = _keys(spec, ENUM_KEYS, ("values",), file, f"enum {name}")
+        cat.enums[name] = _strs(spec["values"], file, f"enum {name}", "", "values")
+    for item in raw["structs"]:
+        name = item.get("name", "?") if isinstance(item, dict) else "?"
+        owner = f"struct {name}"
+        item = _keys(item, STRUCT_KEYS, STRUCT_REQUIRED, file, owner)
+        if name in cat.structs:
+            raise CatalogueError(file, "duplicate structure", owner)
+        cat.structs[name] = Struct(
+            name,
+            item["description"],
+            _fields(item["fields"], file, owner, cat.enums),
+            _strs(item.get("notes"), file, owner, "", "notes"),
+            item.get("source", ""),
+        )
+    for s in cat.structs.values():
+        _check_types(s.fields, set(cat.structs), file, f"struct {s.name}")
+
+
+def _resolve(fields: list[Field], path: str, cat: Catalogue) -> Field | None:
+    """The field a dotted wire path names, walking nested structures."""
+    head, _, rest = path.partition(".")
+    for f in fields:
+        if f.wire == head:
+            if not rest:
+                return f
+            if f.type.kind == "struct":
+                return _resolve(cat.structs[f.type.name].fields, rest, cat)
+    return None
+
+
+def _load_actions(path: Path, cat: Catalogue) -> None:
+    file = path.name
+    raw = _keys(_read(path), ACTION_FILE_KEYS, ("action_class", "actions"), file, "")
+    cls = raw["action_class"]
+    if not isinstance(cls, str) or cls.lower() != path.stem:
+        raise CatalogueError(file, f"action_class {cls!r} does not match the file name")
+    for item in raw["actions"]:
+        name = item.get("name", "?") if isinstance(item, dict) else "?"
+        owner = f"action {name}"
+        item = _keys(item, ACTION_KEYS, ACTION_REQUIRED, file, owner)
+        key = f"{cls}/{name}"
+        if any(a.key == key for a in cat.actions):
+            raise CatalogueError(file, "duplicate action", owner)
+        if not isinstance(item["replay_safe"], bool):
+            raise CatalogueError(file, "replay_safe must be true or false", owner)
+        verb = re.match(r"[A-Z][a-z]+", name)
+        expected = REPLAY_SAFE_PREFIXES.get(verb.group(0) if verb else "")
+        if expected is not None and expected != item["replay_safe"]:
+            raise CatalogueError(
+                file,
+                f"replay_safe must be {str(expected).lower()} for a "
+                f"{verb.group(0) if verb else ''}* action",
+                owner,
+            )
+        request = _fields(item["request"] or [], file, owner, cat.enums)
+        response = (
+            None if item["response"] is None else _fields(item["response"], file, owner, cat.enums)
+        )
+        _check_types(request + (response or []), set(cat.structs), file, owner)
+        for f in request:
+            if f.attr in RESERVED_ARGS:
+                raise CatalogueError(file, f"argument name {f.attr!r} is reserved", owner, f.wire)
+        errors = _strs(item.get("errors"), file, owner, "", "errors")
+        for code in errors:
+            if code not in cat.errors:
+                raise CatalogueError(
+                    file, f"unknown error code {code!r} (add it to errors.yaml)", owner
+                )
+        action = Action(
+            action_class=cls,
+            name=name,
+            method=item.get("method") or snake(name),
+            description=item["description"],
+            replay_safe=item["replay_safe"],
+            paging=_paging(item["paging"], request, response, file, owner, cat),
+            request=request,
+            response=response,
+            errors=errors,
+            description_zh=item.get("description_zh", ""),
+            doc_id=item.get("doc_id"),
+            doc_path=item.get("doc_path", ""),
+            title_zh=item.get("title_zh", ""),
+            notes=_strs(item.get("notes"), file, owner, "", "notes"),
+            file=file,
+        )
+        if item.get("lenient") is not None:
+            lenient = _keys(
+                item["lenient"], LENIENT_KEYS, ("single_item_as",), file, owner, "lenient"
+            )
+            target = _resolve(response or [], lenient["single_item_as"], cat)
+            if (
+                target is None
+                or target.type.kind != "list"
+                or target.type.items[0].kind != "struct"
+            ):
+                raise CatalogueError(
+                    file, "lenient.single_item_as must name a response list of a structure", owner
+                )
+            action.single_item_as = target.wire
+        if any(a.method == action.method and a.action_class == cls for a in cat.actions):
+            raise CatalogueError(file, f"duplicate method name {action.method!r}", owner)
+        cat.actions.append(action)
+
+
+def _paging(
+    raw: Any,
+    request: list[Field],
+    response: list[Field] | None,
+    file: str,
+    owner: str,
+    cat: Catalogue,
+) -> Paging:
+    if raw == "none" or raw is None:
+        return Paging("none")
+    raw = _keys(raw, PAGING_KEYS, ("kind", "items"), file, owner, "paging")
+    kind = raw["kind"]
+    wires = {f.wire for f in request}
+    items = _resolve(response or [], raw["items"], cat)
+    if items is None or items.type.kind != "list":
+        raise CatalogueError(
+            file, f"paging.items {raw['items']!r} is not a response list", owner, "paging"
+        )
+    p = Paging(
+        kind,
+        raw["items"],
+        raw.get("total"),
+        raw.get("cursor"),
+        raw.get("item_key"),
+        _opt_int(raw.get("default_page_size"), file, owner, "paging", "default_page_size"),
+        _opt_int(raw.get("max_page_size"), file, owner, "paging", "max_page_size"),
+    )
+    if kind == "offset":
+        if not {"Offset", "Limit"} <= wires:
+            raise CatalogueError(
+                file, "offset paging needs Offset and Limit request fields", owner, "paging"
+            )
+        if p.total is not None and _resolve(response or [], p.total, cat) is None:
+            raise CatalogueError(
+                file, f"paging.total {p.total!r} is not a response field", owner, "paging"
+            )
+    elif kind == "time_window":
+        if not {"StartTimeOffset", "EndTimeOffset"} <= wires:
+            raise CatalogueError(
+                file, "time_window paging needs StartTimeOffset and EndTimeOffset", owner, "paging"
+            )
+        if p.cursor is None or _resolve(response or [], p.cursor, cat) is None:
+            raise CatalogueError(
+                file, "time_window paging needs a cursor response field", owner, "paging"
+            )
+    else:
+        raise CatalogueError(
+            file, f"unknown paging kind {kind!r} (offset, time_window, none)", owner, "paging"
+        )
+    return p

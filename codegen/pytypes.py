@@ -1,0 +1,118 @@
+"""How catalogue types and fields read in Python: annotations, checks, docstring text."""
+
+from __future__ import annotations
+
+import textwrap
+
+from codegen.loader import SCALARS, Field, TypeExpr
+
+CHECKS = {
+    "string": "_c.check_str",
+    "integer": "_c.check_int",
+    "float": "_c.check_float",
+    "boolean": "_c.check_bool",
+    "any": "_c.check_any",
+}
+WORDS = {"string": "str", "integer": "int", "float": "float", "boolean": "bool", "any": "any"}
+
+
+def model_type(t: TypeExpr) -> str:
+    """The annotation of a model attribute."""
+    if t.kind == "scalar":
+        return SCALARS[t.name]
+    if t.kind == "struct":
+        return t.name
+    if t.kind == "list":
+        return f"list[{model_type(t.items[0])}]"
+    return " | ".join(model_type(i) for i in t.items)
+
+
+def arg_type(t: TypeExpr) -> str:
+    """The annotation of a method argument: structures may also be plain mappings."""
+    if t.kind == "scalar":
+        return SCALARS[t.name]
+    if t.kind == "struct":
+        return f"{t.name} | Mapping[str, Any]"
+    if t.kind == "list":
+        return f"Sequence[{arg_type(t.items[0])}]"
+    return " | ".join(arg_type(i) for i in t.items)
+
+
+def check_expr(t: TypeExpr) -> str:
+    """The run-time check (see ``cme_async._converter``) for a value of this type."""
+    if t.kind == "scalar":
+        return CHECKS[t.name]
+    if t.kind == "struct":
+        return f'_c.struct("{t.name}")'
+    if t.kind == "list":
+        return f"_c.list_of({check_expr(t.items[0])})"
+    alts = ", ".join(check_expr(i) for i in t.items)
+    return f'_c.one_of({alts}, expected="{words(t)}")'
+
+
+def words(t: TypeExpr) -> str:
+    if t.kind == "scalar":
+        return WORDS[t.name]
+    if t.kind == "struct":
+        return t.name
+    if t.kind == "list":
+        return f"list of {words(t.items[0])}"
+    return " or ".join(words(i) for i in t.items)
+
+
+def structure_expr(t: TypeExpr, var: str) -> str:
+    """Expression turning the wire value ``var`` into the attribute value."""
+    if t.kind == "struct":
+        return f"_s_{t.name}({var}) if {var} is not None else None"
+    if t.kind == "list" and t.items[0].kind == "struct":
+        return f"[_s_{t.items[0].name}(x) for x in {var}] if {var} is not None else None"
+    if t.kind == "list" and t.items[0].structs():
+        raise ValueError("nested lists of structures are not supported")
+    return var
+
+
+def limits(f: Field) -> str:
+    parts = []
+    if f.required:
+        parts.append("required")
+    if f.default is not None:
+        parts.append(f"server default {f.default!r}")
+    if f.max_length is not None:
+        parts.append(f"at most {f.max_length} characters")
+    if f.max_items is not None:
+        parts.append(f"at most {f.max_items} items")
+    if f.item_max_length is not None:
+        parts.append(f"each at most {f.item_max_length} characters")
+    if f.minimum is not None:
+        parts.append(f"minimum {f.minimum}")
+    if f.maximum is not None:
+        parts.append(f"maximum {f.maximum}")
+    if f.enum:
+        parts.append("known values: " + ", ".join(f.enum) + " (others are passed through)")
+    return "; ".join(parts)
+
+
+def clean(text: str) -> str:
+    return " ".join(text.replace("\\", "\\\\").replace('"""', "'''").split())
+
+
+def field_doc(f: Field, indent: str, *, wire_types: bool = True) -> str:
+    """One ``name: text`` docstring entry, wrapped."""
+    text = clean(f.description)
+    extra = [
+        f"Wire ``{f.wire}``"
+        + (f" (also read from {', '.join(repr(a) for a in f.aliases)})" if f.aliases else "")
+    ]
+    if wire_types:
+        extra.append(words(f.type))
+    lim = limits(f)
+    if lim:
+        extra.append(lim)
+    if f.notes:
+        extra.append("Note: " + " ".join(clean(n) for n in f.notes))
+    body = f"{f.attr}: {text} [{'; '.join(extra)}]"
+    return textwrap.fill(body, width=96, initial_indent=indent, subsequent_indent=indent + "    ")
+
+
+def wrap(text: str, indent: str) -> str:
+    return textwrap.fill(clean(text), width=96, initial_indent=indent, subsequent_indent=indent)
