@@ -10,10 +10,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen.loader import CatalogueError, load
+from codegen.loader import load
 from codegen.render_api import namespaces_module
 from codegen.render_meta import actions_doc, catalogue_module, models_module
 from codegen.render_models import HEADER, action_module, structs_module
+from codegen.schema import CatalogueError
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = "cme_async/_generated"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from codegen.loader import SCALARS, Field, TypeExpr
+from codegen.schema import SCALARS, Field, TypeExpr
 
 CHECKS = {
     "string": "_c.check_str",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from codegen.loader import Action, Catalogue, Field, snake
 from codegen.pytypes import arg_type, clean, field_doc, model_type, wrap
 from codegen.render_models import HEADER
+from codegen.schema import Action, Catalogue, Field, snake
 
 CALL_ARGS_DOC = [
     "        timeout: Per-attempt timeout in seconds (the client's default when None).",
@@ -85,11 +85,12 @@ def _summary(a: Action) -> list[str]:
     line = f"``POST /PaaS/{a.action_class}/{a.name}``; {mode}."
     if a.paging.kind != "none":
         line += f" Paged ({a.paging.kind}): see :meth:`iter_{a.method}`."
-    out = [f'        """{clean(a.description)}', "", wrap(line, "        ")]
-    for n in a.notes:
-        out.append("")
-        out.append(wrap("Documentation note: " + n, "        "))
-    return out
+    if a.notes:
+        line += (
+            f" The documentation of this action has {len(a.notes)} recorded oddities: "
+            "see docs/actions.md."
+        )
+    return [f'        """{clean(a.description)}', "", wrap(line, "        ")]
 
 
 def emit_method(a: Action, cat: Catalogue) -> str:

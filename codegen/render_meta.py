@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from codegen.loader import Action, Catalogue, Field
 from codegen.pytypes import arg_type, clean, limits, words
 from codegen.render_models import HEADER, request_class, response_class, struct_classes
+from codegen.schema import Action, Catalogue, Field
 
 
 def _field_spec(f: Field) -> str:

@@ -135,10 +135,7 @@ class MaterialActions:
         """Delete a media item by its ID.
 
         ``POST /PaaS/Material/DeleteMaterial``; safe to replay (retried on transient errors).
-
-        Documentation note: Core page's output table lists Code (返回码，如果不是 Success
-        则都表示失败)/Message (中文错误信息)/EnglishMessage (英文错误信息) instead of the 'no other fields' note;
-        these are just the common response fields.
+        The documentation of this action has 1 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: ID of the media to delete. [Wire ``MaterialId``; str; required]
@@ -188,9 +185,7 @@ class MaterialActions:
         """Modify a media item: its class (folder), name and tags.
 
         ``POST /PaaS/Material/ModifyMaterial``; safe to replay (retried on transient errors).
-
-        Documentation note: Core page types ClassId as Int64 (generated page: Integer) and its
-        output table lists the common Code/Message/EnglishMessage fields.
+        The documentation of this action has 1 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: ID of the media to modify. [Wire ``MaterialId``; str; required]
@@ -254,18 +249,8 @@ class MaterialActions:
         """List the media and sub-classes of one class (folder) of an owner.
 
         ``POST /PaaS/Material/ListMedia``; safe to replay (retried on transient errors). Paged
-        (offset): see :meth:`iter_list_media`.
-
-        Documentation note: Example response MaterialInfoSet items use key 'BasicInfo', but
-        structure MaterialInfo names the field 'MaterialBasicInfo'.
-
-        Documentation note: Entity is not defined in the client-API structure pages; it links to
-        the server API doc (cloud.tencent.com/document/api/1156/40360#Entity). Examples show
-        {Type: PERSON|TEAM, Id}.
-
-        Documentation note: Core page (and an older stored version of this page) types
-        ClassId/Offset/Limit/MaterialTotalCount as Int64 and links '公共请求参数' to an internal host
-        tcloud-doc.isd.com.
+        (offset): see :meth:`iter_list_media`. The documentation of this action has 3 recorded
+        oddities: see docs/actions.md.
 
         Args:
             platform: Platform. [Wire ``Platform``; str; required]
@@ -378,26 +363,7 @@ class MaterialActions:
         """Get the details of media items by ID; parts of the details can be left out.
 
         ``POST /PaaS/Material/DescribeMaterials``; safe to replay (retried on transient errors).
-
-        Documentation note: Response table says Data has MaterialInfoSet (Array of MaterialInfo)
-        + FailedMaterialInfoSet, but the success example's Data is a single flattened
-        MaterialInfo object (MaterialBasicInfo/MediaInfo/MaterialStatus/VideoMaterial) with no
-        MaterialInfoSet or FailedMaterialInfoSet.
-
-        Documentation note: Example MetaData uses keys AudioStreamInfoSet/VideoStreamInfoSet,
-        but structure MediaMetaData names them AudioStreamSet/VideoStreamSet.
-
-        Documentation note: MediaMetaData.Rotate is typed String but the example shows a number
-        (0).
-
-        Documentation note: Example VideoMaterial contains 'Resolution' (FHD), which is not a
-        field of structure VideoMaterial (only ImageMaterial has Resolution).
-
-        Documentation note: ImageSpriteInfo (VideoMaterial.ImageSpriteInfo) is never defined in
-        the structure pages; the example shows Height/Width/TotalCount/WebVttUrl/ImageUrlSet.
-
-        Documentation note: Sort links to the server API doc anchor #SortBy (1156/40360); the
-        type is written 'Sort' and is not defined in the client structure pages.
+        The documentation of this action has 6 recorded oddities: see docs/actions.md.
 
         Args:
             material_ids: IDs of the media to describe. [Wire ``MaterialIds``; list of str;
@@ -457,24 +423,8 @@ class MaterialActions:
         """Search media by type, text, resolution, duration, creation time and tags in up to five search scopes.
 
         ``POST /PaaS/Material/SearchMaterial``; safe to replay (retried on transient errors).
-        Paged (offset): see :meth:`iter_search_material`.
-
-        Documentation note: SearchScope.ClassId is typed String, but the examples pass a number
-        (1430/1431).
-
-        Documentation note: Example response uses key 'BasicInfo' where structure MaterialInfo
-        names it 'MaterialBasicInfo'.
-
-        Documentation note: Resolutions allows LD, but the Resolution value list in 复杂结构.md only
-        lists SD/HD/FHD/2K/4K.
-
-        Documentation note: IntegerRange, TimeRange and Sort link to the server API doc
-        (1156/40360) and are not defined in the client structure pages.
-
-        Documentation note: Overview names this action '检索媒体'; page title is '检索媒体信息'.
-
-        Documentation note: Core page (and an older stored version of this page) types
-        Offset/Limit/TotalCount as Int64.
+        Paged (offset): see :meth:`iter_search_material`. The documentation of this action has 6
+        recorded oddities: see docs/actions.md.
 
         Args:
             search_scopes: Search scopes, at most 5. [Wire ``SearchScopes``; list of
@@ -617,17 +567,8 @@ class MaterialActions:
         """Start AI recognition or subtitle (ASR) recognition on a video media item.
 
         ``POST /PaaS/Material/ProcessMaterial``; not safe to replay (never retried once it may
-        have reached CME).
-
-        Documentation note: MaterialId is described as '要删除的媒体 ID' (copy-paste from
-        DeleteMaterial); it is the media to process.
-
-        Documentation note: Definition is required, but both example requests omit it (the
-        description says 字幕识别, i.e. Definition 30).
-
-        Documentation note: Overview names this action '处理媒体'; page title is '媒体处理'.
-
-        Documentation note: An older stored version of this page types Definition as Int64.
+        have reached CME). The documentation of this action has 4 recorded oddities: see
+        docs/actions.md.
 
         Args:
             material_id: ID of the media to process. [Wire ``MaterialId``; str; required]
@@ -688,17 +629,8 @@ class MaterialActions:
         """Search the media an authorizer has shared with an authorizee.
 
         ``POST /PaaS/Material/SearchSharedMaterial``; safe to replay (retried on transient
-        errors). Paged (offset): see :meth:`iter_search_shared_material`.
-
-        Documentation note: Text description contains a stray '<' (…描述信息<长度限制：15个字符).
-
-        Documentation note: Unlike SearchMaterial there is no Tags filter.
-
-        Documentation note: Example response uses key 'BasicInfo' where structure MaterialInfo
-        names it 'MaterialBasicInfo'.
-
-        Documentation note: An older stored version of this page types Offset/Limit/TotalCount
-        as Int64.
+        errors). Paged (offset): see :meth:`iter_search_shared_material`. The documentation of
+        this action has 4 recorded oddities: see docs/actions.md.
 
         Args:
             authorizer: The authorizer (who shared). [Wire ``Authorizer``; Entity; required]
@@ -907,13 +839,7 @@ class MaterialActions:
         """Modify the tags of a frame-tag item of a media item.
 
         ``POST /PaaS/Material/ModifyMaterialFrameTag``; safe to replay (retried on transient
-        errors).
-
-        Documentation note: Failure example uses a 21-digit MaterialId (381921560306334205890)
-        and returns OperationDenied.PermissionDeny rather than a not-exist error.
-
-        Documentation note: Core page has an empty Output table (rendered page adds the 'no
-        other fields' note).
+        errors). The documentation of this action has 2 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -964,19 +890,7 @@ class MaterialActions:
         """Delete a frame tag of a media item.
 
         ``POST /PaaS/Material/DeleteMaterialFrameTag``; safe to replay (retried on transient
-        errors).
-
-        Documentation note: Only MaterialId is documented: there is no ItemId (or Version) to
-        select which frame tag to delete, unlike ModifyMaterialFrameTag; likely incomplete (or
-        it deletes all frame tags of the media).
-
-        Documentation note: Example descriptions say '删除 ID 为…媒体' (delete the media) rather than
-        deleting its frame tags.
-
-        Documentation note: The folder also contains an editor swap file '.12-删除媒体帧标签.md.swp'
-        (ignored).
-
-        Documentation note: Core page has an empty Output table; same single input field.
+        errors). The documentation of this action has 4 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: ID of the media whose frame tag is deleted. [Wire ``MaterialId``; str;
@@ -1034,12 +948,8 @@ class MaterialActions:
         """Get the frame tags of a media item in a time window.
 
         ``POST /PaaS/Material/DescribeMaterialFrameTag``; safe to replay (retried on transient
-        errors). Paged (time_window): see :meth:`iter_describe_material_frame_tag`.
-
-        Documentation note: OnlyManual is marked required (是) but both example requests omit it.
-
-        Documentation note: OnlyManual type is written lowercase 'bool' (other pages use
-        'Bool').
+        errors). Paged (time_window): see :meth:`iter_describe_material_frame_tag`. The
+        documentation of this action has 2 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -1162,15 +1072,7 @@ class MaterialActions:
         """Get the face-recognition result of a media item.
 
         ``POST /PaaS/Material/DescribeFaceInMaterial``; safe to replay (retried on transient
-        errors).
-
-        Documentation note: Example FaceSet item key is 'Id ' (trailing space) in both page and
-        core; structure FaceItem field is 'Id'. Kept as written (valid JSON).
-
-        Documentation note: Overview names this action '查询人脸识别结果'.
-
-        Documentation note: Core page output note links '公共请求参数' to internal host tcloud-
-        doc.isd.com; fields identical.
+        errors). The documentation of this action has 3 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -1220,12 +1122,8 @@ class MaterialActions:
         """Get the subtitle (speech) recognition result of a media item in a time window.
 
         ``POST /PaaS/Material/DescribeMaterialSubtitle``; safe to replay (retried on transient
-        errors). Paged (time_window): see :meth:`iter_describe_material_subtitle`.
-
-        Documentation note: Overview names this action '查询字幕识别结果'.
-
-        Documentation note: Core page types StartTimeOffset/EndTimeOffset as Float64 (page:
-        Float).
+        errors). Paged (time_window): see :meth:`iter_describe_material_subtitle`. The
+        documentation of this action has 2 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -1344,13 +1242,8 @@ class MaterialActions:
         """Get the on-screen text (OCR) recognition result of a media item in a time window.
 
         ``POST /PaaS/Material/DescribeTextInMaterial``; safe to replay (retried on transient
-        errors). Paged (time_window): see :meth:`iter_describe_text_in_material`.
-
-        Documentation note: No core/ source page exists for this action (core/31-媒体物料相关接口/ has
-        no 16-… file).
-
-        Documentation note: Example LastTimeOffset is the integer -1 while typed Float
-        (harmless; -1 means end of results).
+        errors). Paged (time_window): see :meth:`iter_describe_text_in_material`. The
+        documentation of this action has 2 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -1465,13 +1358,7 @@ class MaterialActions:
         """Get the object-recognition result of a media item.
 
         ``POST /PaaS/Material/DescribeObjectInMaterial``; safe to replay (retried on transient
-        errors).
-
-        Documentation note: Unlike the subtitle/text/frame-tag queries, this one has no
-        StartTimeOffset/EndTimeOffset paging, and ObjectInfo has no LastTimeOffset.
-
-        Documentation note: Structure ObjectItem.ItemId is described as '物体识别版本号' (copy-paste of
-        ObjectInfo.Version).
+        errors). The documentation of this action has 2 recorded oddities: see docs/actions.md.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -1521,13 +1408,8 @@ class MaterialActions:
         """Create a class (folder) under a parent class.
 
         ``POST /PaaS/Material/CreateClass``; not safe to replay (never retried once it may have
-        reached CME).
-
-        Documentation note: CreateClass has no Platform field although DescribeClass/ListMedia
-        require Platform.
-
-        Documentation note: Core page and the older stored page version (e2e95e77) type
-        ParentClassId/ClassId as Int64; the newer stored version used here types them Integer.
+        reached CME). The documentation of this action has 2 recorded oddities: see
+        docs/actions.md.
 
         Args:
             parent_class_id: Parent class ID. [Wire ``ParentClassId``; int; required]
@@ -1575,13 +1457,8 @@ class MaterialActions:
     ) -> None:
         """Delete a class (folder).
 
-        ``POST /PaaS/Material/DeleteClass``; safe to replay (retried on transient errors).
-
-        Documentation note: No Owner/Platform in the request (contrast ModifyClass, which
-        requires Owner).
-
-        Documentation note: Core page's example 2 input is a Python dict with a trailing comma
-        ({'ClassId' : 12515,}); the rendered page JSON is valid.
+        ``POST /PaaS/Material/DeleteClass``; safe to replay (retried on transient errors). The
+        documentation of this action has 2 recorded oddities: see docs/actions.md.
 
         Args:
             class_id: Class ID. [Wire ``ClassId``; int; required]
@@ -1627,19 +1504,8 @@ class MaterialActions:
     ) -> DescribeClassResponse:
         """List the classes (folders) of an owner, from the root or from a given class.
 
-        ``POST /PaaS/Material/DescribeClass``; safe to replay (retried on transient errors).
-
-        Documentation note: Only older-format stored versions of this page were available (no
-        调用方式 section; Int64-style types; '以下请求参数列表仅列出了接口部分返回参数…' output note); types kept as
-        written there.
-
-        Documentation note: BaseClassId typed Int64 while sibling pages use Integer for class
-        IDs; FirstLevel typed lowercase 'bool'.
-
-        Documentation note: Example ClassInfo items omit Platform and Owner (fields of structure
-        ClassInfo); PathInfoSet absent from the example.
-
-        Documentation note: Example description typo '根类分' (should be 根分类).
+        ``POST /PaaS/Material/DescribeClass``; safe to replay (retried on transient errors). The
+        documentation of this action has 4 recorded oddities: see docs/actions.md.
 
         Args:
             platform: Platform. [Wire ``Platform``; str; required]
@@ -1697,10 +1563,8 @@ class MaterialActions:
     ) -> None:
         """Rename a class (folder) or move it under another parent.
 
-        ``POST /PaaS/Material/ModifyClass``; safe to replay (retried on transient errors).
-
-        Documentation note: Core page types ClassId/ParentClassId as Int64 and its output table
-        lists the common Code/Message/EnglishMessage fields.
+        ``POST /PaaS/Material/ModifyClass``; safe to replay (retried on transient errors). The
+        documentation of this action has 1 recorded oddities: see docs/actions.md.
 
         Args:
             class_id: Class ID. [Wire ``ClassId``; int; required]
@@ -1758,15 +1622,8 @@ class MaterialActions:
         """Apply for an upload: returns the upload context and the VOD upload signature to upload the file with.
 
         ``POST /PaaS/Material/CreateUploadMaterial``; not safe to replay (never retried once it
-        may have reached CME).
-
-        Documentation note: Overview names this action '申请媒体上传'; page title is '申请上传'.
-
-        Documentation note: Success and failure examples use identical requests (ClassId 1423);
-        the failure is described as an inaccessible directory.
-
-        Documentation note: Upload flow: VodUploadSign is used with the VOD upload SDK, whose
-        returned file ID goes to FinishUploadMaterial.VodFileId together with UploadContext.
+        may have reached CME). The documentation of this action has 3 recorded oddities: see
+        docs/actions.md.
 
         Args:
             class_id: Class (folder) ID to upload into. [Wire ``ClassId``; int; required]
@@ -1828,12 +1685,8 @@ class MaterialActions:
         """Finish an upload after the file was uploaded to VOD; returns the new media ID.
 
         ``POST /PaaS/Material/FinishUploadMaterial``; not safe to replay (never retried once it
-        may have reached CME).
-
-        Documentation note: Response table documents Data.MaterialId and the example says
-        '成功返回媒体 ID', but the success example response has no Data/MaterialId (same in core).
-
-        Documentation note: Overview names this action '完成媒体上传'; page title is '完成上传'.
+        may have reached CME). The documentation of this action has 2 recorded oddities: see
+        docs/actions.md.
 
         Args:
             upload_context: Upload context returned by CreateUploadMaterial. [Wire
@@ -1894,15 +1747,8 @@ class ProjectActions:
         """Link media items to a project.
 
         ``POST /PaaS/Project/AddMaterialToProject``; not safe to replay (never retried once it
-        may have reached CME).
-
-        Documentation note: No core/ source page exists for this action.
-
-        Documentation note: Failure example description names project …21eb but the request uses
-        …21ea.
-
-        Documentation note: Example MaterialIds use a 24-hex id (5fd9b3c392b3ce00018a0949)
-        whereas Material pages use 20-digit media IDs (38192156030633420589).
+        may have reached CME). The documentation of this action has 3 recorded oddities: see
+        docs/actions.md.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
@@ -1953,10 +1799,7 @@ class ProjectActions:
         """Remove media items from a project.
 
         ``POST /PaaS/Project/DeleteMaterialFromProject``; safe to replay (retried on transient
-        errors).
-
-        Documentation note: Core page and the older stored page version (e2e95e77) list
-        Code/Message/EnglishMessage as the output table instead of the 'no other fields' note.
+        errors). The documentation of this action has 1 recorded oddities: see docs/actions.md.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
@@ -2006,11 +1849,7 @@ class ProjectActions:
         """List the IDs of the media linked to a project.
 
         ``POST /PaaS/Project/DescribeProjectMaterials``; safe to replay (retried on transient
-        errors).
-
-        Documentation note: No core/ source page exists for this action.
-
-        Documentation note: Failure example description typo '管理媒体' (关联媒体).
+        errors). The documentation of this action has 2 recorded oddities: see docs/actions.md.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
@@ -2056,10 +1895,8 @@ class ProjectActions:
     ) -> None:
         """Delete a project by its ID.
 
-        ``POST /PaaS/Project/DeleteProject``; safe to replay (retried on transient errors).
-
-        Documentation note: Older stored page version (f901db1d) lists
-        Code/Message/EnglishMessage as its output table; core page has an empty Output table.
+        ``POST /PaaS/Project/DeleteProject``; safe to replay (retried on transient errors). The
+        documentation of this action has 1 recorded oddities: see docs/actions.md.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
@@ -2111,15 +1948,8 @@ class ProjectActions:
     ) -> None:
         """Modify a project: name, description, cover, aspect ratio, switcher and stream-connect settings.
 
-        ``POST /PaaS/Project/ModifyProject``; safe to replay (retried on transient errors).
-
-        Documentation note: Success and failure examples send the identical request (ProjectId
-        …d4ed) yet get different results; the descriptions name …d4ede.
-
-        Documentation note: Name limit is 20 characters here vs 30 in DescribeProjects and 15 in
-        SearchProject.
-
-        Documentation note: Core page has an empty Output table; fields identical.
+        ``POST /PaaS/Project/ModifyProject``; safe to replay (retried on transient errors). The
+        documentation of this action has 3 recorded oddities: see docs/actions.md.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
@@ -2194,23 +2024,8 @@ class ProjectActions:
         """List projects by project ID and category.
 
         ``POST /PaaS/Project/DescribeProjects``; safe to replay (retried on transient errors).
-        Paged (offset): see :meth:`iter_describe_projects`.
-
-        Documentation note: ProjectIds is typed String but described as a set/array
-        (数组长度不得超过20); it is presumably Array of String.
-
-        Documentation note: ProjectInfo.Category is typed as an array ('Array String' in
-        数据结构.md, 'Array of String' in 复杂结构.md) but the example shows a plain string "Default".
-
-        Documentation note: ProjectInfo.Category values list Default/Live/StreamConnet (typo)
-        while CategorySet here allows Default/Live/VideoSegmentation/Switcher/StreamConnect.
-
-        Documentation note: Failure example is described as '返回成功' but returns ResourceNotFound.
-
-        Documentation note: Sort description mentions 'Text' search, but this action has no Text
-        parameter (copied from SearchMaterial).
-
-        Documentation note: Example ProjectInfo omits Description and CoverSource.
+        Paged (offset): see :meth:`iter_describe_projects`. The documentation of this action has
+        6 recorded oddities: see docs/actions.md.
 
         Args:
             project_ids: Project IDs, at most 20. [Wire ``ProjectIds``; list of str; at most 20
@@ -2336,22 +2151,8 @@ class ProjectActions:
         """Search projects by category and (fuzzy) project name.
 
         ``POST /PaaS/Project/SearchProject``; safe to replay (retried on transient errors).
-        Paged (offset): see :meth:`iter_search_project`.
-
-        Documentation note: CategorySet and Name are both optional but must not both be empty
-        (Name description; failure example).
-
-        Documentation note: Failure example description is copy-pasted from the success one ('搜索
-        Category 为Default的项目，返回成功') although the request has no CategorySet and fails.
-
-        Documentation note: ProjectBasicInfo.Category typed as array but example shows string
-        "Default".
-
-        Documentation note: CategorySet values omit Switcher/StreamConnect that DescribeProjects
-        allows.
-
-        Documentation note: Sort description mentions 'Text' search, but this action has no Text
-        parameter (copied from SearchMaterial).
+        Paged (offset): see :meth:`iter_search_project`. The documentation of this action has 5
+        recorded oddities: see docs/actions.md.
 
         Args:
             category_set: Categories: Default, Live, VideoSegmentation. CategorySet and Name
@@ -2479,22 +2280,8 @@ class TaskActions:
         """List tasks by project name, project ID, media ID, task ID, task type and status.
 
         ``POST /PaaS/Task/DescribeTasks``; safe to replay (retried on transient errors). Paged
-        (offset): see :meth:`iter_describe_tasks`.
-
-        Documentation note: Example TaskInfo includes 'TaskType' (VIDEO_EDIT_PROJECT_EXPORT),
-        which structure TaskInfo does not define.
-
-        Documentation note: TaskTypeSet/StatusSet value lists are not documented here
-        (TaskInfo.Status: PROCESSING/SUCCESS/FAIL).
-
-        Documentation note: Core page writes the Sort type as 'SortBy' (page: 'Sort') and its
-        description adds '注意：'.
-
-        Documentation note: Sort description mentions 'Text' search, but this action has no Text
-        parameter (copied from SearchMaterial).
-
-        Documentation note: TaskInfo's description in 复杂结构.md is '物体识别片段' (copy-paste); 数据结构.md
-        says '任务信息'.
+        (offset): see :meth:`iter_describe_tasks`. The documentation of this action has 5
+        recorded oddities: see docs/actions.md.
 
         Args:
             project_name: Filter by project name. [Wire ``ProjectName``; str]
@@ -2626,9 +2413,8 @@ class TaskActions:
     ) -> None:
         """Delete a task by its ID.
 
-        ``POST /PaaS/Task/DeleteTask``; safe to replay (retried on transient errors).
-
-        Documentation note: Core page lists Code/Message/EnglishMessage as its output table.
+        ``POST /PaaS/Task/DeleteTask``; safe to replay (retried on transient errors). The
+        documentation of this action has 1 recorded oddities: see docs/actions.md.
 
         Args:
             task_id: Task ID. [Wire ``TaskId``; str; required]
@@ -2674,18 +2460,8 @@ class TeamActions:
     ) -> DescribeTeamsResponse:
         """Get team information by team ID.
 
-        ``POST /PaaS/Team/DescribeTeams``; safe to replay (retried on transient errors).
-
-        Documentation note: Only older-format stored versions of this page were available (no
-        调用方式 section; Int64-style types; '以下请求参数列表仅列出了接口部分返回参数…' output note); types kept as
-        written there.
-
-        Documentation note: Type typo 'Arry of' (for 'Array of') in both TeamIds and TeamSet
-        (kept as written).
-
-        Documentation note: TeamInfo is not defined in the client structure pages; it links to
-        the server API doc (1156/40360#TeamInfo). Example items: TeamId, Name, MemberCount,
-        CreateTime, UpdateTime.
+        ``POST /PaaS/Team/DescribeTeams``; safe to replay (retried on transient errors). The
+        documentation of this action has 3 recorded oddities: see docs/actions.md.
 
         Args:
             team_ids: Team IDs. [Wire ``TeamIds``; list of str; required]
@@ -2731,18 +2507,8 @@ class TeamActions:
         """List the teams the current user has joined.
 
         ``POST /PaaS/Team/DescribeJoinTeams``; safe to replay (retried on transient errors).
-        Paged (offset): see :meth:`iter_describe_join_teams`.
-
-        Documentation note: Success example request looks swapped: Limit 0, Offset 20 (yet
-        returns 1 team).
-
-        Documentation note: Type typo 'Arry of JoinTeamInfo'; JoinTeamInfo links to the server
-        API doc (1156/40360#JoinTeamInfo) and is not defined in client structure pages. Example
-        items: TeamId, Name, MemberCount, Role.
-
-        Documentation note: Error EnglishMessage typo 'greate'.
-
-        Documentation note: Overview names this action '查询加入团队列表'.
+        Paged (offset): see :meth:`iter_describe_join_teams`. The documentation of this action
+        has 4 recorded oddities: see docs/actions.md.
 
         Args:
             limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server
