@@ -11,6 +11,7 @@ Quick start::
 Modules whose names start with ``_`` are private; everything public is here.
 """
 
+from ._aiohttp import aiohttp_http_client
 from ._client import AsyncCmeClient, default_http_client
 from ._errors import (
     AuthError,
@@ -71,6 +72,7 @@ __all__ = [
     "TicketStore",
     "TokenManager",
     "__version__",
+    "aiohttp_http_client",
     "default_http_client",
     "error_class_for",
     "sign",
