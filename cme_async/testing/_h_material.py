@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ._faults import Fault, denied, invalid
+from ._faults import Fault, invalid
 from ._handlers import Ctx, action, offset_limit, sort_spec
 from ._model import JSON, Material, OwnerKey, Upload
 from ._state import PRESET_TAGS
@@ -281,16 +281,8 @@ def modify_class(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     node = st.user_class(ctx.user_id, need_int(body, "ClassId"), owner)
     name = text(body, "Name", max_len=50)
     parent_id = integer(body, "ParentClassId")
-    if parent_id is not None:
-        st.move_class(node, st.user_class(ctx.user_id, parent_id, owner))
-    if name is not None and name != node.name:
-        if not name or "/" in name:
-            raise invalid("Name", f"invalid class name: {name!r}", "InvalidParameterValue.Name")
-        if node.parent_id == -1:
-            raise denied()
-        if st.child_named(st.classes[node.parent_id], name) is not None:
-            raise Fault("InvalidParameterValue.ClassExist")
-        node.name = name
+    parent = None if parent_id is None else st.user_class(ctx.user_id, parent_id, owner)
+    st.modify_class(node, name, parent)
     return None
 
 

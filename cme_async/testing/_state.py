@@ -69,6 +69,9 @@ class State:
         self.tf_uids: dict[str, str] = {}
         self._pending_tasks: set[str] = set()
         self._next_class_id = 1000
+        # Class paths and ClassInfo dicts, valid until the tree changes (see _tree_changed).
+        self._paths: dict[int, str] = {}
+        self._class_json: dict[int, JSON] = {}
 
     # ---- ids -------------------------------------------------------------
     def new_material_id(self) -> str:
@@ -159,13 +162,21 @@ class State:
             raise denied()
         return node
 
+    def _tree_changed(self) -> None:
+        self._paths.clear()
+        self._class_json.clear()
+
     def class_path(self, node: ClassNode) -> str:
+        cached = self._paths.get(node.class_id)
+        if cached is not None:
+            return cached
         names: list[str] = []
         cur: ClassNode | None = node
         while cur is not None:
             names.append(cur.name)
             cur = self.classes.get(cur.parent_id)
-        return "/" + "/".join(reversed(names))
+        path = self._paths[node.class_id] = "/" + "/".join(reversed(names))
+        return path
 
     def ancestors(self, node: ClassNode) -> list[ClassNode]:
         """Root first, ``node`` last."""
@@ -203,6 +214,7 @@ class State:
         node = ClassNode(cid, parent.owner, name, parent.class_id)
         self.classes[cid] = node
         parent.children.append(cid)
+        self._tree_changed()
         return node
 
     def ensure_path(self, owner: OwnerKey, path: str) -> ClassNode:
@@ -222,31 +234,45 @@ class State:
             raise Fault("InvalidParameterValue.ClassNotEmpty")
         self.classes[node.parent_id].children.remove(node.class_id)
         del self.classes[node.class_id]
+        self._tree_changed()
 
-    def move_class(self, node: ClassNode, parent: ClassNode) -> None:
+    def modify_class(self, node: ClassNode, name: str | None, parent: ClassNode | None) -> None:
+        """Rename and/or move ``node``; every check passes before anything changes."""
+        new_name = node.name if name is None else name
+        target = self.classes[node.parent_id] if parent is None else parent
+        if node.parent_id == -1 and (target is not node or new_name != node.name):
+            raise Fault("OperationDenied.PermissionDeny", "the root class cannot be changed")
         if node.parent_id == -1:
-            raise Fault("OperationDenied.PermissionDeny", "root class cannot be moved")
-        if parent.owner != node.owner:
-            raise denied()
-        if parent is node or node in self.ancestors(parent):
-            raise Fault("InvalidParameterValue", "cannot move a class into itself or its subclass")
-        if parent.class_id == node.parent_id:
             return
-        if self.child_named(parent, node.name) is not None:
+        if not new_name or "/" in new_name:
+            raise Fault("InvalidParameterValue.Name", f"invalid class name: {new_name!r}")
+        if target.owner != node.owner:
+            raise denied()
+        if target is node or node in self.ancestors(target):
+            raise Fault("InvalidParameterValue", "cannot move a class into itself or its subclass")
+        clash = self.child_named(target, new_name)
+        if clash is not None and clash is not node:
             raise Fault("InvalidParameterValue.ClassExist")
-        self.classes[node.parent_id].children.remove(node.class_id)
-        parent.children.append(node.class_id)
-        node.parent_id = parent.class_id
+        if target.class_id != node.parent_id:
+            self.classes[node.parent_id].children.remove(node.class_id)
+            target.children.append(node.class_id)
+            node.parent_id = target.class_id
+        node.name = new_name
+        self._tree_changed()
 
     def class_json(self, node: ClassNode, platform: str) -> JSON:
-        return {
-            "Platform": platform,
-            "Owner": owner_json(node.owner),
-            "Name": node.name,
-            "ClassPath": self.class_path(node),
-            "ClassId": node.class_id,
-            "ParentClassId": node.parent_id,
-        }
+        """ClassInfo (shared between answers until the tree changes: do not mutate)."""
+        cached = self._class_json.get(node.class_id)
+        if cached is None or cached["Platform"] != platform:
+            cached = self._class_json[node.class_id] = {
+                "Platform": platform,
+                "Owner": owner_json(node.owner),
+                "Name": node.name,
+                "ClassPath": self.class_path(node),
+                "ClassId": node.class_id,
+                "ParentClassId": node.parent_id,
+            }
+        return cached
 
     # ---- materials ------------------------------------------------------------
     def add_material(self, material: Material) -> Material:
