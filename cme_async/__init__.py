@@ -77,3 +77,54 @@ __all__ = [
     "error_class_for",
     "sign",
 ]
+
+# -- typed actions (generated from specs/; every model class is in cme_async.types) ---------
+from . import types
+from ._converter import converter
+from ._generated.enums import EntityType, MaterialType, Resolution, SortOrder, TaskStatus, TeamRole
+from ._generated.namespaces import MaterialActions, ProjectActions, TaskActions, TeamActions
+from .types import (
+    ClassInfo,
+    Entity,
+    FilterInfo,
+    IntegerRange,
+    JoinTeamInfo,
+    MaterialBasicInfo,
+    MaterialInfo,
+    ProjectBasicInfo,
+    ProjectInfo,
+    SearchScope,
+    SortBy,
+    TaskInfo,
+    TeamInfo,
+    TimeRange,
+)
+
+__all__ += [
+    "ClassInfo",
+    "Entity",
+    "EntityType",
+    "FilterInfo",
+    "IntegerRange",
+    "JoinTeamInfo",
+    "MaterialActions",
+    "MaterialBasicInfo",
+    "MaterialInfo",
+    "MaterialType",
+    "ProjectActions",
+    "ProjectBasicInfo",
+    "ProjectInfo",
+    "Resolution",
+    "SearchScope",
+    "SortBy",
+    "SortOrder",
+    "TaskActions",
+    "TaskInfo",
+    "TaskStatus",
+    "TeamActions",
+    "TeamInfo",
+    "TeamRole",
+    "TimeRange",
+    "converter",
+    "types",
+]

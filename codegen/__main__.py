@@ -13,7 +13,7 @@ from pathlib import Path
 from codegen.loader import load
 from codegen.render_api import namespaces_module
 from codegen.render_meta import actions_doc, catalogue_module, models_module
-from codegen.render_models import HEADER, action_module, structs_module
+from codegen.render_models import HEADER, action_module, enums_module, structs_module
 from codegen.schema import CatalogueError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,7 @@ def render(spec_dir: Path) -> dict[str, str]:
         f"{GENERATED}/__init__.py": HEADER
         + '"""Code generated from ``specs/``: models, action namespaces, the catalogue."""\n',
         f"{GENERATED}/structs.py": structs_module(cat),
+        f"{GENERATED}/enums.py": enums_module(cat),
         f"{GENERATED}/models.py": models_module(cat),
         f"{GENERATED}/namespaces.py": namespaces_module(cat),
         f"{GENERATED}/catalogue.py": catalogue_module(cat),

@@ -248,6 +248,7 @@ def _load_types(path: Path, cat: Catalogue) -> None:
     for name, spec in (raw.get("enums") or {}).items():
         spec = _keys(spec, ENUM_KEYS, ("values",), file, f"enum {name}")
         cat.enums[name] = _strs(spec["values"], file, f"enum {name}", "", "values")
+        cat.enum_docs[name] = str(spec.get("description") or name)
     for item in raw["structs"]:
         name = item.get("name", "?") if isinstance(item, dict) else "?"
         owner = f"struct {name}"

@@ -87,7 +87,9 @@ def limits(f: Field) -> str:
         parts.append(f"minimum {f.minimum}")
     if f.maximum is not None:
         parts.append(f"maximum {f.maximum}")
-    if f.enum:
+    if f.enum_name:
+        parts.append(f"see {f.enum_name}; other values are passed through")
+    elif f.enum:
         parts.append("known values: " + ", ".join(f.enum) + " (others are passed through)")
     return "; ".join(parts)
 

@@ -92,7 +92,10 @@ def catalogue_module(cat: Catalogue) -> str:
 
 def models_module(cat: Catalogue) -> str:
     """One import point for every generated model class."""
-    by_module: dict[str, list[str]] = {"structs": [m.name for m in struct_classes(cat)]}
+    by_module: dict[str, list[str]] = {
+        "structs": [m.name for m in struct_classes(cat)],
+        "enums": sorted(cat.enums),
+    }
     for a in cat.actions:
         names = by_module.setdefault(a.action_class.lower(), [])
         names.append(request_class(a).name)

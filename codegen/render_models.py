@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from codegen.pytypes import check_expr, clean, field_doc, model_type, structure_expr, wrap
@@ -154,6 +155,28 @@ def emit_module(doc: str, classes: list[ModelClass], imports: list[str]) -> str:
     parts.append("\n".join(emit_codec(m) for m in classes))
     names = sorted(m.name for m in classes)
     parts.append("__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]")
+    return "\n\n\n".join(parts) + "\n"
+
+
+def member(value: str) -> str:
+    name = re.sub(r"\W+", "_", value).strip("_").upper()
+    return f"V_{name}" if name[:1].isdigit() else name
+
+
+def enums_module(cat: Catalogue) -> str:
+    """``StrEnum`` classes of the named enums: members compare equal to the wire strings."""
+    parts = [
+        HEADER + '"""Known values of enumerated fields.\n\n'
+        "Model attributes stay plain ``str`` (CME adds values over time and an unknown value\n"
+        "must not break parsing); these classes name the documented ones and, being ``str``,\n"
+        'can be passed wherever a value is expected."""',
+        "from __future__ import annotations\n\nimport enum",
+    ]
+    for name in sorted(cat.enums):
+        body = [f"class {name}(enum.StrEnum):", f'    """{clean(cat.enum_docs[name])}"""', ""]
+        body += [f"    {member(v)} = {v!r}" for v in cat.enums[name]]
+        parts.append("\n".join(body))
+    parts.append("__all__ = [" + ", ".join(f'"{n}"' for n in sorted(cat.enums)) + "]")
     return "\n\n\n".join(parts) + "\n"
 
 

@@ -163,6 +163,7 @@ class ErrorCode:
 class Catalogue:
     structs: dict[str, Struct] = field(default_factory=dict)
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    enum_docs: dict[str, str] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
     errors: dict[str, ErrorCode] = field(default_factory=dict)
     families: dict[str, dict[str, str]] = field(default_factory=dict)

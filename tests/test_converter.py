@@ -18,7 +18,7 @@ from actions_support import REFERENCE
 
 from cme_async._catalogue import FieldSpec
 from cme_async._converter import converter
-from cme_async._generated import models
+from cme_async._generated import enums, models
 from cme_async._generated.catalogue import ACTIONS, STRUCTS
 
 SCALAR_SAMPLES = {"string": "text", "integer": 7, "float": 1.5, "boolean": True, "any": {"k": [1]}}
@@ -57,7 +57,7 @@ def sample(fields: tuple[FieldSpec, ...], depth: int = 0, alternative: int = 0) 
 
 
 def test_every_catalogue_class_is_generated() -> None:
-    assert set(CLASSES) == set(models.__all__)
+    assert set(CLASSES) | set(enums.__all__) == set(models.__all__)
     for name, fields in CLASSES.items():
         cls = getattr(models, name)
         assert attrs.has(cls) and "__slots__" in cls.__dict__
@@ -125,6 +125,15 @@ def test_unknown_enum_values_are_kept() -> None:
     entity = converter.structure({"Type": "COOPERATION_SPACE", "Id": "c1"}, models.Entity)
     assert entity.type == "COOPERATION_SPACE"
     assert converter.unstructure(entity) == {"Type": "COOPERATION_SPACE", "Id": "c1"}
+
+
+def test_enum_members_are_wire_strings() -> None:
+    entity = models.Entity(type=enums.EntityType.TEAM, id="t")
+    assert json.dumps(converter.unstructure(entity)) == '{"Type": "TEAM", "Id": "t"}'
+    assert enums.Resolution.V_2K == "2K"
+    parsed = converter.structure({"Status": "SUCCESS"}, models.TaskInfo)
+    assert parsed.status == enums.TaskStatus.SUCCESS
+    assert set(enums.MaterialType) >= {"VIDEO", "AUDIO", "IMAGE", "VIDEO_EDIT_TEMPLATE"}
 
 
 def test_none_fields_are_not_sent() -> None:

@@ -2290,8 +2290,7 @@ class TaskActions:
             task_ids: Filter by task IDs. [Wire ``TaskIds``; list of str]
             task_type_set: Filter by task types. [Wire ``TaskTypeSet``; list of str]
             status_set: Filter by task status (PROCESSING, SUCCESS, FAIL). [Wire ``StatusSet``;
-                list of str; known values: PROCESSING, SUCCESS, FAIL (others are passed
-                through)]
+                list of str; see TaskStatus; other values are passed through]
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
             offset: Offset. [Wire ``Offset``; int; minimum 0]
             limit: Records per page, at most 30. [Wire ``Limit``; int; maximum 30]

@@ -115,9 +115,9 @@ class Entity:
     """An owner or grantee: a person or a team.
 
     Attributes:
-        type: Entity type: PERSON or TEAM. [Wire ``Type``; str; required; known values: PERSON,
-            TEAM (others are passed through); Note: Tencent's CEP plugin also uses
-            COOPERATION_SPACE; unknown values are kept.]
+        type: Entity type: PERSON or TEAM. [Wire ``Type``; str; required; see EntityType; other
+            values are passed through; Note: Tencent's CEP plugin also uses COOPERATION_SPACE;
+            unknown values are kept.]
         id: Entity ID (user ID or team ID). [Wire ``Id``; str; required]
         unknown_fields: Wire fields this SDK version does not know, kept as received and
             sent back unchanged when the object is reused.
@@ -275,8 +275,8 @@ class ImageMaterial:
         size: Size, bytes. [Wire ``Size``; int]
         material_url: Media URL. [Wire ``MaterialUrl``; str]
         original_url: Original media URL. [Wire ``OriginalUrl``; str]
-        resolution: Resolution (SD/HD/FHD/2K/4K). [Wire ``Resolution``; str; known values: SD,
-            HD, FHD, 2K, 4K (others are passed through)]
+        resolution: Resolution (SD/HD/FHD/2K/4K). [Wire ``Resolution``; str; see Resolution;
+            other values are passed through]
         unknown_fields: Wire fields this SDK version does not know, kept as received and
             sent back unchanged when the object is reused.
     """
@@ -336,8 +336,8 @@ class JoinTeamInfo:
         team_id: Team ID. [Wire ``TeamId``; str]
         name: Team name. [Wire ``Name``; str]
         member_count: Number of members. [Wire ``MemberCount``; int]
-        role: The user's role: Owner, Admin or Member. [Wire ``Role``; str; known values: Owner,
-            Admin, Member (others are passed through)]
+        role: The user's role: Owner, Admin or Member. [Wire ``Role``; str; see TeamRole; other
+            values are passed through]
         unknown_fields: Wire fields this SDK version does not know, kept as received and
             sent back unchanged when the object is reused.
     """
@@ -387,10 +387,8 @@ class MaterialBasicInfo:
 
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str]
-        material_type: Material type. [Wire ``MaterialType``; str; known values: VIDEO, AUDIO,
-            IMAGE, STICKER, SUBTITLE, TRANSITION, FILTER, TEXT, TEXT_IMAGE, LINK, EFFECT_VIDEO,
-            STYLE, WATERMARK, SWITCHER_LAYOUT, SWITCHER_EFFECT_TEXT,
-            THIRD_PARTY_PUBLISH_CHANNEL, VIDEO_EDIT_TEMPLATE (others are passed through)]
+        material_type: Material type. [Wire ``MaterialType``; str; see MaterialType; other
+            values are passed through]
         name: Media name. [Wire ``Name``; str]
         class_path: Class path, e.g. /个人/视频. [Wire ``ClassPath``; str; Note: Described as '素材
             ID' on the page (copy-paste); it is the class path.]
@@ -482,8 +480,7 @@ class MaterialStatus:
 
     Attributes:
         transcode_status: Transcoding status: NORMAL, ABNORMAL, PROCESSING. [Wire
-            ``TranscodeStatus``; str; known values: NORMAL, ABNORMAL, PROCESSING (others are
-            passed through)]
+            ``TranscodeStatus``; str; see TranscodeStatus; other values are passed through]
         unknown_fields: Wire fields this SDK version does not know, kept as received and
             sent back unchanged when the object is reused.
     """
@@ -878,8 +875,8 @@ class SortBy:
 
     Attributes:
         field: Field to sort by, e.g. CreateTime. [Wire ``Field``; str; required]
-        order: Asc or Desc, default Desc. [Wire ``Order``; str; server default 'Desc'; known
-            values: Asc, Desc (others are passed through)]
+        order: Asc or Desc, default Desc. [Wire ``Order``; str; server default 'Desc'; see
+            SortOrder; other values are passed through]
         unknown_fields: Wire fields this SDK version does not know, kept as received and
             sent back unchanged when the object is reused.
     """
@@ -994,8 +991,8 @@ class TaskInfo:
 
     Attributes:
         task_id: Task ID. [Wire ``TaskId``; str]
-        status: Task status: PROCESSING, SUCCESS, FAIL. [Wire ``Status``; str; known values:
-            PROCESSING, SUCCESS, FAIL (others are passed through)]
+        status: Task status: PROCESSING, SUCCESS, FAIL. [Wire ``Status``; str; see TaskStatus;
+            other values are passed through]
         progress: Progress. [Wire ``Progress``; int]
         create_time: Creation time, ISO 8601. [Wire ``CreateTime``; str]
         task_type: Task type, e.g. VIDEO_EDIT_PROJECT_EXPORT (seen in examples). [Wire
