@@ -179,6 +179,12 @@ def actions_doc(cat: Catalogue) -> str:
             out += ["", "Response: no `Data`; the method returns None."]
         else:
             out += ["", f"Response `{a.name}Response`:", "", *_table(a.response, False)]
+        if a.single_item_as:
+            out += [
+                "",
+                f"Lenient parsing: an answer without `{a.single_item_as}` that looks like "
+                "one of its items (as the documented example does) is read as a one-item list.",
+            ]
         if a.errors:
             out += ["", "Errors: " + ", ".join(f"`{c}`" for c in a.errors) + "."]
         if a.notes:
