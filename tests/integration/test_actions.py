@@ -29,11 +29,13 @@ async def test_every_action_through_its_generated_method(
     assert "integration-2" in {c.name for c in listed.class_info_set or []}
 
     # Upload into the new class, then the material's life.
-    up = await m.create_upload_material(class_id=made.class_id, material_type="VIDEO",
-                                        name="上传的视频", owner=ME)
+    up = await m.create_upload_material(
+        class_id=made.class_id, material_type="VIDEO", name="上传的视频", owner=ME
+    )
     assert up.upload_context and up.vod_upload_sign
-    done = await m.finish_upload_material(upload_context=up.upload_context,
-                                          vod_file_id="5285890811566343555")
+    done = await m.finish_upload_material(
+        upload_context=up.upload_context, vod_file_id="5285890811566343555"
+    )
     mid = done.material_id
     assert mid
     found = await m.search_material(search_scopes=[{**SCOPE, "ClassId": made.class_id}])
@@ -42,8 +44,9 @@ async def test_every_action_through_its_generated_method(
     details = await m.describe_materials(material_ids=[mid])
     [info] = details.material_info_set or []
     assert info.basic_info is not None and info.basic_info.name == "改名的视频"
-    shared = await m.search_shared_material(authorizer={"Type": "PERSON", "Id": DEMO_FRIEND_ID},
-                                            authorizee=ME)
+    shared = await m.search_shared_material(
+        authorizer={"Type": "PERSON", "Id": DEMO_FRIEND_ID}, authorizee=ME
+    )
     assert shared.total_count and shared.total_count > 0
 
     # Processing, tasks, AI results.
@@ -63,11 +66,13 @@ async def test_every_action_through_its_generated_method(
     assert (await m.describe_object_in_material(material_id=mid)).object_info is not None
     tags = await m.describe_material_frame_tag(**window)
     assert tags.frame_tag_info is not None and tags.frame_tag_info.version
-    item = await m.add_material_frame_tag(material_id=mid, start_time_offset=1.0,
-                                          end_time_offset=2.0, tags=["手动"], version="manual")
+    item = await m.add_material_frame_tag(
+        material_id=mid, start_time_offset=1.0, end_time_offset=2.0, tags=["手动"], version="manual"
+    )
     assert item.item_id
-    await m.modify_material_frame_tag(material_id=mid, item_id=item.item_id, tags=["改"],
-                                      version="manual")
+    await m.modify_material_frame_tag(
+        material_id=mid, item_id=item.item_id, tags=["改"], version="manual"
+    )
     await m.delete_material_frame_tag(material_id=mid, item_id=item.item_id, version="manual")
     await t.delete_task(task_id=task_id)
 
@@ -101,8 +106,9 @@ async def test_every_action_through_its_generated_method(
     assert fake.logins == 1
 
 
-async def test_typed_errors_for_bad_requests(client: cme_async.AsyncCmeClient,
-                                             fake: FakeCme) -> None:
+async def test_typed_errors_for_bad_requests(
+    client: cme_async.AsyncCmeClient, fake: FakeCme
+) -> None:
     mid = fake.material_ids()[0]
     await client.material.delete_material(material_id=mid)
     with pytest.raises(cme_async.InvalidParameterError) as info:
@@ -114,8 +120,9 @@ async def test_typed_errors_for_bad_requests(client: cme_async.AsyncCmeClient,
     with pytest.raises(cme_async.NotFoundError):
         await client.material.describe_face_in_material(material_id=fake.material_ids()[1])
     with pytest.raises(cme_async.InvalidParameterError) as info:
-        await client.call("Material", "SearchMaterial", {"SearchScopes": [SCOPE],
-                                                         "MaterialTypes": ["MOVIE"]})
+        await client.call(
+            "Material", "SearchMaterial", {"SearchScopes": [SCOPE], "MaterialTypes": ["MOVIE"]}
+        )
     assert "MaterialTypes" in str(info.value)
     with pytest.raises(cme_async.InvalidParameterError) as info:
         await client.call("Material", "NoSuchAction", {})
