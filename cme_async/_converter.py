@@ -17,11 +17,14 @@ The generated action methods call the same codecs, so a bad argument raises
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import cattrs
+
+from ._errors import MalformedResponseError
 
 __all__ = ["Codec", "converter"]
 
@@ -33,6 +36,7 @@ Check = Callable[[Any, str], Any]
 """Validates one value for the wire: ``check(value, path) -> wire value``."""
 
 _CODECS: dict[str, Codec] = {}
+T = TypeVar("T")
 
 
 def _join(path: str, name: str) -> str:
@@ -209,6 +213,30 @@ def request_body(codec: Codec, values: Mapping[str, Any], where: str) -> dict[st
         raise TypeError(f"{where}: {exc}") from None
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
+
+
+def parse(structure: Callable[[Any], T], data: Any, action: str) -> T:
+    """Structure an answer's ``Data`` (absent ``Data`` reads as an empty object).
+
+    A ``Data`` whose shape contradicts the model (an array where an object belongs)
+    raises ``MalformedResponseError`` rather than a bare ``TypeError``.
+    """
+    try:
+        return structure({} if data is None else data)
+    except (TypeError, AttributeError) as exc:
+        raise MalformedResponseError(
+            f"Data does not match the documented shape: {exc}",
+            _snippet(data),
+            action=action,
+            http_status=None,
+        ) from exc
+
+
+def _snippet(data: Any) -> str:
+    try:
+        return json.dumps(data, ensure_ascii=False)[:200]
+    except (TypeError, ValueError):
+        return repr(data)[:200]
 
 
 def extras(data: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:

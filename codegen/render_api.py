@@ -119,7 +119,7 @@ def emit_method(a: Action, cat: Catalogue) -> str:
         out.append(f"        {call}")
     else:
         out.append(f"        data = {call}")
-        out.append(f"        return _s_{a.name}Response(data if data is not None else {{}})")
+        out.append(f'        return _c.parse(_s_{a.name}Response, data, "{a.key}")')
     return "\n".join(out)
 
 
@@ -198,7 +198,7 @@ def emit_paginator(a: Action, cat: Catalogue) -> str:
             f"            data = {client_call}"
             f'{{**body, "Offset": offset, "Limit": limit}}, {FORWARD})'
         )
-        out.append(f"            page = _s_{a.name}Response(data if data is not None else {{}})")
+        out.append(f'            page = _c.parse(_s_{a.name}Response, data, "{a.key}")')
         out.append(
             f"            return page.{items_attr} or [], {'page.' + total if total else 'None'}"
         )
@@ -217,10 +217,7 @@ def emit_paginator(a: Action, cat: Catalogue) -> str:
         out.append(
             f'            data = {client_call}{{**body, "StartTimeOffset": start}}, {FORWARD})'
         )
-        out.append(
-            f"            info = _s_{a.name}Response("
-            f"data if data is not None else {{}}).{head.attr}"
-        )
+        out.append(f'            info = _c.parse(_s_{a.name}Response, data, "{a.key}").{head.attr}')
         out.append("            if info is None:")
         out.append("                return [], None")
         out.append(f"            return info.{leaf.attr} or [], info.{cursor}")

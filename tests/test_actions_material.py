@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from actions_support import mocked_client, route, sent
 
+from cme_async import MalformedResponseError
 from cme_async._generated.models import (
     DescribeMaterialsResponse,
     Entity,
@@ -209,3 +210,14 @@ async def test_namespace_is_cached_per_client() -> None:
     async with mocked_client() as (client, _):
         assert client.material is client.material
         assert isinstance(client.material, MaterialActions)
+
+
+async def test_data_of_the_wrong_shape_is_a_malformed_response() -> None:
+    async with mocked_client() as (client, router):
+        route(router, "Material", "SearchMaterial").respond(
+            json=ok({"TotalCount": 1, "MaterialInfoSet": [["not", "an", "object"]]})
+        )
+        with pytest.raises(MalformedResponseError) as info:
+            await client.material.search_material(search_scopes=[])
+    assert info.value.action == "Material/SearchMaterial"
+    assert "MaterialInfo: expected a JSON object, got list" in str(info.value)

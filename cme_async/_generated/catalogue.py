@@ -1792,6 +1792,7 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType(
             max_page_size=30,
             doc_id=51356,
             notes=(
+                "The paginator (iter_list_media) yields the MaterialInfoSet items only; call list_media for ClassInfoSet (the sub-classes of the class).",
                 "Example response MaterialInfoSet items use key 'BasicInfo', but structure MaterialInfo names the field 'MaterialBasicInfo'.",
                 "Entity is not defined in the client-API structure pages; it links to the server API doc (cloud.tencent.com/document/api/1156/40360#Entity). Examples show {Type: PERSON|TEAM, Id}.",
                 "Core page (and an older stored version of this page) types ClassId/Offset/Limit/MaterialTotalCount as Int64 and links '公共请求参数' to an internal host tcloud-doc.isd.com.",

@@ -249,7 +249,7 @@ class MaterialActions:
         """List the media and sub-classes of one class (folder) of an owner.
 
         ``POST /PaaS/Material/ListMedia``; safe to replay (retried on transient errors). Paged
-        (offset): see :meth:`iter_list_media`. The documentation of this action has 3 recorded
+        (offset): see :meth:`iter_list_media`. The documentation of this action has 4 recorded
         oddities: see docs/actions.md.
 
         Args:
@@ -298,7 +298,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_ListMediaResponse(data if data is not None else {})
+        return _c.parse(_s_ListMediaResponse, data, "Material/ListMedia")
 
     def iter_list_media(
         self,
@@ -343,7 +343,7 @@ class MaterialActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            page = _s_ListMediaResponse(data if data is not None else {})
+            page = _c.parse(_s_ListMediaResponse, data, "Material/ListMedia")
             return page.material_info_set or [], page.material_total_count
 
         return _p.iter_offset(
@@ -400,7 +400,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeMaterialsResponse(data if data is not None else {})
+        return _c.parse(_s_DescribeMaterialsResponse, data, "Material/DescribeMaterials")
 
     async def search_material(
         self,
@@ -486,7 +486,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_SearchMaterialResponse(data if data is not None else {})
+        return _c.parse(_s_SearchMaterialResponse, data, "Material/SearchMaterial")
 
     def iter_search_material(
         self,
@@ -548,7 +548,7 @@ class MaterialActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            page = _s_SearchMaterialResponse(data if data is not None else {})
+            page = _c.parse(_s_SearchMaterialResponse, data, "Material/SearchMaterial")
             return page.material_info_set or [], page.total_count
 
         return _p.iter_offset(
@@ -606,7 +606,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_ProcessMaterialResponse(data if data is not None else {})
+        return _c.parse(_s_ProcessMaterialResponse, data, "Material/ProcessMaterial")
 
     async def search_shared_material(
         self,
@@ -691,7 +691,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_SearchSharedMaterialResponse(data if data is not None else {})
+        return _c.parse(_s_SearchSharedMaterialResponse, data, "Material/SearchSharedMaterial")
 
     def iter_search_shared_material(
         self,
@@ -753,7 +753,7 @@ class MaterialActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            page = _s_SearchSharedMaterialResponse(data if data is not None else {})
+            page = _c.parse(_s_SearchSharedMaterialResponse, data, "Material/SearchSharedMaterial")
             return page.material_info_set or [], page.total_count
 
         return _p.iter_offset(
@@ -823,7 +823,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_AddMaterialFrameTagResponse(data if data is not None else {})
+        return _c.parse(_s_AddMaterialFrameTagResponse, data, "Material/AddMaterialFrameTag")
 
     async def modify_material_frame_tag(
         self,
@@ -996,7 +996,9 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeMaterialFrameTagResponse(data if data is not None else {})
+        return _c.parse(
+            _s_DescribeMaterialFrameTagResponse, data, "Material/DescribeMaterialFrameTag"
+        )
 
     def iter_describe_material_frame_tag(
         self,
@@ -1046,8 +1048,8 @@ class MaterialActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            info = _s_DescribeMaterialFrameTagResponse(
-                data if data is not None else {}
+            info = _c.parse(
+                _s_DescribeMaterialFrameTagResponse, data, "Material/DescribeMaterialFrameTag"
             ).frame_tag_info
             if info is None:
                 return [], None
@@ -1107,7 +1109,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeFaceInMaterialResponse(data if data is not None else {})
+        return _c.parse(_s_DescribeFaceInMaterialResponse, data, "Material/DescribeFaceInMaterial")
 
     async def describe_material_subtitle(
         self,
@@ -1166,7 +1168,9 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeMaterialSubtitleResponse(data if data is not None else {})
+        return _c.parse(
+            _s_DescribeMaterialSubtitleResponse, data, "Material/DescribeMaterialSubtitle"
+        )
 
     def iter_describe_material_subtitle(
         self,
@@ -1214,8 +1218,8 @@ class MaterialActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            info = _s_DescribeMaterialSubtitleResponse(
-                data if data is not None else {}
+            info = _c.parse(
+                _s_DescribeMaterialSubtitleResponse, data, "Material/DescribeMaterialSubtitle"
             ).subtitle_info
             if info is None:
                 return [], None
@@ -1286,7 +1290,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeTextInMaterialResponse(data if data is not None else {})
+        return _c.parse(_s_DescribeTextInMaterialResponse, data, "Material/DescribeTextInMaterial")
 
     def iter_describe_text_in_material(
         self,
@@ -1334,7 +1338,9 @@ class MaterialActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            info = _s_DescribeTextInMaterialResponse(data if data is not None else {}).text_info
+            info = _c.parse(
+                _s_DescribeTextInMaterialResponse, data, "Material/DescribeTextInMaterial"
+            ).text_info
             if info is None:
                 return [], None
             return info.text_set or [], info.last_time_offset
@@ -1393,7 +1399,9 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeObjectInMaterialResponse(data if data is not None else {})
+        return _c.parse(
+            _s_DescribeObjectInMaterialResponse, data, "Material/DescribeObjectInMaterial"
+        )
 
     async def create_class(
         self,
@@ -1445,7 +1453,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_CreateClassResponse(data if data is not None else {})
+        return _c.parse(_s_CreateClassResponse, data, "Material/CreateClass")
 
     async def delete_class(
         self,
@@ -1548,7 +1556,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeClassResponse(data if data is not None else {})
+        return _c.parse(_s_DescribeClassResponse, data, "Material/DescribeClass")
 
     async def modify_class(
         self,
@@ -1671,7 +1679,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_CreateUploadMaterialResponse(data if data is not None else {})
+        return _c.parse(_s_CreateUploadMaterialResponse, data, "Material/CreateUploadMaterial")
 
     async def finish_upload_material(
         self,
@@ -1724,7 +1732,7 @@ class MaterialActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_FinishUploadMaterialResponse(data if data is not None else {})
+        return _c.parse(_s_FinishUploadMaterialResponse, data, "Material/FinishUploadMaterial")
 
 
 class ProjectActions:
@@ -1883,7 +1891,9 @@ class ProjectActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeProjectMaterialsResponse(data if data is not None else {})
+        return _c.parse(
+            _s_DescribeProjectMaterialsResponse, data, "Project/DescribeProjectMaterials"
+        )
 
     async def delete_project(
         self,
@@ -2077,7 +2087,7 @@ class ProjectActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeProjectsResponse(data if data is not None else {})
+        return _c.parse(_s_DescribeProjectsResponse, data, "Project/DescribeProjects")
 
     def iter_describe_projects(
         self,
@@ -2129,7 +2139,7 @@ class ProjectActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            page = _s_DescribeProjectsResponse(data if data is not None else {})
+            page = _c.parse(_s_DescribeProjectsResponse, data, "Project/DescribeProjects")
             return page.project_info_set or [], page.total_count
 
         return _p.iter_offset(
@@ -2200,7 +2210,7 @@ class ProjectActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_SearchProjectResponse(data if data is not None else {})
+        return _c.parse(_s_SearchProjectResponse, data, "Project/SearchProject")
 
     def iter_search_project(
         self,
@@ -2245,7 +2255,7 @@ class ProjectActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            page = _s_SearchProjectResponse(data if data is not None else {})
+            page = _c.parse(_s_SearchProjectResponse, data, "Project/SearchProject")
             return page.project_basic_info_set or [], page.total_count
 
         return _p.iter_offset(
@@ -2337,7 +2347,7 @@ class TaskActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeTasksResponse(data if data is not None else {})
+        return _c.parse(_s_DescribeTasksResponse, data, "Task/DescribeTasks")
 
     def iter_describe_tasks(
         self,
@@ -2395,7 +2405,7 @@ class TaskActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            page = _s_DescribeTasksResponse(data if data is not None else {})
+            page = _c.parse(_s_DescribeTasksResponse, data, "Task/DescribeTasks")
             return page.task_info_set or [], page.total_count
 
         return _p.iter_offset(
@@ -2492,7 +2502,7 @@ class TeamActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeTeamsResponse(data if data is not None else {})
+        return _c.parse(_s_DescribeTeamsResponse, data, "Team/DescribeTeams")
 
     async def describe_join_teams(
         self,
@@ -2544,7 +2554,7 @@ class TeamActions:
             max_retries=max_retries,
             deadline=deadline,
         )
-        return _s_DescribeJoinTeamsResponse(data if data is not None else {})
+        return _c.parse(_s_DescribeJoinTeamsResponse, data, "Team/DescribeJoinTeams")
 
     def iter_describe_join_teams(
         self,
@@ -2582,7 +2592,7 @@ class TeamActions:
                 max_retries=max_retries,
                 deadline=deadline,
             )
-            page = _s_DescribeJoinTeamsResponse(data if data is not None else {})
+            page = _c.parse(_s_DescribeJoinTeamsResponse, data, "Team/DescribeJoinTeams")
             return page.team_set or [], page.total_count
 
         return _p.iter_offset(
