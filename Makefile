@@ -39,5 +39,11 @@ check-codegen: $(STAMP)
 
 test: check-codegen lint typecheck pytest
 
+# The SDK's main job on the embedded default: start the emulator (seeded) on a free
+# localhost port, run examples/quickstart.py against it over TCP with CME_* set, stop it.
+.PHONY: demo
+demo: $(STAMP)
+	$(BIN)/python -m cme_async.testing --seed --run $(BIN)/python examples/quickstart.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ httpx; uvicorn is imported when a server is started.
 
 from ._fake import IN_PROCESS_URL, FakeCme
 from ._faults import Fault
+from ._remote import RemoteFakeCme
 from ._seed import (
     DEMO_FRIEND_ID,
     DEMO_PLATFORM,
@@ -32,5 +33,6 @@ __all__ = [
     "IN_PROCESS_URL",
     "FakeCme",
     "Fault",
+    "RemoteFakeCme",
     "demo_seed",
 ]
