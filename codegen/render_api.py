@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from codegen.pytypes import arg_type, clean, field_doc, model_type, wrap
 from codegen.render_models import HEADER
 from codegen.schema import Action, Catalogue, Field, snake
@@ -52,10 +54,9 @@ def _raises(a: Action, cat: Catalogue) -> list[str]:
         cls = cat.families[err.family]["sdk_error"]
         by_class.setdefault(cls, []).append(f"``{code}`` ({clean(err.meaning)})")
     for cls in sorted(by_class):
-        out.append(
-            wrap(f"{cls}: " + "; ".join(by_class[cls]), "        ").replace(
-                "\n        ", "\n            "
-            )
+        text = clean(f"{cls}: " + "; ".join(by_class[cls]))
+        out += textwrap.wrap(
+            text, width=92, initial_indent="        ", subsequent_indent="            "
         )
     out.append("        CmeError: any other failure (authentication, rate limit, server,")
     out.append("            connection, timeout).")
@@ -163,16 +164,20 @@ def emit_paginator(a: Action, cat: Catalogue) -> str:
         )
     doc += [
         "",
-        "        Arguments are checked when this method is called (before any request);",
-        "        the arguments are those of the action, plus:",
+        "        Arguments are checked when this method is called, before any request; the",
+        "        call options apply to each request.",
         "",
         "        Args:",
     ]
+    doc += [field_doc(f, "            ") for f in fields]
     if p.kind == "offset":
         doc.append("            page_size: Items per request (the ``Limit`` sent).")
     else:
         doc.append("            start_time_offset: Where the first window starts, seconds.")
     doc.append("            max_items: Stop after this many items (all when None).")
+    doc += [line.replace("        ", "            ", 1) for line in CALL_ARGS_DOC]
+    doc += ["", "        Yields:", f"            {item}: one item at a time, across pages."]
+    doc += [""] + ["    " + line for line in _raises(a, cat)]
     doc.append('        """')
     out += doc
     values = {f.attr: f.attr for f in fields}

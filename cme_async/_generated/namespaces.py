@@ -152,9 +152,9 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not exist
-            (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it means 'not
-            found'.)
+            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not
+                exist (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it
+                means 'not found'.)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -208,9 +208,9 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not exist
-            (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it means 'not
-            found'.)
+            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not
+                exist (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it
+                means 'not found'.)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -274,8 +274,9 @@ class MaterialActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-            greate than max').)
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+                greate than max').)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -318,12 +319,36 @@ class MaterialActions:
         Offset paging: asks for ``page_size`` items a page (default 20, at most 30) from
         ``offset`` on and stops at ``MaterialTotalCount``, at a short page or at ``max_items``.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            platform: Platform. [Wire ``Platform``; str; required]
+            class_id: Class (folder) ID. [Wire ``ClassId``; int; required]
+            owner: Owner of the class. [Wire ``Owner``; Entity; required]
+            offset: Offset of the first record, default 0. [Wire ``Offset``; int; server default
+                0; minimum 0]
             page_size: Items per request (the ``Limit`` sent).
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            MaterialInfo: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
+                greate than max').)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "material.iter_list_media"
         body = _c.request_body(
@@ -383,7 +408,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -457,7 +483,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -512,12 +539,45 @@ class MaterialActions:
         Offset paging: asks for ``page_size`` items a page (default 50) from ``offset`` on and
         stops at ``TotalCount``, at a short page or at ``max_items``.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            search_scopes: Search scopes, at most 5. [Wire ``SearchScopes``; list of
+                SearchScope; required; at most 5 items]
+            material_types: Media types: AUDIO, VIDEO, IMAGE. [Wire ``MaterialTypes``; list of
+                str; known values: AUDIO, VIDEO, IMAGE (others are passed through)]
+            text: Search text, fuzzy match on media name or description, at most 15 characters.
+                [Wire ``Text``; str; at most 15 characters]
+            resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str;
+                known values: LD, SD, HD, FHD, 2K, 4K (others are passed through); Note: LD is
+                accepted here but missing from the Resolution value list of 复杂结构.md.]
+            duration_range: Duration range in seconds. [Wire ``DurationRange``; IntegerRange]
+            create_time_range: Creation-time range. [Wire ``CreateTimeRange``; TimeRange]
+            preset_tag_ids: Preset tag IDs. [Wire ``PresetTagIds``; list of str]
+            tags: Custom tags. [Wire ``Tags``; list of str]
+            sort: Sort order; Sort.Field: CreateTime. Ignored when Text is given (results are
+                then sorted by relevance). [Wire ``Sort``; SortBy]
+            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             page_size: Items per request (the ``Limit`` sent).
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            MaterialInfo: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "material.iter_search_material"
         body = _c.request_body(
@@ -589,7 +649,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -662,7 +723,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -717,12 +779,44 @@ class MaterialActions:
         Offset paging: asks for ``page_size`` items a page (default 50) from ``offset`` on and
         stops at ``TotalCount``, at a short page or at ``max_items``.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            authorizer: The authorizer (who shared). [Wire ``Authorizer``; Entity; required]
+            authorizee: The authorizee (who was granted access). [Wire ``Authorizee``; Entity;
+                required]
+            material_types: Media types: AUDIO, VIDEO, IMAGE. [Wire ``MaterialTypes``; list of
+                str; known values: AUDIO, VIDEO, IMAGE (others are passed through)]
+            text: Search text, fuzzy match on media name or description, at most 15 characters.
+                [Wire ``Text``; str; at most 15 characters]
+            resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str;
+                known values: LD, SD, HD, FHD, 2K, 4K (others are passed through)]
+            duration_range: Duration range in seconds. [Wire ``DurationRange``; IntegerRange]
+            create_time_range: Creation-time range. [Wire ``CreateTimeRange``; TimeRange]
+            preset_tag_ids: Preset tag IDs. [Wire ``PresetTagIds``; list of str]
+            sort: Sort order; Sort.Field: CreateTime. Ignored when Text is given. [Wire
+                ``Sort``; SortBy]
+            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             page_size: Items per request (the ``Limit`` sent).
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            MaterialInfo: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "material.iter_search_shared_material"
         body = _c.request_body(
@@ -800,7 +894,7 @@ class MaterialActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             InvalidParameterError: ``InvalidParameterValue`` (Invalid parameter value (e.g.
-            'starttime bigger than endtime', 'param lack of CategorySet or Name').)
+                'starttime bigger than endtime', 'param lack of CategorySet or Name').)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -859,7 +953,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -914,9 +1009,9 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not exist
-            (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it means 'not
-            found'.)
+            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not
+                exist (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it
+                means 'not found'.)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -974,7 +1069,7 @@ class MaterialActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-            when there is no result ('no frameTag index', 'no asr index', ...).)
+                when there is no result ('no frameTag index', 'no asr index', ...).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1019,12 +1114,35 @@ class MaterialActions:
         stops moving or reaches the end, or until ``max_items``; an item repeated at a window
         boundary is yielded once.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            material_id: Media ID. [Wire ``MaterialId``; str; required]
+            end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
+                required]
+            only_manual: Only manual tags. [Wire ``OnlyManual``; bool; Note: Documented as
+                required, but both documented example requests omit it, so the catalogue keeps
+                it optional.]
             start_time_offset: Where the first window starts, seconds.
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            FrameTagItem: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
+                when there is no result ('no frameTag index', 'no asr index', ...).)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "material.iter_describe_material_frame_tag"
         body = _c.request_body(
@@ -1092,7 +1210,7 @@ class MaterialActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-            when there is no result ('no frameTag index', 'no asr index', ...).)
+                when there is no result ('no frameTag index', 'no asr index', ...).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1147,7 +1265,7 @@ class MaterialActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-            when there is no result ('no frameTag index', 'no asr index', ...).)
+                when there is no result ('no frameTag index', 'no asr index', ...).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1190,12 +1308,32 @@ class MaterialActions:
         stops moving or reaches the end, or until ``max_items``; an item repeated at a window
         boundary is yielded once.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            material_id: Media ID. [Wire ``MaterialId``; str; required]
+            end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
+                required]
             start_time_offset: Where the first window starts, seconds.
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            SubtitleItem: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
+                when there is no result ('no frameTag index', 'no asr index', ...).)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "material.iter_describe_material_subtitle"
         body = _c.request_body(
@@ -1269,7 +1407,7 @@ class MaterialActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-            when there is no result ('no frameTag index', 'no asr index', ...).)
+                when there is no result ('no frameTag index', 'no asr index', ...).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1310,12 +1448,32 @@ class MaterialActions:
         moving or reaches the end, or until ``max_items``; an item repeated at a window boundary
         is yielded once.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            material_id: Media ID. [Wire ``MaterialId``; str; required]
+            end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
+                required]
             start_time_offset: Where the first window starts, seconds.
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            TextItem: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
+                when there is no result ('no frameTag index', 'no asr index', ...).)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "material.iter_describe_text_in_material"
         body = _c.request_body(
@@ -1382,7 +1540,7 @@ class MaterialActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-            when there is no result ('no frameTag index', 'no asr index', ...).)
+                when there is no result ('no frameTag index', 'no asr index', ...).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1436,7 +1594,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1483,7 +1642,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1534,7 +1694,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1592,7 +1753,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1656,7 +1818,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1714,8 +1877,8 @@ class MaterialActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.UploadContext`` (Invalid upload context
-            (非法上传上下文; not in the server error list).)
+            InvalidParameterError: ``InvalidParameterValue.UploadContext`` (Invalid upload
+                context (非法上传上下文; not in the server error list).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1775,9 +1938,9 @@ class ProjectActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not exist
-            (项目不存在 / project not exist). Raised as a parameter error (by prefix); it means 'not
-            found'.)
+            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not
+                exist (项目不存在 / project not exist). Raised as a parameter error (by prefix); it
+                means 'not found'.)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1826,9 +1989,9 @@ class ProjectActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not exist
-            (项目不存在 / project not exist). Raised as a parameter error (by prefix); it means 'not
-            found'.)
+            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not
+                exist (项目不存在 / project not exist). Raised as a parameter error (by prefix); it
+                means 'not found'.)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1874,7 +2037,8 @@ class ProjectActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied (权限不足).)
+            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
+                (权限不足).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1923,9 +2087,9 @@ class ProjectActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not exist
-            (项目不存在 / project not exist). Raised as a parameter error (by prefix); it means 'not
-            found'.)
+            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not
+                exist (项目不存在 / project not exist). Raised as a parameter error (by prefix); it
+                means 'not found'.)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -1989,9 +2153,9 @@ class ProjectActions:
                 nothing is sent.
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not exist
-            (项目不存在 / project not exist). Raised as a parameter error (by prefix); it means 'not
-            found'.)
+            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not
+                exist (项目不存在 / project not exist). Raised as a parameter error (by prefix); it
+                means 'not found'.)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -2063,7 +2227,7 @@ class ProjectActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-            when there is no result ('no frameTag index', 'no asr index', ...).)
+                when there is no result ('no frameTag index', 'no asr index', ...).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -2108,12 +2272,39 @@ class ProjectActions:
         Offset paging: asks for ``page_size`` items a page (default 50) from ``offset`` on and
         stops at ``TotalCount``, at a short page or at ``max_items``.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            project_ids: Project IDs, at most 20. [Wire ``ProjectIds``; list of str; at most 20
+                items; Note: Typed 'String' on the page but described as an array of at most 20;
+                the catalogue uses a list of strings.]
+            category_set: Categories: Default, Live, VideoSegmentation, Switcher, StreamConnect.
+                [Wire ``CategorySet``; list of str; known values: Default, Live,
+                VideoSegmentation, Switcher, StreamConnect (others are passed through)]
+            name: Project name, at most 30 characters. [Wire ``Name``; str; at most 30
+                characters]
+            sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
+            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             page_size: Items per request (the ``Limit`` sent).
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            ProjectInfo: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
+                when there is no result ('no frameTag index', 'no asr index', ...).)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "project.iter_describe_projects"
         body = _c.request_body(
@@ -2187,7 +2378,7 @@ class ProjectActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             InvalidParameterError: ``InvalidParameterValue`` (Invalid parameter value (e.g.
-            'starttime bigger than endtime', 'param lack of CategorySet or Name').)
+                'starttime bigger than endtime', 'param lack of CategorySet or Name').)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -2230,12 +2421,36 @@ class ProjectActions:
         Offset paging: asks for ``page_size`` items a page (default 50) from ``offset`` on and
         stops at ``TotalCount``, at a short page or at ``max_items``.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            category_set: Categories: Default, Live, VideoSegmentation. CategorySet and Name
+                must not both be empty. [Wire ``CategorySet``; list of str; known values:
+                Default, Live, VideoSegmentation (others are passed through)]
+            name: Project name (fuzzy), at most 15 characters. CategorySet and Name must not
+                both be empty. [Wire ``Name``; str; at most 15 characters]
+            sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
+            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             page_size: Items per request (the ``Limit`` sent).
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            ProjectBasicInfo: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            InvalidParameterError: ``InvalidParameterValue`` (Invalid parameter value (e.g.
+                'starttime bigger than endtime', 'param lack of CategorySet or Name').)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "project.iter_search_project"
         body = _c.request_body(
@@ -2318,9 +2533,9 @@ class TaskActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-            greate than max').)
+                greate than max').)
             NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-            when there is no result ('no frameTag index', 'no asr index', ...).)
+                when there is no result ('no frameTag index', 'no asr index', ...).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -2371,12 +2586,40 @@ class TaskActions:
         Offset paging: asks for ``page_size`` items a page (default 30, at most 30) from
         ``offset`` on and stops at ``TotalCount``, at a short page or at ``max_items``.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            project_name: Filter by project name. [Wire ``ProjectName``; str]
+            project_id: Filter by project ID. [Wire ``ProjectId``; str]
+            material_id: Filter by media ID. [Wire ``MaterialId``; str]
+            task_ids: Filter by task IDs. [Wire ``TaskIds``; list of str]
+            task_type_set: Filter by task types. [Wire ``TaskTypeSet``; list of str]
+            status_set: Filter by task status (PROCESSING, SUCCESS, FAIL). [Wire ``StatusSet``;
+                list of str; see TaskStatus; other values are passed through]
+            sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
+            offset: Offset. [Wire ``Offset``; int; minimum 0]
             page_size: Items per request (the ``Limit`` sent).
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            TaskInfo: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
+                greate than max').)
+            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
+                when there is no result ('no frameTag index', 'no asr index', ...).)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "task.iter_describe_tasks"
         body = _c.request_body(
@@ -2441,7 +2684,7 @@ class TaskActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-            when there is no result ('no frameTag index', 'no asr index', ...).)
+                when there is no result ('no frameTag index', 'no asr index', ...).)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -2537,7 +2780,7 @@ class TeamActions:
             ValueError: an argument cannot be sent (an unknown key in a mapping, a
                 non-finite number); nothing is sent.
             InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-            greate than max').)
+                greate than max').)
             CmeError: any other failure (authentication, rate limit, server,
                 connection, timeout).
         """
@@ -2571,12 +2814,30 @@ class TeamActions:
         Offset paging: asks for ``page_size`` items a page (default 20, at most 30) from
         ``offset`` on and stops at ``TotalCount``, at a short page or at ``max_items``.
 
-        Arguments are checked when this method is called (before any request);
-        the arguments are those of the action, plus:
+        Arguments are checked when this method is called, before any request; the
+        call options apply to each request.
 
         Args:
+            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             page_size: Items per request (the ``Limit`` sent).
             max_items: Stop after this many items (all when None).
+            timeout: Per-attempt timeout in seconds (the client's default when None).
+            max_retries: Retries for this call (the client's default when None).
+            deadline: Time limit in seconds for the whole call, every attempt and wait
+                included (the client's default when None).
+
+        Yields:
+            JoinTeamInfo: one item at a time, across pages.
+
+        Raises:
+            TypeError: a required argument is missing or an argument has the wrong type;
+                nothing is sent.
+            ValueError: an argument cannot be sent (an unknown key in a mapping, a
+                non-finite number); nothing is sent.
+            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
+                greate than max').)
+            CmeError: any other failure (authentication, rate limit, server,
+                connection, timeout).
         """
         where = "team.iter_describe_join_teams"
         body = _c.request_body(_CODEC_DescribeJoinTeamsRequest, {"offset": offset}, where)
