@@ -162,3 +162,26 @@ async def test_over_tcp_with_control_endpoints(fake: FakeCme) -> None:
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as again:
             await again.get(url)
+
+
+async def test_remote_controls_drive_a_served_emulator(fake: FakeCme) -> None:
+    from cme_async.testing import RemoteFakeCme
+
+    async with fake.serve() as url, httpx.AsyncClient(base_url=url) as http:
+        remote = RemoteFakeCme(url, http_client=http)
+        ticket = (await http.get("/", params={"signature": make_signature()})).json()["Response"][
+            "Authorization"
+        ]
+        await remote.fail_next("DescribeJoinTeams", code="InternalError", times=2)
+        await remote.latency(0.05, action="DescribeTeams")
+        await remote.rate_limit("DeleteTask", per_second=1, burst=1)
+        assert fake.controls.rules[0].remaining == 2
+        assert fake.controls.latencies == {"Team/DescribeTeams": 0.05}
+        assert fake.controls.limits == {"Task/DeleteTask": (1.0, 1.0)}
+        r = await http.post("/PaaS/Team/DescribeJoinTeams", params={"auth": ticket}, json={})
+        assert r.json()["Code"] == "InternalError"
+        assert await remote.expire_tickets("demo_user") == 1
+        counters = await RemoteFakeCme(url).counters()
+        assert counters["Calls"] == {"Team/DescribeJoinTeams": 1}
+        with pytest.raises(ValueError):
+            await remote.fail_next("NotAnAction", code="X")
