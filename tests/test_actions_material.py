@@ -221,3 +221,13 @@ async def test_data_of_the_wrong_shape_is_a_malformed_response() -> None:
             await client.material.search_material(search_scopes=[])
     assert info.value.action == "Material/SearchMaterial"
     assert "MaterialInfo: expected a JSON object, got list" in str(info.value)
+
+
+async def test_namespaces_of_a_with_options_view_use_the_view() -> None:
+    async with mocked_client() as (client, router):
+        r = route(router, "Material", "DeleteMaterial").respond(json=ok())
+        view = client.with_options(max_retries=0)
+        assert view.material is not client.material
+        assert view.material._client is view
+        await view.material.delete_material(material_id="m")
+    assert sent(r) == {"MaterialId": "m"}
