@@ -47,3 +47,14 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
+
+# Benchmarks (benchmarks/README.md): installs the `bench` extra and, if missing, nginx
+# from Debian's packages; writes benchmarks/results/latest.{json,md,png}. Not part of `make test`.
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS),bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run

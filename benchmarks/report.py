@@ -1,0 +1,383 @@
+"""Turn a run's results into target verdicts, a markdown report and a chart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+LABELS = {
+    "httpx": "raw httpx",
+    "httpx+httpx-aiohttp": "raw httpx on httpx-aiohttp",
+    "httpx+cme-aiohttp": "raw httpx on cme_async's aiohttp transport",
+    "aiohttp": "raw aiohttp",
+    "sdk-httpx": "SDK on default httpx",
+    "sdk-aiohttp": "SDK on aiohttp transport",
+    "vendor": "tencentcloud-sdk-python (async, keep-alive on)",
+}
+BODIES = {
+    "small": "small answer: DeleteMaterial (64 B)",
+    "large": "large answer: SearchMaterial, 50 full MaterialInfo (105 KB), typed by the SDK",
+    "describe": "vs the vendor SDK: DescribeMaterials, 10 MaterialInfo (21 KB)",
+}
+README_START = "<!-- results:start -->"
+README_END = "<!-- results:end -->"
+
+
+def _cell(results: dict[str, Any], contender: str, body: str, concurrency: int) -> dict[str, Any]:
+    for row in results.get("throughput", []):
+        if (row["contender"], row["body"], row["concurrency"]) == (contender, body, concurrency):
+            return dict(row)
+    return {}
+
+
+def _rate(results: dict[str, Any], contender: str, body: str, concurrency: int) -> float | None:
+    value = _cell(results, contender, body, concurrency).get("calls_per_s")
+    return float(value) if value else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target of the issue: measured value, requirement, met or not."""
+    targets: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, op: str, bound: float, detail: str = "") -> None:
+        if value is None:
+            met = None
+        elif op == ">=":
+            met = value >= bound
+        elif op == "<=":
+            met = value <= bound
+        elif op == ">":
+            met = value > bound
+        else:
+            met = value == bound
+        targets.append(
+            {"target": name, "value": value, "op": op, "bound": bound, "met": met, "detail": detail}
+        )
+
+    sdk_aio = _rate(results, "sdk-aiohttp", "small", 100)
+    add(
+        "SDK on aiohttp ÷ raw httpx on the same aiohttp transport (c=100, small)",
+        _ratio(sdk_aio, _rate(results, "httpx+cme-aiohttp", "small", 100)),
+        ">=",
+        0.85,
+    )
+    add(
+        "SDK on aiohttp ÷ raw httpx on httpx-aiohttp's transport (c=100, small)",
+        _ratio(sdk_aio, _rate(results, "httpx+httpx-aiohttp", "small", 100)),
+        ">=",
+        0.85,
+        "the issue's wording; httpx-aiohttp is a different (and unsafe, see README) transport",
+    )
+    add(
+        "SDK on aiohttp ÷ SDK on default httpx (c=100, small)",
+        _ratio(sdk_aio, _rate(results, "sdk-httpx", "small", 100)),
+        ">=",
+        4.0,
+    )
+    add(
+        "SDK on aiohttp ÷ SDK on default httpx (c=100, large)",
+        _ratio(
+            _rate(results, "sdk-aiohttp", "large", 100), _rate(results, "sdk-httpx", "large", 100)
+        ),
+        ">=",
+        4.0,
+    )
+    parsing = results.get("micro", {}).get("parsing", {})
+    add(
+        "typed parse of SearchMaterial (envelope + models) ÷ json.loads of the same body",
+        parsing.get("typed_parse_over_json_loads"),
+        "<=",
+        3.0,
+        (
+            f"GC on; with the GC off (timeit's default) "
+            f"{parsing['typed_parse_over_json_loads_gc_off']:.2f}×"
+            if "typed_parse_over_json_loads_gc_off" in parsing
+            else ""
+        ),
+    )
+    for concurrency in (10, 100):
+        vendor = _rate(results, "vendor", "describe", concurrency)
+        for sdk in ("sdk-httpx", "sdk-aiohttp"):
+            add(
+                f"{LABELS[sdk]} ÷ vendor SDK, DescribeMaterials (c={concurrency})",
+                _ratio(_rate(results, sdk, "describe", concurrency), vendor),
+                ">",
+                1.0,
+            )
+    for name, storm in results.get("login_storm", {}).items():
+        add(
+            f"login storm, {LABELS[name]}: logins for {storm.get('concurrency')} first calls",
+            storm.get("logins"),
+            "==",
+            1,
+            f"last answer after {storm['seconds']:.2f} s" if "seconds" in storm else "",
+        )
+    imports = results.get("imports", {})
+    add(
+        "import cme_async ÷ import httpx (fresh processes, median)",
+        imports.get("ratio"),
+        "<=",
+        2.0,
+        (
+            f"{imports['import_cme_async_ms']:.0f} ms vs {imports['import_httpx_ms']:.0f} ms"
+            if "ratio" in imports
+            else ""
+        ),
+    )
+    return targets
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def machine_line(results: dict[str, Any]) -> str:
+    m = results.get("machine", {})
+    packages = ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items())
+    target = m.get("target", {})
+    load = m.get("load_average_start")
+    load_end = m.get("load_average_end")
+    loads = ""
+    if load and load_end:
+        loads = f"; load average {load[0]:.2f} at start, {load_end[0]:.2f} at end"
+    return (
+        f"**Machine:** {m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
+        f"{m.get('implementation', 'Python')} {m.get('python', '?')}, {m.get('os', '?')}; "
+        f"target: {target.get('kind', '?')} ({target.get('version', '?')}) on 127.0.0.1{loads}. "
+        f"Packages: {packages}. Run finished {results.get('finished_at', '?')} "
+        f"({results.get('profile', '?')} profile, {_fmt(results.get('wall_seconds'), 0)} s)."
+    )
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines: list[str] = [machine_line(results), ""]
+    lines += ["### Targets", "", "| target | measured | required | |", "|---|---|---|---|"]
+    for t in results.get("targets", []):
+        verdict = {True: "met", False: "**missed**", None: "not measured"}[t["met"]]
+        value = t["value"]
+        shown = _fmt(value) + ("×" if isinstance(value, float) else "")
+        detail = f" ({t['detail']})" if t["detail"] else ""
+        lines.append(f"| {t['target']}{detail} | {shown} | {t['op']} {t['bound']} | {verdict} |")
+    rows = results.get("throughput", [])
+    concurrencies = sorted({r["concurrency"] for r in rows})
+    for body in ("small", "large", "describe"):
+        contenders = list(dict.fromkeys(r["contender"] for r in rows if r["body"] == body))
+        if not contenders:
+            continue
+        lines += ["", f"### Throughput — {BODIES[body]}", ""]
+        lines.append("calls/s (p50 / p99 latency in ms); CPU µs per call of the client process")
+        lines.append("")
+        header = "| contender | " + " | ".join(f"c={c}" for c in concurrencies) + " |"
+        lines += [header, "|---|" + "---|" * len(concurrencies)]
+        for name in contenders:
+            cells = []
+            for c in concurrencies:
+                cell = _cell(results, name, body, c)
+                if not cell or cell.get("calls_per_s") is None:
+                    cells.append("n/a")
+                    continue
+                errors = f", {cell['errors']} errors" if cell.get("errors") else ""
+                cells.append(
+                    f"**{cell['calls_per_s']:,.0f}** ({cell['p50_ms']:.1f} / {cell['p99_ms']:.1f})"
+                    f" · {_fmt(cell.get('cpu_us_per_call'), 0)} µs{errors}"
+                )
+            lines.append(f"| {LABELS.get(name, name)} | " + " | ".join(cells) + " |")
+    # The SDK's own CPU per call beyond the raw client on the same transport.
+    pairs = [("sdk-httpx", "httpx"), ("sdk-aiohttp", "httpx+cme-aiohttp")]
+    if any(_cell(results, a, "small", c) for a, _ in pairs for c in concurrencies):
+        lines += [
+            "",
+            "### SDK overhead: CPU µs per call beyond the raw client on the same transport",
+            "",
+            "From the throughput cells above (client-process CPU ÷ calls; noisy at low rates):",
+            "",
+            "| pair | answer | " + " | ".join(f"c={c}" for c in concurrencies) + " |",
+            "|---|---|" + "---|" * len(concurrencies),
+        ]
+        for sdk, raw in pairs:
+            for body in ("small", "large"):
+                cells = []
+                for c in concurrencies:
+                    a = _cell(results, sdk, body, c).get("cpu_us_per_call")
+                    b = _cell(results, raw, body, c).get("cpu_us_per_call")
+                    cells.append(_fmt(a - b, 0) if a is not None and b is not None else "n/a")
+                lines.append(
+                    f"| {LABELS[sdk]} − {LABELS[raw]} | {body} | " + " | ".join(cells) + " |"
+                )
+    overhead = results.get("micro", {}).get("overhead", {})
+    if "small" in overhead:
+        lines += [
+            "",
+            "In process, one call at a time through the same `httpx.MockTransport` (no network; "
+            "best of rounds), µs per call:",
+            "",
+            "| answer | raw httpx + json.loads | SDK `client.call` | SDK typed method | "
+            "SDK overhead (call / typed) |",
+            "|---|---|---|---|---|",
+        ]
+        for body in ("small", "large"):
+            o = overhead[body]
+            lines.append(
+                f"| {body} | {o['raw_httpx_us']:.1f} | {o['sdk_call_us']:.1f} | "
+                f"{o['sdk_typed_us']:.1f} | {o['sdk_call_overhead_us']:+.1f} / "
+                f"{o['sdk_overhead_us']:+.1f} |"
+            )
+    parsing = results.get("micro", {}).get("parsing", {})
+    if parsing:
+        gcs = parsing.get("gc_collections_per_typed_parse", [0, 0, 0])
+        lines += [
+            "",
+            f"### Typed parsing ({parsing['items']} MaterialInfo, {parsing['body_bytes']:,} bytes)",
+            "",
+            "| µs per answer | GC on (as programs run) | GC off (timeit default) |",
+            "|---|---|---|",
+        ]
+        for key, label in (
+            ("json_loads_us", "json.loads"),
+            ("typed_parse_us", "SDK: envelope + typed models"),
+            ("structure_only_us", "typed structuring alone"),
+        ):
+            lines.append(f"| {label} | {parsing[key]:.0f} | {parsing[key + '_gc_off']:.0f} |")
+        lines += [
+            f"| typed parse ÷ json.loads | {parsing['typed_parse_over_json_loads']:.2f}× | "
+            f"{parsing['typed_parse_over_json_loads_gc_off']:.2f}× |",
+            "",
+            f"GC collections per typed parse (gen0, gen1, gen2): "
+            f"{', '.join(f'{g:.2f}' for g in gcs)}.",
+        ]
+    storm = results.get("login_storm", {})
+    flight = results.get("in_flight", {})
+    if storm or flight:
+        lines += ["", "### Login storm and memory", ""]
+        lines += ["| | " + " | ".join(LABELS[n] for n in storm or flight) + " |"]
+        lines += ["|---|" + "---|" * len(storm or flight)]
+        names = list(storm or flight)
+        if storm:
+            lines.append(
+                f"| logins for {next(iter(storm.values())).get('concurrency')} concurrent first "
+                "calls | " + " | ".join(_fmt(storm[n].get("logins")) for n in names) + " |"
+            )
+            lines.append(
+                "| time to the last answer (s) | "
+                + " | ".join(_fmt(storm[n].get("seconds")) for n in names)
+                + " |"
+            )
+        if flight:
+            calls = next(iter(flight.values())).get("calls")
+            lines.append(
+                f"| peak RSS with {calls:,} calls in flight (MB) | "
+                + " | ".join(_fmt(flight[n].get("peak_rss_mb"), 1) for n in names)
+                + " |"
+            )
+            lines.append(
+                "| RSS before the burst (MB) | "
+                + " | ".join(_fmt(flight[n].get("rss_before_mb"), 1) for n in names)
+                + " |"
+            )
+            lines.append(
+                f"| time for the {calls:,} calls (s) | "
+                + " | ".join(_fmt(flight[n].get("seconds")) for n in names)
+                + " |"
+            )
+    imports = results.get("imports", {})
+    codegen = results.get("codegen", {})
+    if imports or codegen:
+        lines += ["", "### Start-up and tooling", ""]
+        if imports:
+            lines.append(
+                f"- `import cme_async`: {imports['import_cme_async_ms']:.0f} ms, `import httpx`: "
+                f"{imports['import_httpx_ms']:.0f} ms (median of {imports['runs']} fresh "
+                f"processes; ratio {imports['ratio']:.2f})."
+            )
+        if codegen:
+            if "error" in codegen:
+                lines.append(f"- `make codegen`: failed ({codegen['error'][:200]})")
+            else:
+                lines.append(
+                    f"- `make codegen` ({codegen['command']}): {codegen['seconds']:.1f} s, "
+                    f"{codegen['files_written']} files."
+                )
+    if results.get("log"):
+        lines += ["", "Notes: " + "; ".join(results["log"])]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict[str, Any], path: Path) -> str | None:
+    """Throughput by concurrency, one line per contender; None when written."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "chart skipped: matplotlib not installed (make bench installs it)"
+    rows = results.get("throughput", [])
+    bodies = [b for b in ("small", "large", "describe") if any(r["body"] == b for r in rows)]
+    if not bodies:
+        return "chart skipped: no throughput rows"
+    fig, axes = plt.subplots(1, len(bodies), figsize=(6 * len(bodies), 4.8), squeeze=False)
+    styles = {
+        "httpx": ("tab:red", "--"),
+        "httpx+httpx-aiohttp": ("tab:orange", "--"),
+        "httpx+cme-aiohttp": ("tab:olive", "--"),
+        "aiohttp": ("tab:gray", "--"),
+        "sdk-httpx": ("tab:blue", "-"),
+        "sdk-aiohttp": ("tab:green", "-"),
+        "vendor": ("tab:purple", "-"),
+    }
+    for ax, body in zip(axes[0], bodies, strict=True):
+        for name in dict.fromkeys(r["contender"] for r in rows if r["body"] == body):
+            points = sorted(
+                (r["concurrency"], r["calls_per_s"])
+                for r in rows
+                if r["body"] == body and r["contender"] == name and r["calls_per_s"]
+            )
+            if not points:
+                continue
+            color, style = styles.get(name, ("black", "-"))
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                marker="o",
+                color=color,
+                linestyle=style,
+                label=LABELS.get(name, name),
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("concurrency (calls in flight)")
+        ax.set_ylabel("calls/s")
+        ax.set_title(BODIES[body], fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    m = results.get("machine", {})
+    fig.suptitle(
+        f"cme-async throughput — {m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
+        f"Python {m.get('python', '?')}, target {m.get('target', {}).get('kind', '?')}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def update_readme(readme: Path, markdown_text: str) -> None:
+    """Replace the block between the results markers of ``benchmarks/README.md``."""
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    block = f"{README_START}\n{markdown_text}\n![throughput](results/latest.png)\n{README_END}"
+    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.S)
+    readme.write_text(pattern.sub(lambda _: block, text, count=1))

@@ -1,0 +1,376 @@
+"""``make bench``: every contender against the same local target, in one run.
+
+    python -m benchmarks.run                      # full run (nginx target), ~6-8 minutes
+    python -m benchmarks.run --quick --target aiohttp --out /tmp/x   # smoke round, seconds
+
+Steps: start the target (nginx from Debian's packages, installed if missing; else the
+aiohttp server in its own process) → one worker process per contender
+(``benchmarks/worker.py``) → for every answer size and concurrency, rounds in which
+every contender runs one cell in turn (rotating the order, so a noisy moment hits
+everyone) → medians → the extras (typed parsing and SDK overhead in process, login
+storm, 10,000 calls in flight, import time, codegen time) → ``results/latest.json``,
+``results/latest.md``, ``results/latest.png`` and the results block of
+``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import report
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+
+RAW = ["httpx", "httpx+httpx-aiohttp", "httpx+cme-aiohttp", "aiohttp"]
+SDK = ["sdk-httpx", "sdk-aiohttp"]
+CONTENDERS = RAW + SDK
+VENDOR_CONTENDERS = ["vendor", *SDK]
+CONCURRENCIES = [1, 10, 100, 1000]
+
+PACKAGES = [
+    "cme-async",
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "httpx-aiohttp",
+    "yarl",
+    "attrs",
+    "cattrs",
+    "tencentcloud-sdk-python-common",
+    "tencentcloud-sdk-python-cme",
+    "matplotlib",
+]
+
+
+class Profile:
+    """How long and how often each cell runs."""
+
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.concurrencies = [2] if quick else CONCURRENCIES
+        self.duration = 0.1 if quick else 1.0
+        self.warmup = 0.02 if quick else 0.3
+        self.storm = 20 if quick else 1000
+        self.in_flight = 100 if quick else 10_000
+        self.import_runs = 1 if quick else 9
+
+    def rounds(self, concurrency: int) -> int:
+        if self.quick:
+            return 1
+        return 3 if concurrency in (10, 100) else 2
+
+
+# -- processes ----------------------------------------------------------------------
+
+
+class Worker:
+    def __init__(self, name: str, base: str) -> None:
+        self.name = name
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.worker", name, base],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+
+    def ask(self, command: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"worker {self.name} died (exit {self.process.poll()})")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(Exception):
+                self.ask({"op": "quit"}, timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def workers(names: list[str], base: str) -> Iterator[dict[str, Worker]]:
+    started = {name: Worker(name, base) for name in names}
+    try:
+        yield started
+    finally:
+        for worker in started.values():
+            worker.close()
+
+
+@contextlib.contextmanager
+def target(kind: str, log: list[str]) -> Iterator[dict[str, Any]]:
+    """The running target: ``{"kind", "url", "version"}``."""
+    if kind in ("auto", "nginx"):
+        from . import target_nginx
+
+        nginx = target_nginx.start(log)
+        if nginx is not None:
+            try:
+                yield {"kind": "nginx", "url": nginx.url, "version": nginx.version}
+            finally:
+                nginx.stop()
+            return
+        if kind == "nginx":
+            raise RuntimeError("nginx target unavailable: " + "; ".join(log))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.target_aiohttp", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"aiohttp target did not start: {line!r}")
+        port = int(line.split()[1])
+        yield {
+            "kind": "aiohttp",
+            "url": f"http://127.0.0.1:{port}",
+            "version": f"aiohttp {metadata.version('aiohttp')} (Python server, own process)",
+        }
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+# -- measurements ---------------------------------------------------------------------
+
+
+def _median(values: list[float]) -> float | None:
+    clean = [v for v in values if v is not None and v == v]
+    return statistics.median(clean) if clean else None
+
+
+def run_matrix(
+    pool: dict[str, Worker], names: list[str], body: str, profile: Profile, progress: Any
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for concurrency in profile.concurrencies:
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        for r in range(profile.rounds(concurrency)):
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                answer = pool[name].ask(
+                    {
+                        "op": "run",
+                        "body": body,
+                        "concurrency": concurrency,
+                        "duration": profile.duration,
+                        "warmup": profile.warmup,
+                    }
+                )
+                rounds[name].append(answer)
+                progress(
+                    f"  {body:8s} c={concurrency:<5d} {name:20s} "
+                    f"{answer.get('calls_per_s', 0):9.0f} calls/s"
+                    + (f"  ERR {answer['error']}" if "error" in answer else "")
+                    + (f"  errors={answer['errors']}" if answer.get("errors") else "")
+                )
+        for name in names:
+            cells = [c for c in rounds[name] if "error" not in c]
+            rows.append(
+                {
+                    "contender": name,
+                    "body": body,
+                    "concurrency": concurrency,
+                    "calls_per_s": _median([c["calls_per_s"] for c in cells]),
+                    "p50_ms": _median([c["p50_ms"] for c in cells]),
+                    "p99_ms": _median([c["p99_ms"] for c in cells]),
+                    "cpu_us_per_call": _median([c["cpu_us_per_call"] for c in cells]),
+                    "errors": sum(c.get("errors", 0) for c in cells),
+                    "rounds": rounds[name],
+                }
+            )
+    return rows
+
+
+def import_times(runs: int) -> dict[str, Any]:
+    def once(module: str) -> float:
+        code = (
+            "import time; t = time.perf_counter(); import " + module + "; "
+            "print(time.perf_counter() - t)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        return float(done.stdout.strip())
+
+    once("cme_async")  # compile .pyc files first: measure warm imports, as users see them
+    samples: dict[str, list[float]] = {"httpx": [], "cme_async": []}
+    for _ in range(runs):
+        for module in samples:
+            samples[module].append(once(module))
+    httpx_ms = statistics.median(samples["httpx"]) * 1000
+    cme_ms = statistics.median(samples["cme_async"]) * 1000
+    return {
+        "runs": runs,
+        "import_httpx_ms": httpx_ms,
+        "import_cme_async_ms": cme_ms,
+        "ratio": cme_ms / httpx_ms,
+        "samples_ms": {k: [round(v * 1000, 2) for v in vs] for k, vs in samples.items()},
+    }
+
+
+def codegen_time() -> dict[str, Any]:
+    """``make codegen``'s work (``python -m codegen``), written into a scratch directory."""
+    if not (ROOT / "codegen").is_dir():
+        return {"error": "no codegen/ directory"}
+    with tempfile.TemporaryDirectory(prefix="cme-bench-codegen-") as out:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "codegen", "--out", out],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        seconds = time.perf_counter() - started
+        files = sum(1 for p in Path(out).rglob("*") if p.is_file())
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-500:], "seconds": seconds}
+    return {"seconds": seconds, "files_written": files, "command": "python -m codegen --out <tmp>"}
+
+
+def micro(quick: bool) -> dict[str, Any]:
+    args = [sys.executable, "-m", "benchmarks.micro", *(["--quick"] if quick else [])]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-1000:]}
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def vendor_available() -> bool:
+    try:
+        import tencentcloud.cme.v20191029.cme_client_async  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def machine(target_info: dict[str, Any]) -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for name in PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "os": f"{platform.system()} {platform.release()}",
+        "packages": versions,
+        "target": target_info,
+        "load_average_start": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one tiny round (smoke test)")
+    parser.add_argument("--target", choices=["auto", "nginx", "aiohttp"], default="auto")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for latest.*")
+    parser.add_argument("--no-vendor", action="store_true", help="skip tencentcloud-sdk-python")
+    parser.add_argument("--no-readme", action="store_true", help="leave benchmarks/README.md")
+    parser.add_argument("--no-chart", action="store_true")
+    args = parser.parse_args(argv)
+    profile = Profile(args.quick)
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", flush=True)
+
+    log: list[str] = []
+    results: dict[str, Any] = {"profile": "quick" if args.quick else "full"}
+    with target(args.target, log) as target_info:
+        base = target_info["url"]
+        results["machine"] = machine(target_info)
+        progress(f"target: {target_info['kind']} {target_info['version']} at {base}")
+        with_vendor = not args.no_vendor and not args.quick and vendor_available()
+        names = list(CONTENDERS)
+        rows: list[dict[str, Any]] = []
+        with workers(names + (["vendor"] if with_vendor else []), base) as pool:
+            for body in ("small", "large"):
+                rows += run_matrix(pool, names, body, profile, progress)
+            if with_vendor:
+                rows += run_matrix(pool, VENDOR_CONTENDERS, "describe", profile, progress)
+            else:
+                log.append("vendor SDK comparison skipped")
+            progress("login storm")
+            results["login_storm"] = {
+                name: pool[name].ask({"op": "login_storm", "concurrency": profile.storm})
+                for name in SDK
+            }
+        results["throughput"] = rows
+        progress("calls in flight (fresh processes)")
+        in_flight: dict[str, Any] = {}
+        for name in SDK:
+            with workers([name], base) as single:
+                in_flight[name] = single[name].ask({"op": "in_flight", "calls": profile.in_flight})
+        results["in_flight"] = in_flight
+        results["machine"]["load_average_end"] = os.getloadavg()
+    progress("typed parsing and SDK overhead (in process)")
+    results["micro"] = micro(args.quick)
+    progress("import times")
+    results["imports"] = import_times(profile.import_runs)
+    if not args.quick:
+        progress("codegen time")
+        results["codegen"] = codegen_time()
+    results["log"] = log
+    results["targets"] = report.evaluate(results)
+    results["wall_seconds"] = time.perf_counter() - started
+    results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    markdown = report.markdown(results)
+    (args.out / "latest.md").write_text(markdown)
+    if not args.no_chart:
+        chart = report.chart(results, args.out / "latest.png")
+        if chart is not None:
+            log.append(chart)
+    if not args.quick and not args.no_readme and args.out.resolve() == RESULTS.resolve():
+        report.update_readme(HERE / "README.md", markdown)
+    progress(markdown)
+    progress(
+        f"wrote {args.out}/latest.json, latest.md, latest.png in {results['wall_seconds']:.0f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

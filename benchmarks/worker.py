@@ -1,0 +1,383 @@
+"""One benchmark contender in its own process, driven by JSON lines on stdin.
+
+    python -m benchmarks.worker <contender> <base_url>
+
+Commands (one JSON object per line, one JSON answer per line):
+
+* ``{"op": "run", "body": "small", "concurrency": 100, "duration": 1.0, "warmup": 0.3}``:
+  a closed loop of ``concurrency`` tasks calling the contender's request for ``body``;
+  after a warm-up (at least ``warmup`` seconds and until every task has finished one
+  call) it counts, for ``duration`` seconds, completed calls, their latencies and the
+  process CPU time. Answer: ``calls``, ``elapsed``, ``cpu``, ``p50_ms``, ``p99_ms``,
+  ``errors``.
+* ``{"op": "login_storm", "concurrency": 1000}``: a fresh SDK client, ``concurrency``
+  concurrent first calls; answer: ``logins``, ``seconds`` (to the last answer), ``errors``.
+* ``{"op": "in_flight", "calls": 10000}``: ``calls`` concurrent calls on a warm SDK
+  client; answer: RSS before and peak (``ru_maxrss``), seconds.
+* ``{"op": "quit"}``.
+
+The clients live as long as the process (one event loop), so the connection pools
+stay warm between cells, as they would in a batch job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import resource
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from . import bodies
+
+CallFn = Callable[[], Awaitable[Any]]
+
+PLATFORM = "1"
+USER = "bench_user"
+HEADERS = {"Content-Type": "application/json"}
+MATERIAL_IDS = [f"{38192156030633420589 + i}" for i in range(bodies.DESCRIBE_ITEMS)]
+SEARCH_SCOPES = [{"Platform": PLATFORM, "Owner": {"Type": "PERSON", "Id": USER}}]
+# The exact request bodies the SDK sends for the three actions (raw clients send the same).
+REQUEST_BODIES = {
+    "small": json.dumps({"MaterialId": "38192156030633420589"}, separators=(",", ":")).encode(),
+    "large": json.dumps(
+        {"SearchScopes": SEARCH_SCOPES, "Text": "脱口秀"}, ensure_ascii=False, separators=(",", ":")
+    ).encode(),
+    "describe": json.dumps({"MaterialIds": MATERIAL_IDS}, separators=(",", ":")).encode(),
+}
+PATHS = {name: path for path, name in bodies.ROUTES.items()}
+POOL = 1000  # connections, the same for every contender (the SDK's default pool)
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+class Contender:
+    """Builds the per-body call functions of one contender; ``aclose`` frees the pool."""
+
+    def __init__(self, name: str, base: str) -> None:
+        self.name = name
+        self.base = base.rstrip("/")
+        self._closers: list[Callable[[], Awaitable[Any]]] = []
+        self._calls: dict[str, CallFn] = {}
+        self.sdk: Any = None
+
+    def url(self, body: str) -> str:
+        return f"{self.base}{PATHS[body]}?auth=tf_bench"
+
+    async def call_for(self, body: str) -> CallFn:
+        found = self._calls.get(body)
+        if found is None:
+            found = self._calls[body] = await self._build(body)
+        return found
+
+    async def _build(self, body: str) -> CallFn:
+        name = self.name
+        if name.startswith("sdk-"):
+            return await self._build_sdk(body)
+        if name == "vendor":
+            return await self._build_vendor(body)
+        url = self.url(body)
+        content = REQUEST_BODIES[body]
+        loads = json.loads
+        if name == "aiohttp":
+            import aiohttp
+
+            session = getattr(self, "_session", None)
+            if session is None:
+                session = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=POOL, limit_per_host=0)
+                )
+                self._session = session
+                self._closers.append(session.close)
+
+            async def aiohttp_call() -> Any:
+                async with session.post(url, data=content, headers=HEADERS) as response:
+                    return loads(await response.read())
+
+            return aiohttp_call
+        client = getattr(self, "_httpx", None)
+        if client is None:
+            client = self._httpx = self._httpx_client()
+            self._closers.append(client.aclose)
+        post = client.post
+
+        async def httpx_call() -> Any:
+            response = await post(url, content=content, headers=HEADERS)
+            return loads(response.content)
+
+        return httpx_call
+
+    def _httpx_client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=100)
+        if self.name == "httpx":
+            return httpx.AsyncClient(limits=limits, timeout=60)
+        if self.name == "httpx+httpx-aiohttp":
+            import httpx_aiohttp
+
+            return httpx.AsyncClient(
+                transport=httpx_aiohttp.AiohttpTransport(limits=limits), timeout=60
+            )
+        if self.name == "httpx+cme-aiohttp":
+            import cme_async
+
+            return cme_async.aiohttp_http_client(max_connections=POOL, timeout=60)
+        raise ValueError(f"unknown contender {self.name!r}")
+
+    def _sdk_client(self, **kwargs: Any) -> Any:
+        import cme_async
+
+        signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", PLATFORM)
+        http = None
+        if self.name == "sdk-aiohttp":
+            http = cme_async.aiohttp_http_client(max_connections=POOL, timeout=60)
+            self._closers.append(http.aclose)
+        client = cme_async.AsyncCmeClient(
+            signer,
+            USER,
+            api_url=self.base,
+            login_url=self.base,
+            http_client=http,
+            timeout=60,
+            **kwargs,
+        )
+        self._closers.append(client.aclose)
+        return client
+
+    async def _build_sdk(self, body: str) -> CallFn:
+        if self.sdk is None:
+            self.sdk = self._sdk_client()
+        material = self.sdk.material
+        if body == "small":
+            delete = material.delete_material
+
+            async def sdk_small() -> Any:
+                return await delete(material_id="38192156030633420589")
+
+            return sdk_small
+        if body == "large":
+            search = material.search_material
+
+            async def sdk_large() -> Any:
+                return await search(search_scopes=SEARCH_SCOPES, text="脱口秀")
+
+            return sdk_large
+        if body == "describe":
+            describe = material.describe_materials
+
+            async def sdk_describe() -> Any:
+                return await describe(material_ids=MATERIAL_IDS)
+
+            return sdk_describe
+        raise ValueError(body)
+
+    async def _build_vendor(self, body: str) -> CallFn:
+        if body != "describe":
+            raise ValueError("the vendor SDK only runs the DescribeMaterials comparison")
+        from tencentcloud.cme.v20191029 import cme_client_async, models
+        from tencentcloud.common import credential
+        from tencentcloud.common.profile.client_profile import ClientProfile
+        from tencentcloud.common.profile.http_profile import HttpProfile
+
+        host = self.base.split("://", 1)[1]
+        # keepAlive=True is the vendor's best case (its default opens a connection per call).
+        profile = ClientProfile(
+            httpProfile=HttpProfile(endpoint=host, protocol="http", keepAlive=True)
+        )
+        client = cme_client_async.CmeClient(
+            credential.Credential("AKIDbenchmark", "benchmark-secret-key"), "", profile
+        )
+        self._closers.append(client.close)
+
+        async def vendor_describe() -> Any:
+            request = models.DescribeMaterialsRequest()
+            request.Platform = PLATFORM
+            request.MaterialIds = MATERIAL_IDS
+            return await client.DescribeMaterials(request)
+
+        return vendor_describe
+
+    async def aclose(self) -> None:
+        for close in reversed(self._closers):
+            with contextlib.suppress(Exception):  # best effort at exit
+                await close()
+
+
+async def run_cell(
+    call: CallFn, concurrency: int, duration: float, warmup: float
+) -> dict[str, Any]:
+    """Closed loop at ``concurrency``; counts only calls that end inside the timed window."""
+    state = {"measuring": False, "stop": False}
+    latencies: list[float] = []
+    errors: list[str] = []
+    error_count = 0
+    warmed = 0
+    all_warm = asyncio.Event()
+    perf = time.perf_counter
+
+    async def loop() -> None:
+        nonlocal warmed, error_count
+        first = True
+        while not state["stop"]:
+            started = perf()
+            try:
+                await call()
+            except Exception as exc:
+                error_count += 1
+                if len(errors) < 3:
+                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                await asyncio.sleep(0)
+                continue
+            if state["measuring"]:
+                latencies.append(perf() - started)
+            if first:
+                first = False
+                warmed += 1
+                if warmed == concurrency:
+                    all_warm.set()
+
+    gc.collect()
+    tasks = [asyncio.create_task(loop()) for _ in range(concurrency)]
+    warm_start = perf()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(all_warm.wait(), timeout=60)
+    rest = warmup - (perf() - warm_start)
+    if rest > 0:
+        await asyncio.sleep(rest)
+    cpu0 = time.process_time()
+    t0 = perf()
+    state["measuring"] = True
+    await asyncio.sleep(duration)
+    state["measuring"] = False
+    elapsed = perf() - t0
+    cpu = time.process_time() - cpu0
+    calls = len(latencies)
+    state["stop"] = True
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    latencies.sort()
+    return {
+        "calls": calls,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "calls_per_s": calls / elapsed if elapsed else 0.0,
+        "cpu_us_per_call": cpu / calls * 1e6 if calls else None,
+        "p50_ms": _percentile(latencies, 0.50) * 1000,
+        "p99_ms": _percentile(latencies, 0.99) * 1000,
+        "warmup_s": t0 - warm_start,
+        "errors": error_count,
+        "error_sample": errors,
+    }
+
+
+async def login_storm(contender: Contender, concurrency: int) -> dict[str, Any]:
+    logins: list[Any] = []
+
+    async def on_login(event: Any) -> None:
+        logins.append(event)
+
+    client = contender._sdk_client(on_login=on_login)
+    delete = client.material.delete_material
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(delete(material_id=str(i)) for i in range(concurrency)), return_exceptions=True
+    )
+    seconds = time.perf_counter() - started
+    errors = [r for r in results if isinstance(r, BaseException)]
+    return {
+        "concurrency": concurrency,
+        "logins": client.tokens.login_count,
+        "login_events": len(logins),
+        "seconds": seconds,
+        "errors": len(errors),
+        "error_sample": [repr(e)[:200] for e in errors[:3]],
+    }
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def in_flight(contender: Contender, calls: int) -> dict[str, Any]:
+    call = await contender.call_for("small")
+    await call()  # login and one connection, outside the measurement
+    gc.collect()
+    before = _rss_kb()
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    results = await asyncio.gather(*(call() for _ in range(calls)), return_exceptions=True)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    errors = [r for r in results if isinstance(r, BaseException)]
+    return {
+        "calls": calls,
+        "rss_before_mb": before / 1024,
+        "peak_rss_mb": max(peak, peak_before) / 1024,
+        "peak_minus_before_mb": (max(peak, peak_before) - before) / 1024,
+        "seconds": seconds,
+        "errors": len(errors),
+        "error_sample": [repr(e)[:200] for e in errors[:3]],
+    }
+
+
+async def serve(name: str, base: str) -> None:
+    contender = Contender(name, base)
+    loop = asyncio.get_running_loop()
+    out = sys.stdout
+    try:
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                break
+            command = json.loads(line)
+            op = command["op"]
+            try:
+                if op == "quit":
+                    answer: dict[str, Any] = {"ok": True}
+                elif op == "run":
+                    call = await contender.call_for(command["body"])
+                    answer = await run_cell(
+                        call, command["concurrency"], command["duration"], command["warmup"]
+                    )
+                elif op == "login_storm":
+                    answer = await login_storm(contender, command["concurrency"])
+                elif op == "in_flight":
+                    answer = await in_flight(contender, command["calls"])
+                else:
+                    answer = {"error": f"unknown op {op!r}"}
+            except Exception as exc:  # report, keep serving
+                answer = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            out.write(json.dumps(answer) + "\n")
+            out.flush()
+            if op == "quit":
+                break
+    finally:
+        await contender.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    asyncio.run(serve(args[0], args[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

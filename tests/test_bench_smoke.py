@@ -1,0 +1,48 @@
+"""The benchmark harness runs one tiny round end to end (no nginx, no vendor SDK).
+
+Benchmarks are not tests: this only checks that ``make bench`` has a working harness
+and writes results of the documented shape.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("aiohttp")
+
+from benchmarks import run
+
+
+def test_one_tiny_round_writes_the_three_result_files(tmp_path: Path) -> None:
+    assert run.main(["--quick", "--target", "aiohttp", "--out", str(tmp_path), "--no-chart"]) == 0
+    results = json.loads((tmp_path / "latest.json").read_text())
+
+    machine = results["machine"]
+    assert machine["cores"] >= 1 and machine["python"]
+    assert machine["packages"]["httpx"] and machine["target"]["kind"] == "aiohttp"
+
+    rows = results["throughput"]
+    seen = {(r["contender"], r["body"], r["concurrency"]) for r in rows}
+    for contender in run.CONTENDERS:
+        for body in ("small", "large"):
+            assert (contender, body, 2) in seen
+    for row in rows:
+        assert row["errors"] == 0, row
+        assert row["calls_per_s"] > 0 and row["p50_ms"] <= row["p99_ms"], row
+        assert row["cpu_us_per_call"] > 0
+
+    storm = results["login_storm"]
+    assert {name: s["logins"] for name, s in storm.items()} == {"sdk-httpx": 1, "sdk-aiohttp": 1}
+    assert all(v["errors"] == 0 and v["peak_rss_mb"] > 0 for v in results["in_flight"].values())
+    assert results["micro"]["parsing"]["json_loads_us"] > 0
+    assert results["micro"]["overhead"]["small"]["raw_httpx_us"] > 0
+    assert results["imports"]["import_httpx_ms"] > 0
+
+    targets = {t["target"]: t for t in results["targets"]}
+    assert any(name.startswith("login storm") and t["met"] for name, t in targets.items())
+    markdown = (tmp_path / "latest.md").read_text()
+    assert markdown.startswith("**Machine:**")
+    assert "| raw aiohttp |" in markdown and "### Targets" in markdown
