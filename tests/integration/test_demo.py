@@ -42,3 +42,57 @@ def test_run_passes_the_command_status_and_the_settings() -> None:
     result = _run(sys.executable, "-c", script)
     assert result.returncode == 3
     assert "http://127.0.0.1:" in result.stdout
+
+
+def test_standalone_server_prints_urls_and_credentials() -> None:
+    import re
+    import signal
+
+    import httpx
+
+    import cme_async
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cme_async.testing", "--port", "0", "--seed"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        banner = "".join(lines)
+        env = dict(re.findall(r"export (CME_\w+)=(\S+)", banner))
+        assert set(env) >= {
+            "CME_SECRET_ID",
+            "CME_SECRET_KEY",
+            "CME_PLATFORM",
+            "CME_USER_ID",
+            "CME_API_URL",
+            "CME_LOGIN_URL",
+        }
+        signature = cme_async.sign(
+            secret_id=env["CME_SECRET_ID"],
+            secret_key=env["CME_SECRET_KEY"],
+            platform=env["CME_PLATFORM"],
+            user_id=env["CME_USER_ID"],
+        )
+        login = httpx.get(env["CME_LOGIN_URL"], params={"signature": signature}, timeout=10)
+        ticket = login.json()["Response"]["Authorization"]
+        answer = httpx.post(
+            f"{env['CME_API_URL']}/PaaS/Team/DescribeJoinTeams",
+            params={"auth": ticket},
+            json={},
+            timeout=10,
+        ).json()
+        assert answer["Code"] == "Success" and answer["Data"]["TotalCount"] == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert "CME emulator stopped." in out
