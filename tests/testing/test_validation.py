@@ -89,3 +89,19 @@ async def test_validation_names_the_field(
     assert envelope["Code"] == code
     assert field in envelope["EnglishMessage"]
     assert "Data" not in envelope
+
+
+def test_importing_the_emulator_loads_no_server() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cme_async; assert 'cme_async.testing' not in sys.modules; "
+        "import cme_async.testing; "
+        "print(sorted(m for m in ('uvicorn', 'pytest') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
