@@ -283,9 +283,10 @@ def markdown(results: dict[str, Any]) -> str:
                 + " | ".join(_fmt(flight[n].get("rss_before_mb"), 1) for n in names)
                 + " |"
             )
+            window = next(iter(flight.values())).get("window_s")
             lines.append(
-                f"| time for the {calls:,} calls (s) | "
-                + " | ".join(_fmt(flight[n].get("seconds")) for n in names)
+                f"| calls finished within the {window:g} s sampling window | "
+                + " | ".join(f"{flight[n].get('finished_in_window', 0):,}" for n in names)
                 + " |"
             )
     imports = results.get("imports", {})

@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -63,16 +64,20 @@ class Profile:
     def __init__(self, quick: bool) -> None:
         self.quick = quick
         self.concurrencies = [2] if quick else CONCURRENCIES
-        self.duration = 0.1 if quick else 1.0
-        self.warmup = 0.02 if quick else 0.3
+        self.duration = 0.1 if quick else 0.5
+        self.warmup = 0.02 if quick else 0.1
+        self.in_flight_window = 1.0 if quick else 5.0
         self.storm = 20 if quick else 1000
         self.in_flight = 100 if quick else 10_000
         self.import_runs = 1 if quick else 9
 
     def rounds(self, concurrency: int) -> int:
-        if self.quick:
-            return 1
-        return 3 if concurrency in (10, 100) else 2
+        if self.quick or concurrency >= 1000:
+            return 1  # httpx needs ~20 s per cell at c=1000; the differences are large there
+        return 4 if concurrency in (10, 100) else 3
+
+    def seconds(self, concurrency: int) -> float:
+        return self.duration * (2 if concurrency >= 1000 else 1)
 
 
 # -- processes ----------------------------------------------------------------------
@@ -175,6 +180,8 @@ def run_matrix(
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for concurrency in profile.concurrencies:
+        for name in names:  # fresh clients and pools for every group
+            pool[name].ask({"op": "reset"})
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for r in range(profile.rounds(concurrency)):
             order = names[r % len(names) :] + names[: r % len(names)]
@@ -184,7 +191,7 @@ def run_matrix(
                         "op": "run",
                         "body": body,
                         "concurrency": concurrency,
-                        "duration": profile.duration,
+                        "duration": profile.seconds(concurrency),
                         "warmup": profile.warmup,
                     }
                 )
@@ -299,6 +306,10 @@ def machine(target_info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # run the cleanups (workers, target) on SIGTERM
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one tiny round (smoke test)")
@@ -340,7 +351,13 @@ def main(argv: list[str] | None = None) -> int:
         in_flight: dict[str, Any] = {}
         for name in SDK:
             with workers([name], base) as single:
-                in_flight[name] = single[name].ask({"op": "in_flight", "calls": profile.in_flight})
+                in_flight[name] = single[name].ask(
+                    {
+                        "op": "in_flight",
+                        "calls": profile.in_flight,
+                        "window": profile.in_flight_window,
+                    }
+                )
         results["in_flight"] = in_flight
         results["machine"]["load_average_end"] = os.getloadavg()
     progress("typed parsing and SDK overhead (in process)")
@@ -373,4 +390,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

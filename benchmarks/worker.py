@@ -12,12 +12,15 @@ Commands (one JSON object per line, one JSON answer per line):
   ``errors``.
 * ``{"op": "login_storm", "concurrency": 1000}``: a fresh SDK client, ``concurrency``
   concurrent first calls; answer: ``logins``, ``seconds`` (to the last answer), ``errors``.
-* ``{"op": "in_flight", "calls": 10000}``: ``calls`` concurrent calls on a warm SDK
-  client; answer: RSS before and peak (``ru_maxrss``), seconds.
+* ``{"op": "in_flight", "calls": 10000, "window": 5}``: ``calls`` concurrent calls on a
+  warm SDK client; answer: RSS before and the peak while they are in flight.
+* ``{"op": "reset"}``: close the clients; the next command builds new ones.
 * ``{"op": "quit"}``.
 
-The clients live as long as the process (one event loop), so the connection pools
-stay warm between cells, as they would in a batch job.
+The clients live until the next ``reset`` (the harness resets before every answer
+size × concurrency group), so the pools stay warm across the rounds of a group, as
+they would in a batch job, while no group inherits a pool shaped by another (after
+1,000 concurrent calls httpx's pool starves some requests for seconds).
 """
 
 from __future__ import annotations
@@ -119,7 +122,10 @@ class Contender:
         return httpx_call
 
     def _httpx_client(self) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=100)
+        # The same pool as the SDK's default_http_client().
+        limits = httpx.Limits(
+            max_connections=POOL, max_keepalive_connections=100, keepalive_expiry=30.0
+        )
         if self.name == "httpx":
             return httpx.AsyncClient(limits=limits, timeout=60)
         if self.name == "httpx+httpx-aiohttp":
@@ -214,9 +220,15 @@ class Contender:
 
 
 async def run_cell(
-    call: CallFn, concurrency: int, duration: float, warmup: float
+    call: CallFn, concurrency: int, duration: float, warmup: float, max_warmup: float = 8.0
 ) -> dict[str, Any]:
-    """Closed loop at ``concurrency``; counts only calls that end inside the timed window."""
+    """Closed loop at ``concurrency``; counts only calls that end inside the timed window.
+
+    Warm-up: at least ``warmup`` seconds and until every task has finished one call (at
+    most ``max_warmup``). At the end the tasks stop starting calls and the calls in
+    flight are awaited, not cancelled: cancelling httpx requests can leave its pool in a
+    bad state (httpcore's cancellation bugs), which would hurt the next cell.
+    """
     state = {"measuring": False, "stop": False}
     latencies: list[float] = []
     errors: list[str] = []
@@ -236,7 +248,7 @@ async def run_cell(
                 error_count += 1
                 if len(errors) < 3:
                     errors.append(f"{type(exc).__name__}: {exc}"[:200])
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.001)
                 continue
             if state["measuring"]:
                 latencies.append(perf() - started)
@@ -250,7 +262,7 @@ async def run_cell(
     tasks = [asyncio.create_task(loop()) for _ in range(concurrency)]
     warm_start = perf()
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(all_warm.wait(), timeout=60)
+        await asyncio.wait_for(all_warm.wait(), timeout=max_warmup)
     rest = warmup - (perf() - warm_start)
     if rest > 0:
         await asyncio.sleep(rest)
@@ -263,9 +275,10 @@ async def run_cell(
     cpu = time.process_time() - cpu0
     calls = len(latencies)
     state["stop"] = True
-    for task in tasks:
+    drain_start = perf()
+    _done, pending = await asyncio.wait(tasks, timeout=120)
+    for task in pending:  # only if the target hangs
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
     latencies.sort()
     return {
         "calls": calls,
@@ -276,6 +289,8 @@ async def run_cell(
         "p50_ms": _percentile(latencies, 0.50) * 1000,
         "p99_ms": _percentile(latencies, 0.99) * 1000,
         "warmup_s": t0 - warm_start,
+        "warmed_tasks": warmed,
+        "drain_s": perf() - drain_start,
         "errors": error_count,
         "error_sample": errors,
     }
@@ -313,25 +328,41 @@ def _rss_kb() -> int:
     return 0
 
 
-async def in_flight(contender: Contender, calls: int) -> dict[str, Any]:
+async def in_flight(contender: Contender, calls: int, window: float) -> dict[str, Any]:
+    """Start ``calls`` calls at once; the peak RSS while they are in flight.
+
+    RSS is sampled every 20 ms for at most ``window`` seconds (or until every call has
+    ended). Calls still running then are cancelled: the process is fresh and exits
+    afterwards, and the peak is reached right after the calls start.
+    """
     call = await contender.call_for("small")
     await call()  # login and one connection, outside the measurement
     gc.collect()
     before = _rss_kb()
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = before
     started = time.perf_counter()
-    results = await asyncio.gather(*(call() for _ in range(calls)), return_exceptions=True)
+    tasks = [asyncio.ensure_future(call()) for _ in range(calls)]
+    gathered = asyncio.gather(*tasks, return_exceptions=True)
+    while not gathered.done() and time.perf_counter() - started < window:
+        await asyncio.wait([gathered], timeout=0.02)
+        peak = max(peak, _rss_kb())
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    errors = [r for r in results if isinstance(r, BaseException)]
+    finished = sum(1 for t in tasks if t.done() and not t.cancelled() and t.exception() is None)
+    failed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(gathered, return_exceptions=True)
     return {
         "calls": calls,
+        "window_s": window,
         "rss_before_mb": before / 1024,
-        "peak_rss_mb": max(peak, peak_before) / 1024,
-        "peak_minus_before_mb": (max(peak, peak_before) - before) / 1024,
+        "peak_rss_mb": peak / 1024,
+        "peak_minus_before_mb": (peak - before) / 1024,
+        "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "finished_in_window": finished,
         "seconds": seconds,
-        "errors": len(errors),
-        "error_sample": [repr(e)[:200] for e in errors[:3]],
+        "errors": len(failed),
+        "error_sample": [repr(e)[:200] for e in failed[:3]],
     }
 
 
@@ -349,6 +380,11 @@ async def serve(name: str, base: str) -> None:
             try:
                 if op == "quit":
                     answer: dict[str, Any] = {"ok": True}
+                elif op == "reset":
+                    await contender.aclose()
+                    contender = Contender(name, base)
+                    gc.collect()
+                    answer = {"ok": True}
                 elif op == "run":
                     call = await contender.call_for(command["body"])
                     answer = await run_cell(
@@ -357,7 +393,7 @@ async def serve(name: str, base: str) -> None:
                 elif op == "login_storm":
                     answer = await login_storm(contender, command["concurrency"])
                 elif op == "in_flight":
-                    answer = await in_flight(contender, command["calls"])
+                    answer = await in_flight(contender, command["calls"], command["window"])
                 else:
                     answer = {"error": f"unknown op {op!r}"}
             except Exception as exc:  # report, keep serving
