@@ -260,6 +260,23 @@ async def test_respx_routes_still_mock_the_aiohttp_client(http: httpx.AsyncClien
     assert action.calls.last.request.url.params["auth"] == TICKET
 
 
+async def test_cookies_set_by_the_server_are_still_kept(
+    target: Target, http: httpx.AsyncClient
+) -> None:
+    # The client skips httpx's cookie parsing only for answers without Set-Cookie.
+    async def sets_cookie(request: web.BaseRequest) -> web.StreamResponse:
+        response = web.json_response(OK)
+        response.set_cookie("session", "s1")
+        return response
+
+    target.overrides["/cookie"] = sets_cookie
+    assert (await http.get(f"{target.url}/PaaS/Material/DeleteMaterial")).status_code == 200
+    assert dict(http.cookies) == {}
+    await http.get(f"{target.url}/cookie")
+    assert dict(http.cookies) == {"session": "s1"}
+    assert isinstance(http._cookies, cme_async._aiohttp.SkipEmptyCookies)
+
+
 def test_a_missing_aiohttp_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "aiohttp", None)
     with pytest.raises(ImportError, match=r"pip install cme-async\[aiohttp\]"):
