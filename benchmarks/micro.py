@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     quick = "--quick" in args
     result = {
         "parsing": parsing(number=3 if quick else 100, repeat=1 if quick else 7),
-        "overhead": asyncio.run(overhead(calls=20 if quick else 1500, rounds=1 if quick else 3)),
+        "overhead": asyncio.run(overhead(calls=20 if quick else 1500, rounds=1 if quick else 5)),
     }
     print(json.dumps(result))
     return 0

@@ -74,7 +74,11 @@ class Profile:
     def rounds(self, concurrency: int) -> int:
         if self.quick or concurrency >= 1000:
             return 1  # httpx needs ~20 s per cell at c=1000; the differences are large there
-        return 4 if concurrency in (10, 100) else 3
+        return 3 if concurrency in (10, 100) else 2
+
+    @property
+    def pairs(self) -> int:
+        return 1 if self.quick else 8
 
     def seconds(self, concurrency: int) -> float:
         return self.duration * (2 if concurrency >= 1000 else 1)
@@ -220,6 +224,80 @@ def run_matrix(
     return rows
 
 
+# The ratio targets, measured as back-to-back pairs: (numerator, denominator, body, c).
+PAIRS = [
+    ("sdk-aiohttp", "httpx+cme-aiohttp", "small", 100),
+    ("sdk-aiohttp", "httpx+httpx-aiohttp", "small", 100),
+    ("sdk-aiohttp", "sdk-httpx", "small", 100),
+    ("sdk-aiohttp", "sdk-httpx", "large", 100),
+    ("sdk-httpx", "vendor", "describe", 10),
+    ("sdk-httpx", "vendor", "describe", 100),
+    ("sdk-aiohttp", "vendor", "describe", 10),
+    ("sdk-aiohttp", "vendor", "describe", 100),
+]
+
+
+def run_pairs(
+    pool: dict[str, Worker], profile: Profile, progress: Any, quick_concurrency: int | None
+) -> list[dict[str, Any]]:
+    """Each ratio target as ``pairs`` back-to-back A/B cells (alternating which goes first).
+
+    Cells of a pair run a second apart, so a slow spell of the shared machine hits both;
+    the median of the per-pair ratios is far steadier than a ratio of two medians.
+    """
+    out: list[dict[str, Any]] = []
+    for a, b, body, concurrency in PAIRS:
+        if a not in pool or b not in pool:
+            continue
+        if quick_concurrency is not None:
+            concurrency = quick_concurrency
+        for name in (a, b):
+            pool[name].ask({"op": "reset"})
+        command = {
+            "op": "run",
+            "body": body,
+            "concurrency": concurrency,
+            "duration": profile.duration * 0.8,
+            "warmup": profile.warmup,
+            "max_warmup": 2.0,
+        }
+        ratios: list[float] = []
+        cpu_ratios: list[float] = []
+        cells: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for i in range(profile.pairs + 1):  # the first pair warms the pools and is dropped
+            first, second = (a, b) if i % 2 else (b, a)
+            answers = {first: pool[first].ask(command), second: pool[second].ask(command)}
+            if i == 0:
+                continue
+            x, y = answers[a], answers[b]
+            cells.append((x, y))
+            if x.get("calls_per_s") and y.get("calls_per_s"):
+                ratios.append(x["calls_per_s"] / y["calls_per_s"])
+            if x.get("cpu_us_per_call") and y.get("cpu_us_per_call"):
+                cpu_ratios.append(y["cpu_us_per_call"] / x["cpu_us_per_call"])
+        row = {
+            "a": a,
+            "b": b,
+            "body": body,
+            "concurrency": concurrency,
+            "pairs": len(ratios),
+            "ratio": _median(ratios),
+            "ratio_min": min(ratios) if ratios else None,
+            "ratio_max": max(ratios) if ratios else None,
+            "cpu_ratio": _median(cpu_ratios),
+            "a_calls_per_s": _median([x.get("calls_per_s") for x, _ in cells]),
+            "b_calls_per_s": _median([y.get("calls_per_s") for _, y in cells]),
+            "ratios": ratios,
+        }
+        out.append(row)
+        progress(
+            f"  pair {a} / {b} ({body}, c={concurrency}): median {row['ratio'] or 0:.2f}x "
+            f"(range {row['ratio_min'] or 0:.2f}-{row['ratio_max'] or 0:.2f}; "
+            f"by CPU per call {row['cpu_ratio'] or 0:.2f}x)"
+        )
+    return out
+
+
 def import_times(runs: int) -> dict[str, Any]:
     def once(module: str) -> float:
         code = (
@@ -341,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows += run_matrix(pool, VENDOR_CONTENDERS, "describe", profile, progress)
             else:
                 log.append("vendor SDK comparison skipped")
+            progress("ratio targets, back-to-back pairs")
+            results["pairs"] = run_pairs(
+                pool, profile, progress, profile.concurrencies[-1] if args.quick else None
+            )
             progress("login storm")
             results["login_storm"] = {
                 name: pool[name].ask({"op": "login_storm", "concurrency": profile.storm})

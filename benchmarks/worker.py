@@ -388,7 +388,11 @@ async def serve(name: str, base: str) -> None:
                 elif op == "run":
                     call = await contender.call_for(command["body"])
                     answer = await run_cell(
-                        call, command["concurrency"], command["duration"], command["warmup"]
+                        call,
+                        command["concurrency"],
+                        command["duration"],
+                        command["warmup"],
+                        command.get("max_warmup", 8.0),
                     )
                 elif op == "login_storm":
                     answer = await login_storm(contender, command["concurrency"])

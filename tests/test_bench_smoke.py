@@ -34,6 +34,9 @@ def test_one_tiny_round_writes_the_three_result_files(tmp_path: Path) -> None:
         assert row["calls_per_s"] > 0 and row["p50_ms"] <= row["p99_ms"], row
         assert row["cpu_us_per_call"] > 0
 
+    pairs = {(p["a"], p["b"], p["body"]): p for p in results["pairs"]}
+    assert pairs[("sdk-aiohttp", "httpx+cme-aiohttp", "small")]["ratio"] > 0
+
     storm = results["login_storm"]
     assert {name: s["logins"] for name, s in storm.items()} == {"sdk-httpx": 1, "sdk-aiohttp": 1}
     assert all(v["errors"] == 0 and v["peak_rss_mb"] > 0 for v in results["in_flight"].values())
