@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := test,testing,aiohttp
+EXTRAS := test,testing,aiohttp,speedups
 
 .PHONY: install test lint typecheck pytest clean codegen check-codegen
 

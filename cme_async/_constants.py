@@ -13,10 +13,15 @@ DEFAULT_MAX_RETRIES = 2
 # The signature is only needed for the login exchange; every official example uses 5 minutes.
 DEFAULT_SIGNATURE_EXPIRE_SECONDS = 300
 
-# Connection pool sized for batch work: many calls in flight, connections kept warm.
-DEFAULT_MAX_CONNECTIONS = 1000
+# Connection pool sized for batch work: every connection is kept warm (no churn when a
+# batch runs at full concurrency), and calls beyond it queue in the SDK, not in httpx.
+# httpcore's pool does work proportional to the requests queued in it on every request
+# (httpx issue 3215), so a queue of thousands inside it costs more CPU than the calls.
+DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_MAX_KEEPALIVE_CONNECTIONS = 100
 DEFAULT_KEEPALIVE_EXPIRY = 30.0
+# Calls in flight per client; the rest wait in the SDK's queue (never into a PoolTimeout).
+DEFAULT_MAX_CONCURRENCY = DEFAULT_MAX_CONNECTIONS
 
 # Backoff: exponential with full jitter, base * 2**(retry-1), capped.
 RETRY_BASE_DELAY = 0.5
