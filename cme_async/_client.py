@@ -23,6 +23,7 @@ from ._constants import (
     DEFAULT_API_URL,
     DEFAULT_KEEPALIVE_EXPIRY,
     DEFAULT_LOGIN_URL,
+    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_KEEPALIVE_CONNECTIONS,
     DEFAULT_MAX_RETRIES,
@@ -107,6 +108,7 @@ class _Shared:
         "key",
         "limits",
         "loop",
+        "orphans",
         "owns_http",
         "tokens",
         "user_id",
@@ -132,6 +134,34 @@ class _Shared:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
         self.active: set[asyncio.Task[Any]] = set()
+        # HTTP exchanges whose caller was cancelled, finishing in the background.
+        self.orphans: set[asyncio.Task[httpx.Response]] = set()
+
+    async def send(self, url: str, content: bytes, timeout: httpx.Timeout) -> httpx.Response:
+        """POST through the pool, shielded from the caller's cancellation.
+
+        Cancelling a request inside httpcore while it connects or waits for its answer
+        can strand the connection in the pool for good (httpcore issues 658 and 1093;
+        reproduced here by tests/resilience: after a few storms every call ends in
+        PoolTimeout). So the exchange runs in its own task: a cancelled caller stops
+        waiting at once, and the exchange finishes in the background, bounded by the
+        attempt's timeout, returning its connection to the pool as a normal answer would.
+        """
+        exchange = asyncio.ensure_future(
+            self.http.post(url, content=content, headers=_HEADERS, timeout=timeout)
+        )
+        try:
+            return await asyncio.shield(exchange)
+        except asyncio.CancelledError:
+            if not exchange.done():
+                self.orphans.add(exchange)
+                exchange.add_done_callback(self._orphan_done)
+            raise
+
+    def _orphan_done(self, task: asyncio.Task[httpx.Response]) -> None:
+        self.orphans.discard(task)
+        if not task.cancelled():
+            task.exception()  # nobody awaits it: mark any error as seen
 
     def enter(self) -> asyncio.Task[Any] | None:
         """Check the client may be used from here; register the calling task."""
@@ -185,7 +215,8 @@ class AsyncCmeClient(ActionNamespaces):
         deadline: overall seconds per call, covering every attempt and wait.
         ticket_ttl: renew a ticket older than this many seconds before use.
         ticket_store: where tickets are cached (``MemoryTicketStore`` by default).
-        max_concurrency: calls in flight at once (others queue in the SDK).
+        max_concurrency: calls in flight at once (default 100, the default pool's size);
+            the others queue in the SDK. None removes the bound (then size the pool yourself).
         rate_limit: calls per second over all actions.
         action_rate_limit: calls per second per action (a number for every action,
             or a mapping ``{"Material/SearchMaterial": 20}``).
@@ -205,7 +236,7 @@ class AsyncCmeClient(ActionNamespaces):
         deadline: float | None = None,
         ticket_ttl: float | None = None,
         ticket_store: TicketStore | None = None,
-        max_concurrency: int | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         rate_limit: float | None = None,
         action_rate_limit: float | Mapping[str, float] | None = None,
         on_request: HookArg = None,
@@ -283,6 +314,9 @@ class AsyncCmeClient(ActionNamespaces):
         for task in pending:
             task.cancel(msg="cme_async: client closed")
         shared.tokens.cancel_pending()
+        for orphan in list(shared.orphans):
+            orphan.cancel()
+        pending.extend(shared.orphans)
         if pending:
             # Give cancelled calls a moment to unwind and release their connections.
             await asyncio.wait(pending, timeout=5.0)
@@ -512,11 +546,8 @@ class AsyncCmeClient(ActionNamespaces):
             request_id: str | None = None
             error: BaseException | None = None
             try:
-                response = await shared.http.post(
-                    f"{url}?auth={quote(ticket.authorization, safe='')}",
-                    content=content,
-                    headers=_HEADERS,
-                    timeout=timeout,
+                response = await shared.send(
+                    f"{url}?auth={quote(ticket.authorization, safe='')}", content, timeout
                 )
                 status = response.status_code
                 request_id = response.headers.get("x-request-id")
