@@ -144,9 +144,14 @@ class CmeApp:
             page = f"<html><body><h1>{status}</h1>{note}</body></html>"
             return Reply(status, page.encode(), headers)
         fault = Fault(rule.code or "InternalError", rule.message)
-        if key == "Login":
-            return self._login_error(fault, request_id)
-        return self._envelope(fault, None, request_id)
+        reply = (
+            self._login_error(fault, request_id)
+            if key == "Login"
+            else self._envelope(fault, None, request_id)
+        )
+        if rule.retry_after is not None:
+            reply.headers.append((b"retry-after", f"{rule.retry_after:g}".encode()))
+        return reply
 
     # ---- login --------------------------------------------------------------------------
     async def _login(self, signature: str | None) -> Reply:
