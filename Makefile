@@ -45,6 +45,12 @@ test: check-codegen lint typecheck pytest
 demo: $(STAMP)
 	$(BIN)/python -m cme_async.testing --seed --run $(BIN)/python examples/quickstart.py
 
+# The fault-injection suite at 10x its batch sizes (100,000 calls, 200,000 under
+# tracemalloc); bounded, loopback only, about 15 minutes on two cores. Not part of `make test`.
+.PHONY: soak
+soak: $(STAMP)
+	CME_SOAK_SCALE=10 $(BIN)/python -m pytest -q tests/resilience
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
 

@@ -242,3 +242,29 @@ def test_cme_log_env_turns_logging_on() -> None:
         [sys.executable, "-c", code], env={"PATH": ""}, capture_output=True, text=True, check=True
     )
     assert quiet.stdout.split() == ["0", "0"] and quiet.stderr == ""
+
+
+async def test_with_options_per_request_shares_everything_and_leaks_nothing(
+    mock: respx.MockRouter, logins: LoginCounter, client: cme_async.AsyncCmeClient
+) -> None:
+    import gc
+    import tracemalloc
+
+    mock.post(DELETE).respond(json=ok())
+    await client.with_options(timeout=3).call("Material", "DeleteMaterial", {"MaterialId": "1"})
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i in range(5_000):
+            view = client.with_options(timeout=5 + i % 3, max_retries=i % 2, deadline=30)
+            assert view._shared is client._shared
+        del view
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    growth = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    assert growth < 200_000, growth
+    await client.with_options(max_retries=0).call("Material", "DeleteMaterial", {"MaterialId": "2"})
+    assert logins.count == 1
