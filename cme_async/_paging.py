@@ -3,7 +3,10 @@
 Two kinds of paging exist in the CME client API (reference section 2.9):
 
 * ``offset``: ``Offset``/``Limit`` in the request and a total count in the answer.
-  Iteration stops at the total, at a short or empty page, or at ``max_items``.
+  Iteration stops at the total, at a short or empty page, or at ``max_items``. An
+  answer of ``ResourceNotFound*`` ends it too: ``DescribeProjects`` and ``DescribeTasks``
+  answer that (their documented examples) when nothing matches, which for a listing
+  means "no (more) items". The typed methods themselves still raise it.
 * ``time_window``: ``StartTimeOffset``/``EndTimeOffset`` in the request and
   ``LastTimeOffset`` in the answer ("query again from this time; -1 = the end").
   Iteration stops at ``-1``, when the cursor stops moving forward or reaches the end
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
+
+from ._errors import NotFoundError
 
 T = TypeVar("T")
 
@@ -64,7 +69,10 @@ async def iter_offset(
             if remaining <= 0:
                 return
             limit = min(limit, remaining)
-        items, total = await fetch(offset, limit)
+        try:
+            items, total = await fetch(offset, limit)
+        except NotFoundError:
+            return
         for item in items:
             yield item
             yielded += 1

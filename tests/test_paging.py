@@ -252,3 +252,31 @@ async def test_helpers_directly() -> None:
     assert _paging.page_size_for(None, None, None, "w") == 20
     assert _paging.page_size_for(None, 50, None, "w") == 50
     assert _paging.page_size_for(None, None, 30, "w") == 30
+
+
+async def test_offset_not_found_means_no_more_items() -> None:
+    import cme_async
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        if body["Offset"] >= 4:
+            raise cme_async.NotFoundError(
+                "ResourceNotFound", "", "resource not found", action="Task/DescribeTasks"
+            )
+        return {
+            "TotalCount": None,
+            "TaskInfoSet": [
+                {"TaskId": f"t{body['Offset'] + i}", "Status": "SUCCESS"} for i in range(2)
+            ],
+        }
+
+    tasks = TaskActions(FakeClient(answer))  # type: ignore[arg-type]
+    ids = [t.task_id async for t in tasks.iter_describe_tasks(page_size=2)]
+    assert ids == ["t0", "t1", "t2", "t3"]
+
+    def nothing(body: dict[str, Any]) -> dict[str, Any]:
+        raise cme_async.NotFoundError("ResourceNotFound", action="Task/DescribeTasks")
+
+    empty = TaskActions(FakeClient(nothing))  # type: ignore[arg-type]
+    assert [t async for t in empty.iter_describe_tasks()] == []
+    with pytest.raises(cme_async.NotFoundError):
+        await empty.describe_tasks()
