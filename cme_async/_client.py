@@ -472,18 +472,7 @@ class AsyncCmeClient(ActionNamespaces):
                 logger.info(
                     "cme_async %s: %s on the cached ticket; logging in again", action, exc.code
                 )
-                if self._on_retry:
-                    await emit(
-                        self._on_retry,
-                        RetryEvent(
-                            action=action,
-                            attempt=attempt,
-                            reason=f"auth failure ({exc.code})",
-                            will_retry=True,
-                            delay=0.0,
-                            error=exc,
-                        ),
-                    )
+                await self._report_retry(action, attempt, f"auth failure ({exc.code})", 0.0, exc)
                 continue
             except (httpx.TransportError, CmeError) as exc:
                 progress.last_error = exc
@@ -492,19 +481,7 @@ class AsyncCmeClient(ActionNamespaces):
                 if decision.verdict == "retry" and retries < max_retries:
                     headers = exc.headers if isinstance(exc, CmeError) else None
                     delay = _retry.backoff_delay(retries + 1, _retry.parse_retry_after(headers))
-                will_retry = delay is not None
-                if self._on_retry:
-                    await emit(
-                        self._on_retry,
-                        RetryEvent(
-                            action=action,
-                            attempt=attempt,
-                            reason=decision.reason,
-                            will_retry=will_retry,
-                            delay=delay,
-                            error=exc,
-                        ),
-                    )
+                await self._report_retry(action, attempt, decision.reason, delay, exc)
                 if delay is None:
                     raise self._final_error(exc, action, attempt, decision.verdict) from (
                         exc if not isinstance(exc, CmeError) else exc.__cause__
@@ -520,6 +497,21 @@ class AsyncCmeClient(ActionNamespaces):
                     delay,
                 )
                 await asyncio.sleep(delay)
+
+    async def _report_retry(
+        self, action: str, attempt: int, reason: str, delay: float | None, error: BaseException
+    ) -> None:
+        """Tell the on_retry hooks what the policy decided (delay None: not retrying)."""
+        if self._on_retry:
+            event = RetryEvent(
+                action=action,
+                attempt=attempt,
+                reason=reason,
+                will_retry=delay is not None,
+                delay=delay,
+                error=error,
+            )
+            await emit(self._on_retry, event)
 
     async def _attempt(
         self,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import (
+    CmeApiError,
     CmeHTTPError,
     LoginError,
     MalformedResponseError,
@@ -35,6 +36,25 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
+def _api_error(
+    cls: type[CmeApiError],
+    code: str,
+    payload: dict[str, Any],
+    request_id: str | None,
+    action: str,
+    status: int,
+) -> CmeApiError:
+    """The error an envelope with ``Code``/``Message``/``EnglishMessage`` describes."""
+    return cls(
+        code,
+        _text(payload.get("Message")),
+        _text(payload.get("EnglishMessage")),
+        request_id=request_id or _text(payload.get("RequestId")) or None,
+        action=action,
+        http_status=status,
+    )
+
+
 def parse_action_response(status: int, headers: Mapping[str, str], body: bytes, action: str) -> Any:
     """The envelope's ``Data`` (None when absent), or raise the error the answer describes."""
     request_id = headers.get("x-request-id")
@@ -44,15 +64,7 @@ def parse_action_response(status: int, headers: Mapping[str, str], body: bytes, 
         if isinstance(code, str):
             if code == "Success":
                 return payload.get("Data")
-            rid = request_id or _text(payload.get("RequestId")) or None
-            raise error_class_for(code)(
-                code,
-                _text(payload.get("Message")),
-                _text(payload.get("EnglishMessage")),
-                request_id=rid,
-                action=action,
-                http_status=status,
-            )
+            raise _api_error(error_class_for(code), code, payload, request_id, action, status)
         reason = "no Code field" if code is None else "Code is not a string"
     elif reason is None:
         reason = f"a JSON {type(payload).__name__}, not an object"
@@ -88,16 +100,9 @@ def parse_login_response(status: int, headers: Mapping[str, str], body: bytes) -
             return _ticket_fields(response, status, body, rid)
         code = payload.get("Code")
         if isinstance(code, str):
-            rid = request_id or _text(payload.get("RequestId")) or None
             if code != "Success":
-                raise LoginError(
-                    code,
-                    _text(payload.get("Message")),
-                    _text(payload.get("EnglishMessage")),
-                    request_id=rid,
-                    action=action,
-                    http_status=status,
-                )
+                raise _api_error(LoginError, code, payload, request_id, action, status)
+            rid = request_id or _text(payload.get("RequestId")) or None
             data = payload.get("Data")
             if isinstance(data, dict):
                 return _ticket_fields(data, status, body, rid)
