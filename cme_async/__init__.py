@@ -11,6 +11,9 @@ Quick start::
 Modules whose names start with ``_`` are private; everything public is here.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._aiohttp import aiohttp_http_client
 from ._client import AsyncCmeClient, default_http_client
 from ._errors import (
@@ -79,26 +82,83 @@ __all__ = [
 ]
 
 # -- typed actions (generated from specs/; every model class is in cme_async.types) ---------
-from . import types
-from ._converter import converter
-from ._generated.enums import EntityType, MaterialType, Resolution, SortOrder, TaskStatus, TeamRole
-from ._generated.namespaces import MaterialActions, ProjectActions, TaskActions, TeamActions
-from .types import (
-    ClassInfo,
-    Entity,
-    FilterInfo,
-    IntegerRange,
-    JoinTeamInfo,
-    MaterialBasicInfo,
-    MaterialInfo,
-    ProjectBasicInfo,
-    ProjectInfo,
-    SearchScope,
-    SortBy,
-    TaskInfo,
-    TeamInfo,
-    TimeRange,
-)
+# Loaded on first use (PEP 562), so `import cme_async` does not build every model class;
+# type checkers and IDEs see the real imports below.
+if TYPE_CHECKING:
+    from . import types
+    from ._converter import converter
+    from ._generated.enums import (
+        EntityType,
+        MaterialType,
+        Resolution,
+        SortOrder,
+        TaskStatus,
+        TeamRole,
+    )
+    from ._generated.namespaces import MaterialActions, ProjectActions, TaskActions, TeamActions
+    from .types import (
+        ClassInfo,
+        Entity,
+        FilterInfo,
+        IntegerRange,
+        JoinTeamInfo,
+        MaterialBasicInfo,
+        MaterialInfo,
+        ProjectBasicInfo,
+        ProjectInfo,
+        SearchScope,
+        SortBy,
+        TaskInfo,
+        TeamInfo,
+        TimeRange,
+    )
+
+_LAZY: dict[str, str] = {
+    "types": "cme_async.types",
+    "converter": "cme_async._converter",
+    **dict.fromkeys(
+        ["EntityType", "MaterialType", "Resolution", "SortOrder", "TaskStatus", "TeamRole"],
+        "cme_async._generated.enums",
+    ),
+    **dict.fromkeys(
+        ["MaterialActions", "ProjectActions", "TaskActions", "TeamActions"],
+        "cme_async._generated.namespaces",
+    ),
+    **dict.fromkeys(
+        [
+            "ClassInfo",
+            "Entity",
+            "FilterInfo",
+            "IntegerRange",
+            "JoinTeamInfo",
+            "MaterialBasicInfo",
+            "MaterialInfo",
+            "ProjectBasicInfo",
+            "ProjectInfo",
+            "SearchScope",
+            "SortBy",
+            "TaskInfo",
+            "TeamInfo",
+            "TimeRange",
+        ],
+        "cme_async.types",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'cme_async' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if name == "types" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ += [
     "ClassInfo",

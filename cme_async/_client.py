@@ -40,7 +40,7 @@ from ._errors import (
     CmeTimeoutError,
     EventLoopMismatchError,
 )
-from ._generated.namespaces import ActionNamespaces
+from ._generated.mixin import ActionNamespaces
 from ._hooks import (
     HookArg,
     RequestEvent,

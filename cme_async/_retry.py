@@ -19,7 +19,6 @@ seconds, and a longer one is not waited for.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Mapping
@@ -91,6 +90,8 @@ def parse_retry_after(
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # only for the rare HTTP-date form; keeps `import cme_async` light
+
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

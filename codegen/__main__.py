@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from codegen.loader import load
-from codegen.render_api import namespaces_module
+from codegen.render_api import mixin_module, namespaces_module
 from codegen.render_meta import actions_doc, catalogue_module, models_module
 from codegen.render_models import HEADER, action_module, enums_module, structs_module
 from codegen.schema import CatalogueError
@@ -31,6 +31,7 @@ def render(spec_dir: Path) -> dict[str, str]:
         f"{GENERATED}/enums.py": enums_module(cat),
         f"{GENERATED}/models.py": models_module(cat),
         f"{GENERATED}/namespaces.py": namespaces_module(cat),
+        f"{GENERATED}/mixin.py": mixin_module(cat),
         f"{GENERATED}/catalogue.py": catalogue_module(cat),
         DOC: actions_doc(cat),
     }

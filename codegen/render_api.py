@@ -253,9 +253,8 @@ def namespaces_module(cat: Catalogue) -> str:
         "",
         "from __future__ import annotations",
         "",
-        "import functools",
         "from collections.abc import AsyncIterator, Mapping, Sequence",
-        "from typing import TYPE_CHECKING, Any, cast",
+        "from typing import TYPE_CHECKING, Any",
         "",
         "import httpx",
         "",
@@ -282,19 +281,42 @@ def namespaces_module(cat: Catalogue) -> str:
             if a.paging.kind != "none":
                 body += ["", emit_paginator(a, cat)]
         parts.append("\n".join(body))
-    mixin = [
+    names = [f"{c}Actions" for c in cat.action_classes()]
+    parts.append("__all__ = [" + ", ".join(f'"{n}"' for n in sorted(names)) + "]")
+    return "\n\n\n".join(parts) + "\n"
+
+
+def mixin_module(cat: Catalogue) -> str:
+    """``ActionNamespaces``, the client's mixin, kept apart from the namespaces so that
+    ``import cme_async`` does not load every model: a namespace (and its models) is
+    imported the first time ``client.<namespace>`` is used."""
+    classes = cat.action_classes()
+    lines = [
+        HEADER + '"""The ``client.<namespace>`` attributes; each namespace loads on first use."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import functools",
+        "from typing import TYPE_CHECKING, cast",
+        "",
+        "if TYPE_CHECKING:",
+        "    from cme_async._client import AsyncCmeClient",
+        "    from cme_async._generated.namespaces import "
+        + ", ".join(f"{c}Actions" for c in classes),
+        "",
+        "",
         "class ActionNamespaces:",
         '    """Mixin of ``AsyncCmeClient``: one cached attribute per ActionClass."""',
     ]
-    for cls in cat.action_classes():
-        mixin += [
+    for cls in classes:
+        lines += [
             "",
             "    @functools.cached_property",
             f"    def {cls.lower()}(self) -> {cls}Actions:",
             f'        """The ``{cls}`` actions."""',
+            f"        from cme_async._generated.namespaces import {cls}Actions",
+            "",
             f'        return {cls}Actions(cast("AsyncCmeClient", self))',
         ]
-    parts.append("\n".join(mixin))
-    names = ["ActionNamespaces", *(f"{c}Actions" for c in cat.action_classes())]
-    parts.append("__all__ = [" + ", ".join(f'"{n}"' for n in sorted(names)) + "]")
-    return "\n\n\n".join(parts) + "\n"
+    lines += ["", "", '__all__ = ["ActionNamespaces"]']
+    return "\n".join(lines) + "\n"

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -2861,28 +2860,4 @@ class TeamActions:
         )
 
 
-class ActionNamespaces:
-    """Mixin of ``AsyncCmeClient``: one cached attribute per ActionClass."""
-
-    @functools.cached_property
-    def material(self) -> MaterialActions:
-        """The ``Material`` actions."""
-        return MaterialActions(cast("AsyncCmeClient", self))
-
-    @functools.cached_property
-    def project(self) -> ProjectActions:
-        """The ``Project`` actions."""
-        return ProjectActions(cast("AsyncCmeClient", self))
-
-    @functools.cached_property
-    def task(self) -> TaskActions:
-        """The ``Task`` actions."""
-        return TaskActions(cast("AsyncCmeClient", self))
-
-    @functools.cached_property
-    def team(self) -> TeamActions:
-        """The ``Team`` actions."""
-        return TeamActions(cast("AsyncCmeClient", self))
-
-
-__all__ = ["ActionNamespaces", "MaterialActions", "ProjectActions", "TaskActions", "TeamActions"]
+__all__ = ["MaterialActions", "ProjectActions", "TaskActions", "TeamActions"]
