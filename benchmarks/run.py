@@ -78,7 +78,7 @@ class Profile:
 
     @property
     def pairs(self) -> int:
-        return 1 if self.quick else 8
+        return 1 if self.quick else 6
 
     def seconds(self, concurrency: int) -> float:
         return self.duration * (2 if concurrency >= 1000 else 1)
@@ -259,7 +259,7 @@ def run_pairs(
             "concurrency": concurrency,
             "duration": profile.duration * 0.8,
             "warmup": profile.warmup,
-            "max_warmup": 2.0,
+            "max_warmup": 1.5,
         }
         ratios: list[float] = []
         cpu_ratios: list[float] = []

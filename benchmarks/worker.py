@@ -37,6 +37,12 @@ from typing import Any
 
 import httpx
 
+from cme_async._constants import (
+    DEFAULT_KEEPALIVE_EXPIRY,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_KEEPALIVE_CONNECTIONS,
+)
+
 from . import bodies
 
 CallFn = Callable[[], Awaitable[Any]]
@@ -55,7 +61,8 @@ REQUEST_BODIES = {
     "describe": json.dumps({"MaterialIds": MATERIAL_IDS}, separators=(",", ":")).encode(),
 }
 PATHS = {name: path for path, name in bodies.ROUTES.items()}
-POOL = 1000  # connections, the same for every contender (the SDK's default pool)
+# Connections per client: the SDK's default pool size, the same for every contender.
+POOL = DEFAULT_MAX_CONNECTIONS
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -124,7 +131,9 @@ class Contender:
     def _httpx_client(self) -> httpx.AsyncClient:
         # The same pool as the SDK's default_http_client().
         limits = httpx.Limits(
-            max_connections=POOL, max_keepalive_connections=100, keepalive_expiry=30.0
+            max_connections=POOL,
+            max_keepalive_connections=DEFAULT_MAX_KEEPALIVE_CONNECTIONS,
+            keepalive_expiry=DEFAULT_KEEPALIVE_EXPIRY,
         )
         if self.name == "httpx":
             return httpx.AsyncClient(limits=limits, timeout=60)
@@ -220,14 +229,20 @@ class Contender:
 
 
 async def run_cell(
-    call: CallFn, concurrency: int, duration: float, warmup: float, max_warmup: float = 8.0
+    call: CallFn,
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    max_warmup: float = 8.0,
+    max_drain: float = 3.0,
 ) -> dict[str, Any]:
     """Closed loop at ``concurrency``; counts only calls that end inside the timed window.
 
     Warm-up: at least ``warmup`` seconds and until every task has finished one call (at
     most ``max_warmup``). At the end the tasks stop starting calls and the calls in
-    flight are awaited, not cancelled: cancelling httpx requests can leave its pool in a
-    bad state (httpcore's cancellation bugs), which would hurt the next cell.
+    flight are awaited for up to ``max_drain`` seconds; only the rest are cancelled, and
+    the answer says so (``cancelled``): cancelling httpx requests can leave its pool
+    broken (httpcore's cancellation bugs), so the worker then rebuilds its clients.
     """
     state = {"measuring": False, "stop": False}
     latencies: list[float] = []
@@ -276,9 +291,11 @@ async def run_cell(
     calls = len(latencies)
     state["stop"] = True
     drain_start = perf()
-    _done, pending = await asyncio.wait(tasks, timeout=120)
-    for task in pending:  # only if the target hangs
+    _done, pending = await asyncio.wait(tasks, timeout=max_drain)
+    for task in pending:
         task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=10)
     latencies.sort()
     return {
         "calls": calls,
@@ -291,6 +308,7 @@ async def run_cell(
         "warmup_s": t0 - warm_start,
         "warmed_tasks": warmed,
         "drain_s": perf() - drain_start,
+        "cancelled": len(pending),
         "errors": error_count,
         "error_sample": errors,
     }
@@ -392,8 +410,11 @@ async def serve(name: str, base: str) -> None:
                         command["concurrency"],
                         command["duration"],
                         command["warmup"],
-                        command.get("max_warmup", 8.0),
+                        command.get("max_warmup", 3.0),
                     )
+                    if answer["cancelled"]:  # a pool that saw cancellations is not reused
+                        await contender.aclose()
+                        contender = Contender(name, base)
                 elif op == "login_storm":
                     answer = await login_storm(contender, command["concurrency"])
                 elif op == "in_flight":

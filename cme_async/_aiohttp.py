@@ -144,7 +144,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     The session (and its connection pool) belongs to the event loop of the first
     request, like every aiohttp session: use one client per event loop.
+
+    ``cancel_safe``: cancelling a request never strands its connection or its pool slot
+    (aiohttp closes the connection and frees the slot), unlike httpcore (issues 658,
+    1093); tests/test_aiohttp_transport.py checks it.
     """
+
+    cancel_safe = True
 
     def __init__(
         self,

@@ -260,6 +260,36 @@ async def test_respx_routes_still_mock_the_aiohttp_client(http: httpx.AsyncClien
     assert action.calls.last.request.url.params["auth"] == TICKET
 
 
+async def test_a_cancellation_storm_strands_no_pool_slot(target: Target) -> None:
+    # The storm that strands httpcore connections for good (tests/resilience): 5 waves of
+    # 300 requests on a 20-connection pool, each cancelled at a random moment, straight
+    # on the http client (no SDK shield). Afterwards 500 requests must all get through.
+    import random
+
+    async def slow(request: web.BaseRequest) -> web.StreamResponse:
+        await asyncio.sleep(0.02)
+        return web.json_response(OK)
+
+    target.overrides["/slow"] = slow
+    rng = random.Random(11)
+    http = cme_async.aiohttp_http_client(max_connections=20, timeout=2)
+    assert type(http._transport).cancel_safe is True  # type: ignore[attr-defined]
+    url = f"{target.url}/slow"
+    loop = asyncio.get_running_loop()
+    try:
+        for _ in range(5):
+            tasks = [asyncio.create_task(http.post(url)) for _ in range(300)]
+            for task in tasks:
+                loop.call_later(rng.uniform(0, 0.08), task.cancel)
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            assert any(isinstance(o, asyncio.CancelledError) for o in outcomes)
+            assert all(isinstance(o, httpx.Response | asyncio.CancelledError) for o in outcomes)
+        answers = await asyncio.gather(*(http.post(url) for _ in range(500)))
+        assert [a.status_code for a in answers] == [200] * 500
+    finally:
+        await http.aclose()
+
+
 async def test_cookies_set_by_the_server_are_still_kept(
     target: Target, http: httpx.AsyncClient
 ) -> None:
