@@ -146,12 +146,73 @@ async def overhead(calls: int, rounds: int) -> dict[str, Any]:
     return out
 
 
+async def vendor_overhead(calls: int, rounds: int) -> dict[str, Any] | None:
+    """Client CPU per DescribeMaterials call, the SDK vs tencentcloud-sdk-python's async client,
+    both over an ``httpx.MockTransport`` answering the same 10 items (no network)."""
+    try:
+        from tencentcloud.cme.v20191029 import cme_client_async, models
+        from tencentcloud.common import credential
+        from tencentcloud.common.profile.client_profile import ClientProfile
+        from tencentcloud.common.profile.http_profile import HttpProfile
+    except ImportError:
+        return None
+    import cme_async
+
+    payloads = bodies.build()
+    json_headers = [(b"content-type", b"application/json")]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, headers=json_headers, content=payloads["login"])
+        name = "vendor" if request.url.path == "/" else "describe"
+        return httpx.Response(200, headers=json_headers, content=payloads[name])
+
+    profile = ClientProfile(
+        httpProfile=HttpProfile(endpoint="bench.local", protocol="http", keepAlive=True)
+    )
+    vendor = cme_client_async.CmeClient(
+        credential.Credential("AKIDbenchmark", "benchmark-secret-key"), "", profile
+    )
+    await vendor.http_client.aclose()
+    vendor.http_client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+    async def vendor_call() -> Any:
+        request = models.DescribeMaterialsRequest()
+        request.Platform = "1"
+        request.MaterialIds = worker.MATERIAL_IDS
+        return await vendor.DescribeMaterials(request)
+
+    sdk_http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", "1")
+    sdk = cme_async.AsyncCmeClient(
+        signer,
+        worker.USER,
+        api_url="http://bench.local",
+        login_url="http://bench.local",
+        http_client=sdk_http,
+    )
+
+    async def sdk_call() -> Any:
+        return await sdk.material.describe_materials(material_ids=worker.MATERIAL_IDS)
+
+    vendor_times, sdk_times = [], []
+    async with sdk:
+        for _ in range(rounds):
+            vendor_times.append(await _per_call(vendor_call, calls))
+            sdk_times.append(await _per_call(sdk_call, calls))
+    await vendor.close()
+    await sdk_http.aclose()
+    vendor_us, sdk_us = min(vendor_times) * 1e6, min(sdk_times) * 1e6
+    return {"vendor_us": vendor_us, "sdk_us": sdk_us, "vendor_over_sdk": vendor_us / sdk_us}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     quick = "--quick" in args
     result = {
         "parsing": parsing(number=3 if quick else 100, repeat=1 if quick else 7),
         "overhead": asyncio.run(overhead(calls=20 if quick else 1500, rounds=1 if quick else 5)),
+        "vendor": None if quick else asyncio.run(vendor_overhead(calls=400, rounds=5)),
     }
     print(json.dumps(result))
     return 0

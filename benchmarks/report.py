@@ -286,6 +286,15 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{o['sdk_typed_us']:.1f} | {o['sdk_call_overhead_us']:+.1f} / "
                 f"{o['sdk_overhead_us']:+.1f} |"
             )
+    vendor = results.get("micro", {}).get("vendor")
+    if vendor:
+        lines += [
+            "",
+            "Client CPU per DescribeMaterials call (10 items) through one `httpx.MockTransport` "
+            f"(no network; best of rounds): tencentcloud-sdk-python {vendor['vendor_us']:.0f} µs, "
+            f"the SDK {vendor['sdk_us']:.0f} µs (the vendor SDK spends "
+            f"{vendor['vendor_over_sdk']:.2f}× the SDK's CPU per call).",
+        ]
     parsing = results.get("micro", {}).get("parsing", {})
     if parsing:
         gcs = parsing.get("gc_collections_per_typed_parse", [0, 0, 0])
