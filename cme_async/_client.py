@@ -103,6 +103,7 @@ class _Shared:
     __slots__ = (
         "active",
         "api_base",
+        "cancel_safe",
         "closed",
         "http",
         "key",
@@ -136,6 +137,8 @@ class _Shared:
         self.active: set[asyncio.Task[Any]] = set()
         # HTTP exchanges whose caller was cancelled, finishing in the background.
         self.orphans: set[asyncio.Task[httpx.Response]] = set()
+        transport = getattr(http, "_transport", None)
+        self.cancel_safe = getattr(transport, "cancel_safe", False) is True
 
     async def send(self, url: str, content: bytes, timeout: httpx.Timeout) -> httpx.Response:
         """POST through the pool, shielded from the caller's cancellation.
@@ -146,7 +149,11 @@ class _Shared:
         PoolTimeout). So the exchange runs in its own task: a cancelled caller stops
         waiting at once, and the exchange finishes in the background, bounded by the
         attempt's timeout, returning its connection to the pool as a normal answer would.
+        Transports that declare ``cancel_safe = True`` (the SDK's aiohttp transport) skip
+        the extra task.
         """
+        if self.cancel_safe:
+            return await self.http.post(url, content=content, headers=_HEADERS, timeout=timeout)
         exchange = asyncio.ensure_future(
             self.http.post(url, content=content, headers=_HEADERS, timeout=timeout)
         )
