@@ -79,8 +79,19 @@ async def _per_call(call: Any, calls: int) -> float:
     return (time.process_time() - start) / calls
 
 
+class _CancelSafeMock(httpx.MockTransport):
+    """A mock transport that declares itself cancel-safe, like cme_async's aiohttp transport."""
+
+    cancel_safe = True
+
+
 async def overhead(calls: int, rounds: int) -> dict[str, Any]:
-    """``calls`` small-answer calls per round (a tenth of that for the large answer)."""
+    """``calls`` small-answer calls per round (a tenth of that for the large answer).
+
+    The SDK runs twice: over a plain mock transport (the default httpx road, where the
+    SDK shields each exchange from cancellation) and over one declaring ``cancel_safe``
+    (the road the aiohttp transport takes).
+    """
     import cme_async
 
     payloads = bodies.build()
@@ -99,8 +110,12 @@ async def overhead(calls: int, rounds: int) -> dict[str, Any]:
     sdk = cme_async.AsyncCmeClient(
         signer, worker.USER, api_url=base, login_url=base, http_client=sdk_http
     )
+    safe_http = httpx.AsyncClient(transport=_CancelSafeMock(handler))
+    safe = cme_async.AsyncCmeClient(
+        signer, worker.USER, api_url=base, login_url=base, http_client=safe_http
+    )
     out: dict[str, Any] = {"calls": calls, "rounds": rounds}
-    async with sdk:
+    async with sdk, safe:
         for body in ("small", "large"):
             url = f"{base}{worker.PATHS[body]}?auth=tf_bench"
             content = worker.REQUEST_BODIES[body]
@@ -109,40 +124,51 @@ async def overhead(calls: int, rounds: int) -> dict[str, Any]:
                 response = await raw.post(url, content=content, headers=worker.HEADERS)
                 return json.loads(response.content)
 
-            if body == "small":
+            def typed(client: Any, body: str = body) -> Any:
+                if body == "small":
 
-                async def sdk_call() -> Any:
-                    return await sdk.material.delete_material(material_id="38192156030633420589")
+                    async def one_call() -> Any:
+                        return await client.material.delete_material(
+                            material_id="38192156030633420589"
+                        )
 
-            else:
+                else:
 
-                async def sdk_call() -> Any:
-                    return await sdk.material.search_material(
-                        search_scopes=worker.SEARCH_SCOPES, text="脱口秀"
-                    )
+                    async def one_call() -> Any:
+                        return await client.material.search_material(
+                            search_scopes=worker.SEARCH_SCOPES, text="脱口秀"
+                        )
+
+                return one_call
+
+            sdk_call, safe_call = typed(sdk), typed(safe)
 
             async def sdk_raw_call(body: str = body, content: bytes = content) -> Any:
                 action = "DeleteMaterial" if body == "small" else "SearchMaterial"
                 return await sdk.call("Material", action, json.loads(content))
 
             n = calls if body == "small" else max(10, calls // 10)
-            raw_times, sdk_times, untyped_times = [], [], []
+            raw_times, sdk_times, untyped_times, safe_times = [], [], [], []
             for _ in range(rounds):  # interleaved, best of rounds
                 raw_times.append(await _per_call(raw_call, n))
                 sdk_times.append(await _per_call(sdk_call, n))
                 untyped_times.append(await _per_call(sdk_raw_call, n))
-            raw_us, sdk_us, untyped_us = (
-                min(t) * 1e6 for t in (raw_times, sdk_times, untyped_times)
+                safe_times.append(await _per_call(safe_call, n))
+            raw_us, sdk_us, untyped_us, safe_us = (
+                min(t) * 1e6 for t in (raw_times, sdk_times, untyped_times, safe_times)
             )
             out[body] = {
                 "raw_httpx_us": raw_us,
                 "sdk_typed_us": sdk_us,
                 "sdk_call_us": untyped_us,
+                "sdk_typed_cancel_safe_us": safe_us,
                 "sdk_overhead_us": sdk_us - raw_us,
                 "sdk_call_overhead_us": untyped_us - raw_us,
+                "sdk_cancel_safe_overhead_us": safe_us - raw_us,
             }
     await raw.aclose()
     await sdk_http.aclose()
+    await safe_http.aclose()
     return out
 
 

@@ -273,18 +273,20 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             "",
             "In process, one call at a time through the same `httpx.MockTransport` (no network; "
-            "best of rounds), µs per call:",
+            "best of rounds), µs of CPU per call; the last column runs the SDK over a mock "
+            "transport that declares `cancel_safe` (the aiohttp transport's road, no shield task):",
             "",
             "| answer | raw httpx + json.loads | SDK `client.call` | SDK typed method | "
-            "SDK overhead (call / typed) |",
-            "|---|---|---|---|---|",
+            "SDK typed, cancel-safe transport | SDK overhead (typed / cancel-safe) |",
+            "|---|---|---|---|---|---|",
         ]
         for body in ("small", "large"):
             o = overhead[body]
+            safe = o.get("sdk_typed_cancel_safe_us")
             lines.append(
                 f"| {body} | {o['raw_httpx_us']:.1f} | {o['sdk_call_us']:.1f} | "
-                f"{o['sdk_typed_us']:.1f} | {o['sdk_call_overhead_us']:+.1f} / "
-                f"{o['sdk_overhead_us']:+.1f} |"
+                f"{o['sdk_typed_us']:.1f} | {_fmt(safe, 1)} | {o['sdk_overhead_us']:+.1f} / "
+                f"{o.get('sdk_cancel_safe_overhead_us', float('nan')):+.1f} |"
             )
     vendor = results.get("micro", {}).get("vendor")
     if vendor:
