@@ -39,6 +39,7 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
 )
+from ._cookies import SkipEmptyCookies
 from ._logging import RedactingFilter
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -47,8 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = ["AiohttpTransport", "SkipEmptyCookies", "aiohttp_http_client"]
 
 _INSTALL_HINT = (
-    "the aiohttp transport needs the optional dependency aiohttp: "
-    "pip install cme-async[aiohttp]"
+    "the aiohttp transport needs the optional dependency aiohttp: pip install cme-async[aiohttp]"
 )
 
 # aiohttp loggers that could see a request URL (the ticket rides in the query string).
@@ -123,20 +123,6 @@ class _ResponseStream(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         self._response.release()
-
-
-class SkipEmptyCookies(httpx.Cookies):
-    """A cookie jar that skips httpx's per-response cookie parsing when there is nothing to parse.
-
-    httpx runs ``Cookies.extract_cookies`` on every response, building urllib request and
-    response shims for ``http.cookiejar`` even when the answer sets no cookie: about a
-    quarter of httpx's client-side CPU per call (measured, benchmarks/README.md). CME's
-    API sets no cookies; when an answer does, it is stored as usual.
-    """
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        if "set-cookie" in response.headers:
-            super().extract_cookies(response)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):

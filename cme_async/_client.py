@@ -30,6 +30,7 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
 )
+from ._cookies import SkipEmptyCookies
 from ._envelope import parse_action_response
 from ._errors import (
     AuthError,
@@ -58,6 +59,9 @@ logger = logging.getLogger("cme_async")
 _DEBUG = logging.DEBUG
 _HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 _EMPTY_BODY = b"{}"
+_URL_CACHE_SIZE = 256
+# One encoder for every call (json.dumps with options builds a JSONEncoder each time).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def default_http_client(
@@ -71,7 +75,7 @@ def default_http_client(
 
     Use it to tweak pool sizes while keeping the SDK's defaults for the rest.
     """
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         timeout=timeout,
         limits=httpx.Limits(
             max_connections=max_connections,
@@ -81,6 +85,10 @@ def default_http_client(
         headers={"User-Agent": USER_AGENT},
         transport=transport,
     )
+    # httpx offers no public way to choose the jar's class (its constructor copies into a
+    # plain Cookies), and its per-response cookie parsing is ~25% of its client CPU.
+    client._cookies = SkipEmptyCookies()
+    return client
 
 
 def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -112,6 +120,7 @@ class _Shared:
         "orphans",
         "owns_http",
         "tokens",
+        "urls",
         "user_id",
     )
 
@@ -137,10 +146,22 @@ class _Shared:
         self.active: set[asyncio.Task[Any]] = set()
         # HTTP exchanges whose caller was cancelled, finishing in the background.
         self.orphans: set[asyncio.Task[httpx.Response]] = set()
+        self.urls: dict[tuple[str, str], httpx.URL] = {}
         transport = getattr(http, "_transport", None)
         self.cancel_safe = getattr(transport, "cancel_safe", False) is True
 
-    async def send(self, url: str, content: bytes, timeout: httpx.Timeout) -> httpx.Response:
+    def url_for(self, url: str, authorization: str) -> httpx.URL:
+        """The request URL for an action and a ticket, parsed once (httpx re-parses a
+        string on every request: 20-48 us measured against 0.7 us for a URL object)."""
+        key = (url, authorization)
+        found = self.urls.get(key)
+        if found is None:
+            if len(self.urls) >= _URL_CACHE_SIZE:
+                self.urls.clear()  # a new ticket makes new keys; old ones just go
+            found = self.urls[key] = httpx.URL(f"{url}?auth={quote(authorization, safe='')}")
+        return found
+
+    async def send(self, url: httpx.URL, content: bytes, timeout: httpx.Timeout) -> httpx.Response:
         """POST through the pool, shielded from the caller's cancellation.
 
         Cancelling a request inside httpcore while it connects or waits for its answer
@@ -410,11 +431,7 @@ class AsyncCmeClient(ActionNamespaces):
             if replay_safe is None:
                 spec = action_spec(action_class, action_name)
                 replay_safe = spec.replay_safe if spec is not None else False
-            content = (
-                _EMPTY_BODY
-                if not body
-                else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            )
+            content = _EMPTY_BODY if not body else _encode(body).encode()
             attempt_timeout = self._timeout if timeout is None else _timeout(timeout)
             retries = self._max_retries if max_retries is None else _check_retries(max_retries)
             limit = self._deadline if deadline is None else self._check_deadline(deadline)
@@ -540,18 +557,17 @@ class AsyncCmeClient(ActionNamespaces):
             if self._on_request:
                 await emit(self._on_request, RequestEvent(action=action, attempt=attempt))
             started = time.monotonic()
-            status: int | None = None
+            response: httpx.Response | None = None
             code: str | None = None
-            request_id: str | None = None
             error: BaseException | None = None
             try:
                 response = await shared.send(
-                    f"{url}?auth={quote(ticket.authorization, safe='')}", content, timeout
+                    shared.url_for(url, ticket.authorization), content, timeout
                 )
-                status = response.status_code
-                request_id = response.headers.get("x-request-id")
                 try:
-                    return parse_action_response(status, response.headers, response.content, action)
+                    return parse_action_response(
+                        response.status_code, response.headers, response.content, action
+                    )
                 except CmeError as exc:
                     code = exc.code if isinstance(exc, CmeApiError) else None
                     exc.headers = response.headers
@@ -561,7 +577,13 @@ class AsyncCmeClient(ActionNamespaces):
                 raise
             finally:
                 elapsed = time.monotonic() - started
-                if logger.isEnabledFor(_DEBUG):
+                debug = logger.isEnabledFor(_DEBUG)
+                status = request_id = None
+                if response is not None and (debug or self._on_response):
+                    # Read only when someone will see it: a header lookup is a linear scan.
+                    status = response.status_code
+                    request_id = response.headers.get("x-request-id")
+                if debug:
                     logger.debug(
                         "cme_async %s attempt=%d status=%s code=%s elapsed_ms=%.1f request_id=%s%s",
                         action,

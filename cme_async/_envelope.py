@@ -57,17 +57,20 @@ def _api_error(
 
 def parse_action_response(status: int, headers: Mapping[str, str], body: bytes, action: str) -> Any:
     """The envelope's ``Data`` (None when absent), or raise the error the answer describes."""
-    request_id = headers.get("x-request-id")
     payload, reason = _decode(body)
     if isinstance(payload, dict):
         code = payload.get("Code")
+        if code == "Success":
+            return payload.get("Data")
+        # Only errors need the request id (a header lookup scans the list).
+        request_id = headers.get("x-request-id")
         if isinstance(code, str):
-            if code == "Success":
-                return payload.get("Data")
             raise _api_error(error_class_for(code), code, payload, request_id, action, status)
         reason = "no Code field" if code is None else "Code is not a string"
-    elif reason is None:
-        reason = f"a JSON {type(payload).__name__}, not an object"
+    else:
+        request_id = headers.get("x-request-id")
+        if reason is None:
+            reason = f"a JSON {type(payload).__name__}, not an object"
     if not 200 <= status < 300:
         raise CmeHTTPError(status, body, action=action, request_id=request_id)
     raise MalformedResponseError(
