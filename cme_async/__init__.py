@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._aiohttp import aiohttp_http_client
-from ._client import AsyncCmeClient, default_http_client
+from ._client import AsyncCmeClient
 from ._errors import (
     AuthError,
     ClientClosedError,
@@ -38,6 +38,7 @@ from ._errors import (
 )
 from ._hooks import LoginEvent, RequestEvent, ResponseEvent, RetryEvent
 from ._logging import RedactingFilter
+from ._shared import default_http_client
 from ._signing import LocalSigner, SignatureAction, Signer, sign
 from ._tokens import MemoryTicketStore, Ticket, TicketStore, TokenManager
 
