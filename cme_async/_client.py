@@ -221,13 +221,8 @@ class AsyncCmeClient(ActionNamespaces):
 
     @property
     def ticket(self) -> Ticket | None:
-        """The cached ticket (None before the first login or after it was refused)."""
-        store = self._shared.tokens.store
-        tickets = getattr(store, "_tickets", None)
-        if isinstance(tickets, dict):
-            found = tickets.get(self._shared.key)
-            return found if isinstance(found, Ticket) else None
-        return None
+        """The ticket in use (None before the first login or after it was refused)."""
+        return self._shared.tokens.known(self._shared.key)
 
     def with_options(
         self,

@@ -106,6 +106,9 @@ class TokenManager:
         self.store: TicketStore = store if store is not None else MemoryTicketStore()
         self.ticket_ttl = ticket_ttl
         self._inflight: dict[str, asyncio.Task[Ticket]] = {}
+        # This process's view of the last ticket per identity, for ``client.ticket``
+        # (the store may be shared and async; this is never used to authorize a call).
+        self._known: dict[str, Ticket] = {}
         #: Logins started by this manager (successful or not).
         self.login_count = 0
 
@@ -147,11 +150,19 @@ class TokenManager:
             await self.store.compare_and_delete(key, stale.authorization)
         ticket = await self._login(user_id)
         await self.store.set(key, ticket)
+        self._known[key] = ticket
         return ticket
 
     async def invalidate(self, key: str, ticket: Ticket) -> bool:
         """Drop ``ticket`` if it is still the cached one; True if it was dropped."""
+        known = self._known.get(key)
+        if known is not None and known.authorization == ticket.authorization:
+            del self._known[key]
         return await self.store.compare_and_delete(key, ticket.authorization)
+
+    def known(self, key: str) -> Ticket | None:
+        """The last ticket this manager obtained for ``key`` and has not seen refused."""
+        return self._known.get(key)
 
     async def peek(self, key: str) -> Ticket | None:
         return await self.store.get(key)

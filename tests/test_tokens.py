@@ -107,3 +107,19 @@ async def test_ticket_ttl_renews_old_tickets() -> None:
 def test_ticket_repr_masks_authorization() -> None:
     t = Ticket(authorization="tf_supersecretticketvalue", user_id="u", app_id=1)
     assert "supersecret" not in repr(t) and "tf_" in repr(t)
+
+
+async def test_known_ticket_follows_logins_and_refusals() -> None:
+    class SharedStore(cme_async.MemoryTicketStore):
+        """Stands for a store shared with other processes (not introspectable)."""
+
+    login = SlowLogin(delay=0)
+    tokens = TokenManager(login, store=SharedStore())
+    assert tokens.known("k") is None
+    first = await tokens.get("k", "u")
+    assert tokens.known("k") is first
+    await tokens.invalidate("k", first)
+    assert tokens.known("k") is None
+    second = await tokens.get("k", "u")
+    await tokens.invalidate("k", first)  # a late refusal of the old ticket changes nothing
+    assert tokens.known("k") is second
