@@ -30,7 +30,6 @@ from ._errors import (
     AuthError,
     ClientClosedError,
     CmeApiError,
-    CmeConnectionError,
     CmeError,
     CmeTimeoutError,
 )
@@ -357,9 +356,9 @@ class AsyncCmeClient(ActionNamespaces):
                     delay = _retry.backoff_delay(retries + 1, _retry.parse_retry_after(headers))
                 await self._report_retry(action, attempt, decision.reason, delay, exc)
                 if delay is None:
-                    raise self._final_error(exc, action, attempt, decision.verdict) from (
-                        exc if not isinstance(exc, CmeError) else exc.__cause__
-                    )
+                    err = _retry.as_cme_error(exc, action, attempt)
+                    err.may_have_run = decision.verdict == "raise_may_have_run"
+                    raise err from (exc if not isinstance(exc, CmeError) else exc.__cause__)
                 retries += 1
                 logger.info(
                     "cme_async %s attempt %d failed (%s); retry %d/%d in %.2fs",
@@ -462,19 +461,3 @@ class AsyncCmeClient(ActionNamespaces):
         finally:
             if semaphore is not None:
                 semaphore.release()
-
-    @staticmethod
-    def _final_error(exc: BaseException, action: str, attempts: int, verdict: str) -> CmeError:
-        if isinstance(exc, CmeError):
-            err = exc
-        elif isinstance(exc, httpx.TimeoutException):
-            err = CmeTimeoutError(
-                f"{type(exc).__name__}: no answer within the per-attempt timeout",
-                action=action,
-                kind="attempt",
-            )
-        else:
-            err = CmeConnectionError(f"{type(exc).__name__}: {exc}", action=action)
-        err.attempts = attempts
-        err.may_have_run = verdict == "raise_may_have_run"
-        return err

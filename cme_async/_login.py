@@ -15,7 +15,7 @@ import httpx
 
 from . import _retry
 from ._envelope import parse_login_response
-from ._errors import CmeConnectionError, CmeError, CmeTimeoutError, LoginError
+from ._errors import CmeError, LoginError
 from ._hooks import Hook, LoginEvent, emit
 from ._signing import Signer
 from ._tokens import Ticket
@@ -60,10 +60,10 @@ class LoginExchange:
                     decision = _retry.classify(exc, replay_safe=True)
                     delay = _retry.backoff_delay(attempt) if attempt <= self._max_retries else None
                     if decision.verdict != "retry" or delay is None:
-                        if isinstance(exc, CmeError):
-                            exc.attempts = attempt
+                        err = _retry.as_cme_error(exc, "Login", attempt)
+                        if err is exc:
                             raise
-                        raise self._wrap(exc, attempt) from exc
+                        raise err from exc
                     logger.info(
                         "cme_async login attempt %d failed (%s); retrying in %.2fs",
                         attempt,
@@ -114,15 +114,3 @@ class LoginExchange:
             platform=None if platform is None else str(platform),
             tf_uid=None if tf_uid is None else str(tf_uid),
         )
-
-    @staticmethod
-    def _wrap(exc: httpx.TransportError, attempts: int) -> CmeError:
-        wrapped: CmeError
-        if isinstance(exc, httpx.TimeoutException):
-            wrapped = CmeTimeoutError(f"login timed out ({type(exc).__name__})", action="Login")
-        else:
-            wrapped = CmeConnectionError(
-                f"login failed: {type(exc).__name__}: {exc}", action="Login"
-            )
-        wrapped.attempts = attempts
-        return wrapped

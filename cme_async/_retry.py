@@ -29,8 +29,10 @@ import httpx
 
 from ._constants import RETRY_AFTER_MAX, RETRY_BASE_DELAY, RETRY_MAX_DELAY
 from ._errors import (
+    CmeConnectionError,
     CmeError,
     CmeHTTPError,
+    CmeTimeoutError,
     MalformedResponseError,
     RateLimitError,
     ServerError,
@@ -108,6 +110,24 @@ def backoff_delay(retry_number: int, retry_after: float | None = None) -> float 
         return None if retry_after > RETRY_AFTER_MAX else retry_after
     ceiling = min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2 ** (retry_number - 1)))
     return random.uniform(0.0, ceiling)
+
+
+def as_cme_error(error: BaseException, action: str, attempts: int) -> CmeError:
+    """``error`` itself if it is a ``CmeError``, else the SDK error for an httpx transport
+    error (the caller raises it ``from`` the original); ``attempts`` recorded on it."""
+    err: CmeError
+    if isinstance(error, CmeError):
+        err = error
+    elif isinstance(error, httpx.TimeoutException):
+        err = CmeTimeoutError(
+            f"{type(error).__name__}: no answer within the per-attempt timeout",
+            action=action,
+            kind="attempt",
+        )
+    else:
+        err = CmeConnectionError(f"{type(error).__name__}: {error}", action=action)
+    err.attempts = attempts
+    return err
 
 
 def describe(error: BaseException) -> str:
