@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := test,testing,aiohttp,speedups
+EXTRAS := test,testing,aiohttp,speedups,redis,cli,distributed,examples
 
-.PHONY: install test lint typecheck pytest clean codegen check-codegen
+.PHONY: install test lint typecheck pytest clean codegen check-codegen services
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict cme_async
 
-pytest: $(STAMP)
+# Real servers the tests start on loopback ports of their own (tests/redis_server.py).
+services:
+	scripts/ensure-debian-packages redis-server=redis-server
+
+pytest: $(STAMP) services
 	$(BIN)/python -m pytest -q
 
 # Regenerate cme_async/_generated/ and docs/actions.md from specs/*.yaml.
