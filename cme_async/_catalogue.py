@@ -98,21 +98,30 @@ class ErrorCodeSpec:
     retry_helps: bool = False
 
 
-def _load() -> Mapping[str, ActionSpec]:
-    try:
-        module = importlib.import_module("cme_async._generated.catalogue")
-    except ImportError:  # pragma: no cover - only before the first `make codegen`
-        return {}
-    actions: Mapping[str, ActionSpec] = module.ACTIONS
-    return actions
+@attrs.frozen
+class Catalogue:
+    """The whole catalogue: actions by ``"Class/Name"``, structures and error codes by name."""
+
+    actions: Mapping[str, ActionSpec]
+    structs: Mapping[str, StructSpec]
+    error_codes: Mapping[str, ErrorCodeSpec]
 
 
-_ACTIONS: Mapping[str, ActionSpec] | None = None
+_CATALOGUE: Catalogue | None = None
+
+
+def catalogue() -> Catalogue:
+    """The catalogue, loaded on first use (the emulator, the CLI and the paginators ask)."""
+    global _CATALOGUE
+    if _CATALOGUE is None:
+        try:
+            module = importlib.import_module("cme_async._generated.catalogue")
+        except ImportError:  # pragma: no cover - only before the first `make codegen`
+            return Catalogue({}, {}, {})
+        _CATALOGUE = Catalogue(module.ACTIONS, module.STRUCTS, module.ERROR_CODES)
+    return _CATALOGUE
 
 
 def action_spec(action_class: str, action_name: str) -> ActionSpec | None:
     """The catalogue entry for ``action_class/action_name``, or None if unknown."""
-    global _ACTIONS
-    if _ACTIONS is None:
-        _ACTIONS = _load()
-    return _ACTIONS.get(f"{action_class}/{action_name}")
+    return catalogue().actions.get(f"{action_class}/{action_name}")
