@@ -26,6 +26,7 @@ replayed; this module does not use it.)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -40,7 +41,9 @@ from ._constants import (
     USER_AGENT,
 )
 from ._cookies import SkipEmptyCookies
+from ._errors import ClientClosedError, EventLoopMismatchError
 from ._logging import RedactingFilter
+from ._transport._scrub import LOOP_MISMATCH
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import aiohttp
@@ -72,35 +75,19 @@ def _guard_aiohttp_loggers() -> None:
 
 
 def _map_error(exc: BaseException) -> httpx.TransportError | None:
-    """The httpx error that says what an aiohttp failure means, or None if it is not one."""
+    """The httpx error that says what an aiohttp failure means, or None if it is not one.
+
+    The mapping lives in ``_transport._scrub`` (one place for both aiohttp roads); the
+    message has every known secret masked.
+    """
     import aiohttp
 
-    message = str(exc) or type(exc).__name__
-    # Order matters: the most specific classes first.
-    if isinstance(exc, aiohttp.ClientProxyConnectionError | aiohttp.ClientHttpProxyError):
-        return httpx.ProxyError(message)
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        # sock_connect or pool/connect timeout: nothing was sent.
-        return httpx.ConnectTimeout(message)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        # DNS, refused, TLS handshake: nothing was sent.
-        return httpx.ConnectError(message)
-    if isinstance(exc, aiohttp.SocketTimeoutError | aiohttp.ServerTimeoutError):
-        return httpx.ReadTimeout(message)
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        # Same class httpcore raises for "Server disconnected without sending a response".
-        return httpx.RemoteProtocolError(message)
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return httpx.ReadError(message)
-    if isinstance(exc, aiohttp.ClientConnectionResetError):
-        return httpx.WriteError(message)
-    if isinstance(exc, aiohttp.NonHttpUrlClientError | aiohttp.InvalidURL):
-        return httpx.UnsupportedProtocol(message)
-    if isinstance(exc, aiohttp.ClientError):
-        return httpx.ReadError(message)
-    if isinstance(exc, TimeoutError):
-        return httpx.ReadTimeout(message)
-    return None
+    if not isinstance(exc, aiohttp.ClientError | TimeoutError):
+        return None
+    from ._transport._scrub import scrub_aiohttp
+
+    mapped = scrub_aiohttp(exc, None)
+    return mapped if isinstance(mapped, httpx.TransportError) else None
 
 
 class _ResponseStream(httpx.AsyncByteStream):
@@ -119,7 +106,7 @@ class _ResponseStream(httpx.AsyncByteStream):
             mapped = _map_error(exc)
             if mapped is None:
                 raise
-            raise mapped from exc
+            raise mapped from None
 
     async def aclose(self) -> None:
         self._response.release()
@@ -146,6 +133,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         _require_aiohttp()
+        _guard_aiohttp_loggers()
         from yarl import URL
 
         if max_connections < 1:
@@ -154,9 +142,34 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._keepalive_expiry = keepalive_expiry
         self._ssl: ssl.SSLContext | bool = verify
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
         self._closed = False
         self._url = URL
+
+    @property
+    def max_connections(self) -> int:
+        return self._max_connections
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session (and its pool), created on first use in the running event loop.
+
+        Raises ``EventLoopMismatchError`` from another loop than the one it was made in,
+        and ``ClientClosedError`` after ``aclose()``. The native road
+        (``cme_async._transport``) sends over this same session.
+        """
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is None:
+            if self._closed:
+                raise ClientClosedError("the aiohttp transport is closed")
+            session = self._session = self._new_session()
+            self._loop = loop
+        elif loop is not self._loop:
+            closed = self._loop is not None and self._loop.is_closed()
+            detail = " (the loop it was opened on is closed)" if closed else ""
+            raise EventLoopMismatchError(LOOP_MISMATCH.format(detail=detail))
+        return session
 
     def _new_session(self) -> aiohttp.ClientSession:
         import aiohttp
@@ -192,11 +205,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return found
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._closed:
-            raise RuntimeError("the aiohttp transport is closed")
-        session = self._session
-        if session is None:
-            session = self._session = self._new_session()
+        session = self.session()
         # httpx has already validated and percent-encoded the URL and the headers:
         # hand them over as they are instead of letting aiohttp parse them again.
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
@@ -240,6 +249,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if session is not None:
             await session.close()
 
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
 
 def aiohttp_http_client(
     *,
@@ -263,8 +276,6 @@ def aiohttp_http_client(
     Raises:
         ImportError: aiohttp is not installed (``pip install cme-async[aiohttp]``).
     """
-    _require_aiohttp()
-    _guard_aiohttp_loggers()
     transport = AiohttpTransport(
         max_connections=max_connections, keepalive_expiry=keepalive_expiry, verify=verify
     )

@@ -29,6 +29,10 @@ RETRY_MAX_DELAY = 8.0
 # A Retry-After longer than this is not waited for: the error is raised instead.
 RETRY_AFTER_MAX = 60.0
 
+# The largest answer body read (decoded); past it the connection is closed and the
+# attempt fails with MalformedResponseError (a 300 MB answer is never held in memory).
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
 # At most this many characters of an unexpected body are quoted in an error.
 BODY_SNIPPET_CHARS = 200
 
