@@ -26,21 +26,33 @@ from ._errors import (
     CmeTimeoutError,
     EventLoopMismatchError,
     InvalidParameterError,
+    InvalidRequestError,
     LoginError,
     MalformedResponseError,
     NotFoundError,
     OperationFailedError,
     PermissionDeniedError,
     QuotaExceededError,
+    RateLimiterError,
     RateLimitError,
+    RequestValidationError,
     ServerError,
+    TicketStoreError,
     error_class_for,
 )
 from ._hooks import LoginEvent, RequestEvent, ResponseEvent, RetryEvent
+from ._limits import LocalRateLimiter, RateLimiter
 from ._logging import RedactingFilter
-from ._shared import default_http_client
 from ._signing import LocalSigner, SignatureAction, Signer, sign
-from ._tokens import MemoryTicketStore, Ticket, TicketStore, TokenManager
+from ._tokens import (
+    Identity,
+    MemoryTicketStore,
+    SharedLoginStore,
+    Ticket,
+    TicketStore,
+    TokenManager,
+)
+from ._transport._httpx import build_httpx_client as default_http_client
 
 __version__ = "0.1.0"
 
@@ -54,7 +66,10 @@ __all__ = [
     "CmeHTTPError",
     "CmeTimeoutError",
     "EventLoopMismatchError",
+    "Identity",
     "InvalidParameterError",
+    "InvalidRequestError",
+    "LocalRateLimiter",
     "LocalSigner",
     "LoginError",
     "LoginEvent",
@@ -65,15 +80,20 @@ __all__ = [
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
+    "RateLimiter",
+    "RateLimiterError",
     "RedactingFilter",
     "RequestEvent",
+    "RequestValidationError",
     "ResponseEvent",
     "RetryEvent",
     "ServerError",
+    "SharedLoginStore",
     "SignatureAction",
     "Signer",
     "Ticket",
     "TicketStore",
+    "TicketStoreError",
     "TokenManager",
     "__version__",
     "aiohttp_http_client",

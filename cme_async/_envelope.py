@@ -7,7 +7,7 @@ here knows about HTTP clients, tickets or retries.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._errors import (
@@ -19,7 +19,29 @@ from ._errors import (
 )
 from ._redact import register_secret
 
-_loads = json.loads
+_loads: Callable[[bytes], Any]
+try:  # orjson (the `speedups` extra) parses several times faster than json
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - exercised without the extra
+    _loads = json.loads
+
+# Families a login answer may carry that waiting or retrying can cure.
+_LOGIN_TRANSIENT = ("RequestLimitExceeded", "InternalError", "ServiceUnavailable")
+_LOGIN_HINT = (
+    "; check that CME_SECRET_ID and CME_SECRET_KEY are one key pair, that CME_PLATFORM is "
+    "the platform that key belongs to, that this machine's clock is right (the signature "
+    "carries its time) and that the signature has not expired"
+)
+_HINTED = ("AuthFailure", "InvalidParameterValue.Platform", "InvalidParameter.Signature")
+
+
+def _login_error(code: str, message: str, english: str, **kw: Any) -> CmeApiError:
+    """A refused login: ``LoginError`` with a hint, or a retryable class for transient codes."""
+    if code.split(".", 1)[0] in _LOGIN_TRANSIENT:
+        return error_class_for(code)(code, message, english, **kw)
+    if code.startswith(_HINTED) or "Signature" in code or "Secret" in code:
+        english = (english or message or "login refused") + _LOGIN_HINT
+    return LoginError(code, message, english, **kw)
 
 
 def _decode(body: bytes) -> tuple[Any, str | None]:
@@ -93,9 +115,10 @@ def parse_login_response(status: int, headers: Mapping[str, str], body: bytes) -
             rid = request_id or _text(response.get("RequestId")) or None
             error = response.get("Error")
             if isinstance(error, dict):
-                raise LoginError(
+                raise _login_error(
                     _text(error.get("Code")) or "UnknownError",
                     _text(error.get("Message")),
+                    "",
                     request_id=rid,
                     action=action,
                     http_status=status,
@@ -104,7 +127,14 @@ def parse_login_response(status: int, headers: Mapping[str, str], body: bytes) -
         code = payload.get("Code")
         if isinstance(code, str):
             if code != "Success":
-                raise _api_error(LoginError, code, payload, request_id, action, status)
+                raise _login_error(
+                    code,
+                    _text(payload.get("Message")),
+                    _text(payload.get("EnglishMessage")),
+                    request_id=request_id or _text(payload.get("RequestId")) or None,
+                    action=action,
+                    http_status=status,
+                )
             rid = request_id or _text(payload.get("RequestId")) or None
             data = payload.get("Data")
             if isinstance(data, dict):

@@ -46,6 +46,24 @@ class CmeError(Exception):
             )
         return f"{text} ({'; '.join(extra)})" if extra else text
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exceptions pickle as ``cls(*args)``, which the keyword-only constructors below
+        # cannot take; rebuild from the message and the attributes instead. Chained
+        # causes and tracebacks are never pickled.
+        state = dict(self.__dict__)
+        if state.get("headers") is not None:
+            state["headers"] = dict(state["headers"])
+        return (_rebuild_error, (type(self), self.args, state))
+
+
+def _rebuild_error(
+    cls: type[CmeError], args: tuple[object, ...], state: dict[str, object]
+) -> CmeError:
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
 
 class CmeApiError(CmeError):
     """CME answered with an envelope whose ``Code`` is not ``Success``."""
@@ -87,46 +105,6 @@ class CmeApiError(CmeError):
             f"{type(self).__name__}(code={self.code!r}, action={self.action!r}, "
             f"request_id={self.request_id!r}, http_status={self.http_status!r})"
         )
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild_api_error,
-            (
-                type(self),
-                self.code,
-                self.message,
-                self.english_message,
-                self.request_id,
-                self.action,
-                self.http_status,
-                self.attempts,
-                self.may_have_run,
-            ),
-        )
-
-
-def _rebuild_api_error(
-    cls: type[CmeApiError],
-    code: str,
-    message: str,
-    english_message: str,
-    request_id: str | None,
-    action: str | None,
-    http_status: int | None,
-    attempts: int,
-    may_have_run: bool,
-) -> CmeApiError:
-    err = cls(
-        code,
-        message,
-        english_message,
-        request_id=request_id,
-        action=action,
-        http_status=http_status,
-    )
-    err.attempts = attempts
-    err.may_have_run = may_have_run
-    return err
 
 
 class AuthError(CmeApiError):
@@ -254,6 +232,46 @@ class CmeTimeoutError(CmeConnectionError):
     def __init__(self, message: str, *, action: str | None, kind: str = "attempt") -> None:
         self.kind = kind
         super().__init__(message, action=action)
+
+
+class InvalidRequestError(InvalidParameterError):
+    """The request was refused before anything was sent: a bad action name, a body that
+    is not a JSON object or cannot be encoded (NaN, lone surrogates, cycles, bytes).
+
+    Raised locally: ``attempts == 0``, ``may_have_run`` is False, ``request_id`` is None.
+    """
+
+    attempts = 0
+
+    def __init__(self, message: str, *, action: str | None, code: str = "InvalidParameter") -> None:
+        super().__init__(code, message, message, action=action)
+
+
+class RequestValidationError(InvalidRequestError):
+    """An argument breaks a documented limit (length, item count, range, allowed values);
+    checked before sending, so nothing was sent. ``field`` names the wire field."""
+
+    def __init__(self, message: str, *, action: str | None, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message, action=action, code="InvalidParameterValue")
+
+
+class TicketStoreError(CmeError):
+    """The ticket store (e.g. Redis) failed or answered garbage; ``store`` and
+    ``operation`` say which and what. Never carries a ticket."""
+
+    def __init__(self, message: str, *, store: str, operation: str) -> None:
+        self.store = store
+        self.operation = operation
+        super().__init__(f"ticket store {store}: {operation} failed: {redact(message)}")
+
+
+class RateLimiterError(CmeError):
+    """A shared rate limiter (e.g. Redis) could not be asked; the call was not sent."""
+
+    def __init__(self, message: str, *, limiter: str) -> None:
+        self.limiter = limiter
+        super().__init__(f"rate limiter {limiter}: {redact(message)}")
 
 
 class ClientClosedError(CmeError):

@@ -9,23 +9,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import attrs
+
+from ._redact import redact
 
 logger = logging.getLogger("cme_async")
 
 
-@attrs.frozen
-class RequestEvent:
+class _MaskedRepr:
+    """Reprs that show an event's fields with every secret masked (the ``error`` field
+    as its class and redacted message, never the exception object's own repr)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        parts = []
+        for field in attrs.fields(cast(Any, type(self))):
+            value = getattr(self, field.name)
+            if isinstance(value, BaseException):
+                shown = f"<{type(value).__name__}: {redact(str(value))}>"
+            else:
+                shown = redact(repr(value))
+            parts.append(f"{field.name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+@attrs.frozen(repr=False)
+class RequestEvent(_MaskedRepr):
     """An attempt is about to be sent."""
 
     action: str
     attempt: int
 
 
-@attrs.frozen
-class ResponseEvent:
+@attrs.frozen(repr=False)
+class ResponseEvent(_MaskedRepr):
     """An attempt ended: with an answer (``http_status`` set) or a transport error."""
 
     action: str
@@ -37,8 +57,8 @@ class ResponseEvent:
     error: BaseException | None = None
 
 
-@attrs.frozen
-class RetryEvent:
+@attrs.frozen(repr=False)
+class RetryEvent(_MaskedRepr):
     """The retry policy decided about a failed attempt (``will_retry`` says which way)."""
 
     action: str
@@ -49,8 +69,8 @@ class RetryEvent:
     error: BaseException
 
 
-@attrs.frozen
-class LoginEvent:
+@attrs.frozen(repr=False)
+class LoginEvent(_MaskedRepr):
     """A login exchange ended."""
 
     user_id: str

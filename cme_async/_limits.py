@@ -8,8 +8,10 @@ it is first used inside a running loop.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Protocol, runtime_checkable
 
 
 class TokenBucket:
@@ -22,8 +24,9 @@ class TokenBucket:
     __slots__ = ("_tokens", "_updated", "burst", "rate")
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate limit must be positive, got {rate}")
+        _check_rate(rate, "rate limit")
+        if burst is not None:
+            _check_rate(burst, "burst")
         self.rate = float(rate)
         self.burst = float(burst) if burst is not None else max(1.0, self.rate)
         self._tokens = self.burst
@@ -47,60 +50,143 @@ class TokenBucket:
             raise
 
 
-class Limits:
-    """The concurrency slot and rate buckets a client's calls pass through."""
+@runtime_checkable
+class RateLimiter(Protocol):
+    """A calls-per-second limit the client waits on before each attempt.
 
-    __slots__ = ("_action_rates", "_buckets", "_overall", "_semaphore", "max_concurrency")
+    ``key`` is ``"*"`` for the overall limit (``rate_limit=``) and the action
+    (``"Material/SearchMaterial"``) for a per-action limit (``action_rate_limit=``).
+    ``acquire`` returns when the call may go; it raises a ``CmeError`` when it cannot
+    decide (a shared limiter whose server is down). ``cme_async.redis.RedisRateLimiter``
+    shares one limit among every process.
+    """
+
+    async def acquire(self, key: str) -> None: ...
+
+
+class LocalRateLimiter:
+    """In-process token buckets, one per key (what a plain number gives)."""
+
+    __slots__ = ("_buckets", "burst", "rate")
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        TokenBucket(rate, burst)  # validate now, not on first call
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, TokenBucket] = {}
+
+    async def acquire(self, key: str) -> None:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
+        await bucket.acquire()
+
+    def __repr__(self) -> str:
+        return f"LocalRateLimiter(rate={self.rate!r}, burst={self.burst!r})"
+
+
+def _check_rate(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ValueError(
+            f"{name} must be a finite positive number of calls per second, got {value!r}"
+        )
+
+
+class Limits:
+    """The concurrency slot and rate limits a client's calls pass through.
+
+    The slot is counted here (not read from ``asyncio.Semaphore`` internals) and is
+    released by a callback, so an exchange that outlives its cancelled caller keeps
+    its slot until it really ends.
+    """
+
+    __slots__ = ("_action", "_in_flight", "_listed", "_overall", "_semaphore", "max_concurrency")
 
     def __init__(
         self,
         *,
         max_concurrency: int | None = None,
-        rate_limit: float | None = None,
-        action_rate_limit: float | Mapping[str, float] | None = None,
+        rate_limit: float | RateLimiter | None = None,
+        action_rate_limit: float | Mapping[str, float] | RateLimiter | None = None,
     ) -> None:
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or max_concurrency < 1
+        ):
+            raise ValueError(
+                f"max_concurrency must be a positive int or None, got {max_concurrency!r}"
+            )
         self.max_concurrency = max_concurrency
         self._semaphore: asyncio.Semaphore | None = None
-        self._overall = TokenBucket(rate_limit) if rate_limit is not None else None
-        self._action_rates = action_rate_limit
-        self._buckets: dict[str, TokenBucket] = {}
+        self._in_flight = 0
+        self._overall = self._limiter(rate_limit, "rate_limit")
+        self._listed: frozenset[str] | None = None
         if isinstance(action_rate_limit, Mapping):
             for action, rate in action_rate_limit.items():
-                self._buckets[action] = TokenBucket(rate)
-        elif action_rate_limit is not None:
-            TokenBucket(action_rate_limit)  # validate now, not on first call
+                _check_rate(rate, f"action_rate_limit[{action!r}]")
+            self._listed = frozenset(action_rate_limit)
+            self._action: RateLimiter | None = _PerKey(
+                {action: TokenBucket(rate) for action, rate in action_rate_limit.items()}
+            )
+        else:
+            self._action = self._limiter(action_rate_limit, "action_rate_limit")
+
+    @staticmethod
+    def _limiter(value: float | RateLimiter | None, name: str) -> RateLimiter | None:
+        if value is None:
+            return None
+        if isinstance(value, RateLimiter):
+            return value
+        _check_rate(value, name)
+        return LocalRateLimiter(value)
 
     @property
     def active(self) -> bool:
         return (
             self.max_concurrency is not None
             or self._overall is not None
-            or self._action_rates is not None
+            or self._action is not None
         )
 
-    def semaphore(self) -> asyncio.Semaphore | None:
+    async def acquire_slot(self) -> Callable[[], None] | None:
+        """Wait for a concurrency slot; the returned callable gives it back (once)."""
         if self.max_concurrency is None:
             return None
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.max_concurrency)
-        return self._semaphore
+        semaphore = self._semaphore
+        await semaphore.acquire()
+        self._in_flight += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._in_flight -= 1
+                semaphore.release()
+
+        return release
 
     async def wait_rate(self, action: str) -> None:
         if self._overall is not None:
-            await self._overall.acquire()
-        rates = self._action_rates
-        if rates is None:
-            return
-        bucket = self._buckets.get(action)
-        if bucket is None:
-            if isinstance(rates, Mapping):
-                return  # only the listed actions are limited
-            bucket = self._buckets[action] = TokenBucket(rates)
-        await bucket.acquire()
+            await self._overall.acquire("*")
+        if self._action is not None and (self._listed is None or action in self._listed):
+            await self._action.acquire(action)
 
     def in_flight(self) -> int:
-        if self._semaphore is None or self.max_concurrency is None:
-            return 0
-        return self.max_concurrency - self._semaphore._value
+        """Exchanges holding a concurrency slot now (orphaned ones included)."""
+        return self._in_flight
+
+
+class _PerKey:
+    """Fixed per-action buckets from a mapping (only the listed actions are limited)."""
+
+    __slots__ = ("_buckets",)
+
+    def __init__(self, buckets: dict[str, TokenBucket]) -> None:
+        self._buckets = buckets
+
+    async def acquire(self, key: str) -> None:
+        await self._buckets[key].acquire()

@@ -1,116 +1,149 @@
 """The login exchange: a fresh signature from the signer, ``GET login_url/?signature=``.
 
-Transient transport failures and 5xx answers are retried with the same policy
-as action calls (a login is safe to replay); a refused login raises at once.
+One attempt lives here; the loop around it is ``_retry.run``, the same one action
+calls use: transient failures, ``RequestLimitExceeded`` / ``InternalError`` answers
+and ``Retry-After`` are handled alike (a login is safe to replay). A refused login
+raises at once, with a hint when the signature, key or platform is the likely cause.
 """
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import logging
 import time
-from urllib.parse import quote
-
-import httpx
 
 from . import _retry
 from ._envelope import parse_login_response
-from ._errors import CmeError, LoginError
 from ._hooks import Hook, LoginEvent, emit
 from ._signing import Signer
-from ._tokens import Ticket
+from ._tokens import Identity, Ticket
+from ._transport import Transport
 
 logger = logging.getLogger("cme_async")
 
 
 class LoginExchange:
-    """Turns a user id into a ``Ticket``; the token manager calls it (single flight)."""
+    """Turns an identity into a ``Ticket``; the token manager calls it (single flight)."""
 
-    __slots__ = ("_hooks", "_http", "_login_url", "_max_retries", "_signer", "_timeout")
+    __slots__ = (
+        "_hooks",
+        "_login_url",
+        "_max_bytes",
+        "_max_retries",
+        "_signer",
+        "_timeout",
+        "_transport",
+        "_where",
+    )
 
     def __init__(
         self,
         signer: Signer,
-        http: httpx.AsyncClient,
+        transport: Transport,
         login_url: str,
         *,
-        timeout: httpx.Timeout,
+        timeout: float,
         max_retries: int,
+        max_bytes: int,
+        where: str = "",
         hooks: tuple[Hook, ...] = (),
     ) -> None:
         self._signer = signer
-        self._http = http
+        self._transport = transport
         self._login_url = login_url.rstrip("/") + "/"
         self._timeout = timeout
         self._max_retries = max_retries
+        self._max_bytes = max_bytes
+        self._where = where
         self._hooks = hooks
 
-    async def __call__(self, user_id: str) -> Ticket:
+    async def __call__(self, identity: Identity) -> Ticket:
         started = time.monotonic()
-        attempt = 0
+        progress = _retry.Progress()
         error: BaseException | None = None
         try:
-            while True:
-                attempt += 1
-                try:
-                    ticket = await self._attempt(user_id)
-                except (httpx.TransportError, CmeError) as exc:
-                    if isinstance(exc, LoginError):
-                        raise
-                    decision = _retry.classify(exc, replay_safe=True)
-                    delay = _retry.backoff_delay(attempt) if attempt <= self._max_retries else None
-                    if decision.verdict != "retry" or delay is None:
-                        err = _retry.as_cme_error(exc, "Login", attempt)
-                        if err is exc:
-                            raise
-                        raise err from exc
-                    logger.info(
-                        "cme_async login attempt %d failed (%s); retrying in %.2fs",
-                        attempt,
-                        decision.reason,
-                        delay,
-                    )
-                    await asyncio.sleep(delay)
-                    continue
-                logger.info(
-                    "cme_async login ok for user %r in %.0f ms (%d attempt%s)",
-                    user_id,
-                    (time.monotonic() - started) * 1000,
-                    attempt,
-                    "" if attempt == 1 else "s",
-                )
-                return ticket
+            ticket = await _retry.run(
+                lambda _number: self._attempt(identity),
+                action="Login",
+                replay_safe=True,
+                max_retries=self._max_retries,
+                progress=progress,
+                where=self._where,
+            )
         except BaseException as exc:
             error = exc
-            if not isinstance(exc, asyncio.CancelledError):
-                logger.info("cme_async login failed for user %r: %s", user_id, _retry.describe(exc))
             raise
         finally:
+            self._log(identity, started, progress, error)
             if self._hooks:
-                await emit(
-                    self._hooks,
-                    LoginEvent(
-                        user_id=user_id,
-                        elapsed=time.monotonic() - started,
-                        ok=error is None,
-                        attempts=attempt,
-                        error=error,
-                    ),
+                event = LoginEvent(
+                    user_id=identity.user_id,
+                    elapsed=time.monotonic() - started,
+                    ok=error is None,
+                    attempts=progress.count,
+                    error=error,
                 )
+                await emit(self._hooks, event)
+        return ticket
 
-    async def _attempt(self, user_id: str) -> Ticket:
-        signature = await self._signer(user_id)
+    @staticmethod
+    def _log(
+        identity: Identity, started: float, progress: _retry.Progress, error: BaseException | None
+    ) -> None:
+        if error is None:
+            logger.info(
+                "cme_async login ok for user %r in %.0f ms (%d attempt%s)",
+                identity.user_id,
+                (time.monotonic() - started) * 1000,
+                progress.count,
+                "" if progress.count == 1 else "s",
+            )
+        elif isinstance(error, Exception):
+            logger.info(
+                "cme_async login failed for user %r: %s", identity.user_id, _retry.describe(error)
+            )
+
+    async def _attempt(self, identity: Identity) -> Ticket:
+        pending = self._signer(identity.user_id)
+        if not inspect.isawaitable(pending):
+            raise TypeError(
+                f"the signer returned {type(pending).__name__} instead of an awaitable; it must "
+                "be `async def signer(user_id: str) -> str` (await your backend inside it)"
+            )
+        signature = await pending
         if not isinstance(signature, str) or not signature:
-            raise TypeError("the signer must return a non-empty signature string")
-        url = f"{self._login_url}?signature={quote(signature, safe='')}"
-        response = await self._http.get(url, timeout=self._timeout)
-        fields = parse_login_response(response.status_code, response.headers, response.content)
+            raise TypeError(
+                "the signer returned "
+                f"{type(signature).__name__ if signature is not None else 'None'}; it must "
+                "return the Login signature as a non-empty str "
+                "(`async def signer(user_id: str) -> str`)"
+            )
+        try:
+            answer = await self._transport.send(
+                "GET",
+                self._login_url,
+                ("signature", signature),
+                content=None,
+                timeout=self._timeout,
+                max_bytes=self._max_bytes,
+            )
+        finally:
+            del signature  # never a local of a frame in a traceback
+        fields = parse_login_response(answer.status, answer.headers, answer.content)
         platform = fields.get("Platform")
+        if platform is not None and str(platform) != identity.platform:
+            logger.warning(
+                "cme_async login for user %r: CME answered platform %r, the client is "
+                "configured for %r; check CME_PLATFORM / platform=",
+                identity.user_id,
+                str(platform),
+                identity.platform,
+            )
         tf_uid = fields.get("TfUid")
         return Ticket(
             authorization=fields["Authorization"],
-            user_id=user_id,
+            user_id=identity.user_id,
             app_id=fields.get("AppId"),
-            platform=None if platform is None else str(platform),
+            platform=identity.platform,
             tf_uid=None if tf_uid is None else str(tf_uid),
         )

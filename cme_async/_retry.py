@@ -12,6 +12,10 @@ parameter, permission, not-found, quota, ``FailedOperation*``  raise     raise
 ``AuthFailure*``: one new login and one replay, not counted against ``max_retries``
 ==========================================================  ===========  ==================
 
+``run`` is the one loop every call and every login goes through. It also keeps the
+call's ``Progress`` honest: ``may_have_run`` is True as soon as any attempt may have
+reached CME without a definite answer, and stays False only when provably nothing ran.
+
 Backoff is exponential with full jitter (``RETRY_BASE_DELAY * 2**(n-1)`` capped at
 ``RETRY_MAX_DELAY``); a ``Retry-After`` answer is honoured up to ``RETRY_AFTER_MAX``
 seconds, and a longer one is not waited for.
@@ -19,10 +23,12 @@ seconds, and a longer one is not waited for.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import time
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Literal, TypeVar
 
 import attrs
 import httpx
@@ -38,7 +44,9 @@ from ._errors import (
     ServerError,
 )
 
+logger = logging.getLogger("cme_async")
 Verdict = Literal["retry", "raise", "raise_may_have_run"]
+_T = TypeVar("_T")
 
 _SAFE_STATUSES = frozenset({500, 502, 503, 504})
 # Transport errors raised before any byte of the request reached the server.
@@ -49,6 +57,8 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 class RetryDecision:
     verdict: Verdict
     reason: str
+    #: The failed attempt may have been executed by CME (no definite answer came back).
+    may_have_run: bool = False
 
 
 def classify(error: BaseException, *, replay_safe: bool) -> RetryDecision:
@@ -74,8 +84,10 @@ def classify(error: BaseException, *, replay_safe: bool) -> RetryDecision:
         reason = error.code if hasattr(error, "code") else type(error).__name__
         return RetryDecision("raise", f"not retryable: {reason}")
     if replay_safe:
-        return RetryDecision("retry", transient)
-    return RetryDecision("raise_may_have_run", f"{transient}; action not safe to replay")
+        return RetryDecision("retry", transient, may_have_run=True)
+    return RetryDecision(
+        "raise_may_have_run", f"{transient}; action not safe to replay", may_have_run=True
+    )
 
 
 def parse_retry_after(
@@ -112,22 +124,108 @@ def backoff_delay(retry_number: int, retry_after: float | None = None) -> float 
     return random.uniform(0.0, ceiling)
 
 
-def as_cme_error(error: BaseException, action: str, attempts: int) -> CmeError:
-    """``error`` itself if it is a ``CmeError``, else the SDK error for an httpx transport
-    error (the caller raises it ``from`` the original); ``attempts`` recorded on it."""
+def as_cme_error(error: BaseException, action: str, attempts: int, where: str = "") -> CmeError:
+    """``error`` itself if it is a ``CmeError``, else the SDK error for a transport error,
+    chained to it with no traceback (transports raise scrubbed errors: no URL, no
+    ticket, no request); ``attempts`` recorded on it. ``where`` names host and port."""
     err: CmeError
+    at = f" ({where})" if where else ""
     if isinstance(error, CmeError):
         err = error
     elif isinstance(error, httpx.TimeoutException):
+        sent = "" if isinstance(error, _NOT_SENT) else " after the request was sent"
         err = CmeTimeoutError(
-            f"{type(error).__name__}: no answer within the per-attempt timeout",
+            f"{type(error).__name__}{at}: no answer within the attempt timeout{sent}",
             action=action,
             kind="attempt",
         )
     else:
-        err = CmeConnectionError(f"{type(error).__name__}: {error}", action=action)
+        err = CmeConnectionError(f"{type(error).__name__}{at}: {error}", action=action)
+    if err is not error:
+        err.__cause__ = error.with_traceback(None)
+        err.__suppress_context__ = True
     err.attempts = attempts
     return err
+
+
+class Progress:
+    """What one call has done so far; read when a deadline, a cancellation or a close
+    cuts it short."""
+
+    __slots__ = ("count", "in_exchange", "last_error", "maybe_ran")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last_error: BaseException | None = None
+        #: An attempt may have been executed by CME without a definite answer.
+        self.maybe_ran = False
+        #: An exchange is in flight now (its request may be on the wire).
+        self.in_exchange = False
+
+    @property
+    def may_have_run(self) -> bool:
+        return self.maybe_ran or self.in_exchange
+
+
+class ReplayNow(Exception):
+    """Raised by an attempt to be replayed at once, outside ``max_retries`` (a new ticket)."""
+
+
+OnRetry = Callable[[int, str, "float | None", BaseException], Awaitable[None]]
+
+
+async def run(
+    attempt: Callable[[int], Awaitable[_T]],
+    *,
+    action: str,
+    replay_safe: bool,
+    max_retries: int,
+    progress: Progress,
+    where: str = "",
+    on_retry: OnRetry | None = None,
+) -> _T:
+    """Run ``attempt(n)`` until it returns, the policy says stop, or retries run out.
+
+    The error raised is a ``CmeError`` with ``attempts`` and an honest ``may_have_run``;
+    it is raised outside the ``except`` block, so it drags no transport error along
+    as ``__context__``.
+    """
+    retries = 0
+    while True:
+        progress.count += 1
+        number = progress.count
+        try:
+            return await attempt(number)
+        except ReplayNow:
+            continue
+        except (httpx.TransportError, CmeError) as exc:
+            failure: BaseException = exc
+        progress.last_error = failure
+        decision = classify(failure, replay_safe=replay_safe)
+        progress.maybe_ran = progress.maybe_ran or decision.may_have_run
+        delay: float | None = None
+        if decision.verdict == "retry" and retries < max_retries:
+            headers = failure.headers if isinstance(failure, CmeError) else None
+            delay = backoff_delay(retries + 1, parse_retry_after(headers))
+        if on_retry is not None:
+            await on_retry(number, decision.reason, delay, failure)
+        if delay is None:
+            err = as_cme_error(failure, action, number, where)
+            err.may_have_run = progress.maybe_ran
+            del failure
+            raise err
+        retries += 1
+        logger.info(
+            "cme_async %s attempt %d failed (%s); retry %d/%d in %.2fs",
+            action,
+            number,
+            decision.reason,
+            retries,
+            max_retries,
+            delay,
+        )
+        del failure
+        await asyncio.sleep(delay)
 
 
 def describe(error: BaseException) -> str:

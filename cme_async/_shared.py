@@ -1,146 +1,61 @@
-"""What a client and all its ``with_options`` views share, and the one HTTP exchange.
+"""What a root client and all its views share: transport, tickets, limits, loop, calls.
 
-The connection pool (``default_http_client`` builds the SDK's own), the token manager,
-the limits, the event loop the client belongs to, the calls in flight, and ``send``:
-the POST, shielded from a caller's cancellation where the transport needs it.
+A view (``with_options``, ``as_user``) holds a reference to its root's ``SharedState``
+and owns nothing: only the root's ``aclose()`` closes the transport, and it ends the
+calls of every view.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
-import httpx
-
-from ._constants import (
-    DEFAULT_KEEPALIVE_EXPIRY,
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_KEEPALIVE_CONNECTIONS,
-    DEFAULT_TIMEOUT,
-    USER_AGENT,
-)
-from ._cookies import SkipEmptyCookies
 from ._errors import ClientClosedError, EventLoopMismatchError
 from ._limits import Limits
 from ._tokens import TokenManager
-
-_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-_URL_CACHE_SIZE = 256
+from ._transport import Transport
 
 
-def default_http_client(
-    *,
-    max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    max_keepalive_connections: int = DEFAULT_MAX_KEEPALIVE_CONNECTIONS,
-    timeout: float = DEFAULT_TIMEOUT,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> httpx.AsyncClient:
-    """The pooled ``httpx.AsyncClient`` the SDK builds when you pass none.
-
-    Use it to tweak pool sizes while keeping the SDK's defaults for the rest.
-    """
-    client = httpx.AsyncClient(
-        timeout=timeout,
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=DEFAULT_KEEPALIVE_EXPIRY,
-        ),
-        headers={"User-Agent": USER_AGENT},
-        transport=transport,
-    )
-    # httpx offers no public way to choose the jar's class (its constructor copies into a
-    # plain Cookies), and its per-response cookie parsing is ~25% of its client CPU.
-    client._cookies = SkipEmptyCookies()
-    return client
+def host_and_port(url: str) -> str:
+    """``host:port`` of an endpoint URL, for error messages."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 class SharedState:
-    """What a client and all its ``with_options`` views share: pool, tickets, limits, loop."""
+    """Pool (transport), tickets, limits, the event loop and the calls in flight."""
 
     __slots__ = (
         "active",
         "api_base",
-        "cancel_safe",
         "closed",
-        "http",
-        "key",
+        "endpoint",
         "limits",
         "loop",
-        "orphans",
-        "owns_http",
+        "owns_transport",
         "tokens",
-        "urls",
-        "user_id",
+        "transport",
     )
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
-        owns_http: bool,
+        transport: Transport,
+        owns_transport: bool,
         tokens: TokenManager,
         limits: Limits,
         api_url: str,
-        user_id: str,
-        key: str,
     ) -> None:
-        self.http = http
-        self.owns_http = owns_http
+        self.transport = transport
+        self.owns_transport = owns_transport
         self.tokens = tokens
         self.limits = limits
         self.api_base = api_url.rstrip("/") + "/PaaS/"
-        self.user_id = user_id
-        self.key = key
+        #: ``host:port`` for error messages (never a path or a query).
+        self.endpoint = host_and_port(api_url)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
         self.active: set[asyncio.Task[Any]] = set()
-        # HTTP exchanges whose caller was cancelled, finishing in the background.
-        self.orphans: set[asyncio.Task[httpx.Response]] = set()
-        self.urls: dict[tuple[str, str], httpx.URL] = {}
-        transport = getattr(http, "_transport", None)
-        self.cancel_safe = getattr(transport, "cancel_safe", False) is True
-
-    def url_for(self, url: str, authorization: str) -> httpx.URL:
-        """The request URL for an action and a ticket, parsed once (httpx re-parses a
-        string on every request: 20-48 us measured against 0.7 us for a URL object)."""
-        key = (url, authorization)
-        found = self.urls.get(key)
-        if found is None:
-            if len(self.urls) >= _URL_CACHE_SIZE:
-                self.urls.clear()  # a new ticket makes new keys; old ones just go
-            found = self.urls[key] = httpx.URL(f"{url}?auth={quote(authorization, safe='')}")
-        return found
-
-    async def send(self, url: httpx.URL, content: bytes, timeout: httpx.Timeout) -> httpx.Response:
-        """POST through the pool, shielded from the caller's cancellation.
-
-        Cancelling a request inside httpcore while it connects or waits for its answer
-        can strand the connection in the pool for good (httpcore issues 658 and 1093;
-        reproduced here by tests/resilience: after a few storms every call ends in
-        PoolTimeout). So the exchange runs in its own task: a cancelled caller stops
-        waiting at once, and the exchange finishes in the background, bounded by the
-        attempt's timeout, returning its connection to the pool as a normal answer would.
-        Transports that declare ``cancel_safe = True`` (the SDK's aiohttp transport) skip
-        the extra task.
-        """
-        if self.cancel_safe:
-            return await self.http.post(url, content=content, headers=_HEADERS, timeout=timeout)
-        exchange = asyncio.ensure_future(
-            self.http.post(url, content=content, headers=_HEADERS, timeout=timeout)
-        )
-        try:
-            return await asyncio.shield(exchange)
-        except asyncio.CancelledError:
-            if not exchange.done():
-                self.orphans.add(exchange)
-                exchange.add_done_callback(self._orphan_done)
-            raise
-
-    def _orphan_done(self, task: asyncio.Task[httpx.Response]) -> None:
-        self.orphans.discard(task)
-        if not task.cancelled():
-            task.exception()  # nobody awaits it: mark any error as seen
 
     def enter(self) -> asyncio.Task[Any] | None:
         """Check the client may be used from here; register the calling task."""
@@ -164,3 +79,19 @@ class SharedState:
         if task is not None:
             self.active.add(task)
         return task
+
+    async def close(self) -> None:
+        """End every call of every view, cancel logins, close the transport if owned."""
+        if self.closed:
+            return
+        self.closed = True
+        current = asyncio.current_task()
+        pending = [t for t in self.active if t is not current and not t.done()]
+        for task in pending:
+            task.cancel(msg="cme_async: client closed")
+        self.tokens.cancel_pending()
+        if pending:
+            # Give cancelled calls a moment to unwind before the transport closes.
+            await asyncio.wait(pending, timeout=5.0)
+        if self.owns_transport:
+            await self.transport.aclose()

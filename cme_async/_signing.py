@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Literal, TypeAlias
 from urllib.parse import urlencode
 
@@ -135,6 +136,33 @@ class LocalSigner:
         self._secret_key = secret_key
         self.platform = platform
         self._expire_seconds = expire_seconds
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        expire_seconds: int = DEFAULT_SIGNATURE_EXPIRE_SECONDS,
+    ) -> LocalSigner:
+        """A signer from ``CME_SECRET_ID``, ``CME_SECRET_KEY`` and ``CME_PLATFORM``.
+
+        Raises ``ValueError`` listing every variable that is missing or empty.
+        """
+        env = os.environ if environ is None else environ
+        names = ("CME_SECRET_ID", "CME_SECRET_KEY", "CME_PLATFORM")
+        missing = [name for name in names if not env.get(name)]
+        if missing:
+            raise ValueError(
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: "
+                "export CME_SECRET_ID, CME_SECRET_KEY (your Tencent Cloud API key) and "
+                "CME_PLATFORM (your CME platform id)"
+            )
+        return cls(
+            env["CME_SECRET_ID"],
+            env["CME_SECRET_KEY"],
+            env["CME_PLATFORM"],
+            expire_seconds=expire_seconds,
+        )
 
     async def __call__(self, user_id: str) -> str:
         return sign(

@@ -1,29 +1,57 @@
 """The token manager: one cached Authorization ticket per identity, one login at a time.
 
+* An identity is (login endpoint, platform, user id); its store key escapes each part,
+  so no two identities share a key (``"a/b"`` + ``"c"`` is not ``"a"`` + ``"b/c"``).
+* A ticket read back from a store is used only if it was issued for the identity that
+  asks; a mismatch is dropped, logged as a warning and never sent.
 * Single flight: concurrent callers that find no usable ticket await one shared
-  login task; no lock is held across network I/O.
-* The shared login runs in its own task and callers wait through
-  ``asyncio.shield``, so a cancelled caller never cancels the login the others
-  wait on.
+  login task; no lock is held across network I/O. The login runs in its own task and
+  callers wait through ``asyncio.shield``, so a cancelled caller never cancels it.
+* Across processes: a store that also implements ``SharedLoginStore`` (Redis) gives
+  a login lock with an owner token and an expiry; one process logs in, the others
+  wait for its ticket, and a crashed holder's lock simply expires.
 * A failed login reaches every waiter and is not cached.
-* Compare-and-invalidate: a ticket refused by CME is dropped only if it is still
-  the cached one, so a burst of calls failing on the same old ticket makes one
-  new login, not one each.
-
-Tickets live behind ``TicketStore`` (get / set / compare-and-delete), in memory
-by default, so a store shared by many processes can be plugged in later.
+* Compare-and-invalidate: a refused ticket is dropped only if it is still the cached
+  one, so a burst failing on one old ticket makes one new login, not one each.
+* Memory stays bounded however many users pass through (LRU records).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
+from urllib.parse import quote
 
 import attrs
 
+from ._errors import CmeError, TicketStoreError
 from ._redact import mask
+
+logger = logging.getLogger("cme_async")
+
+#: Records the manager keeps per identity (and ``MemoryTicketStore``'s default size).
+DEFAULT_MAX_TICKETS = 10_000
+
+
+@attrs.frozen(slots=True)
+class Identity:
+    """Who a ticket belongs to: the login endpoint, the platform and the end user."""
+
+    endpoint: str
+    platform: str
+    user_id: str
+    key: str = attrs.field(init=False, eq=False, repr=False)
+
+    @key.default
+    def _key(self) -> str:
+        # Percent-encoding with nothing safe escapes the separator in every part.
+        parts = (quote(self.endpoint, safe=""), quote(self.platform, safe=""))
+        return f"{parts[0]}|{parts[1]}|{quote(self.user_id, safe='')}"
 
 
 @attrs.frozen(repr=False)
@@ -45,52 +73,119 @@ class Ticket:
             f"obtained_at={self.obtained_at!r})"
         )
 
+    def belongs_to(self, identity: Identity) -> bool:
+        """Issued for this user (and platform, when the ticket records one)?"""
+        if self.user_id != identity.user_id:
+            return False
+        return self.platform is None or self.platform == identity.platform
+
 
 @runtime_checkable
 class TicketStore(Protocol):
-    """Where tickets are kept, keyed by identity (``"<platform>/<user_id>"``)."""
+    """Where tickets are kept, keyed by ``Identity.key`` (docs/tickets.md).
+
+    ``set`` gets ``ttl`` (seconds) when the client has a ``ticket_ttl``: the store may
+    expire the entry then. ``compare_and_delete`` must be atomic.
+    """
 
     async def get(self, key: str) -> Ticket | None: ...
 
-    async def set(self, key: str, ticket: Ticket) -> None: ...
+    async def set(self, key: str, ticket: Ticket, ttl: float | None = None) -> None: ...
 
     async def compare_and_delete(self, key: str, authorization: str) -> bool:
         """Delete the ticket under ``key`` only if its authorization is ``authorization``."""
         ...
 
 
+@runtime_checkable
+class SharedLoginStore(TicketStore, Protocol):
+    """A store shared by processes that also coordinates their logins (one at a time).
+
+    ``acquire_login_lock`` takes the lock for ``key`` if nobody holds it (owner token,
+    expiry ``ttl`` seconds); ``release_login_lock`` releases it only for its owner;
+    ``wait_for_ticket`` returns the ticket once one is stored, or None when the lock
+    is released without one or ``timeout`` passes.
+    """
+
+    #: Seconds a login lock lives before another process may take it (None: the
+    #: client's default, a little longer than one login may take).
+    login_lock_ttl: float | None
+
+    async def acquire_login_lock(self, key: str, owner: str, ttl: float) -> bool: ...
+
+    async def release_login_lock(self, key: str, owner: str) -> bool: ...
+
+    async def wait_for_ticket(self, key: str, timeout: float) -> Ticket | None: ...
+
+
 class MemoryTicketStore:
-    """The default store: a dict in this process."""
+    """The default store: a dict in this process, least recently used out first."""
 
-    __slots__ = ("_tickets",)
+    __slots__ = ("_tickets", "max_tickets")
 
-    def __init__(self) -> None:
-        self._tickets: dict[str, Ticket] = {}
+    def __init__(self, max_tickets: int | None = DEFAULT_MAX_TICKETS) -> None:
+        if max_tickets is not None and (
+            isinstance(max_tickets, bool) or not isinstance(max_tickets, int) or max_tickets < 1
+        ):
+            raise ValueError(f"max_tickets must be a positive int or None, got {max_tickets!r}")
+        self.max_tickets = max_tickets
+        self._tickets: OrderedDict[str, tuple[Ticket, float | None]] = OrderedDict()
 
     async def get(self, key: str) -> Ticket | None:
-        return self._tickets.get(key)
+        entry = self._tickets.get(key)
+        if entry is None:
+            return None
+        ticket, expires = entry
+        if expires is not None and time.monotonic() >= expires:
+            del self._tickets[key]
+            return None
+        self._tickets.move_to_end(key)
+        return ticket
 
-    async def set(self, key: str, ticket: Ticket) -> None:
-        self._tickets[key] = ticket
+    async def set(self, key: str, ticket: Ticket, ttl: float | None = None) -> None:
+        expires = None if ttl is None else time.monotonic() + ttl
+        self._tickets[key] = (ticket, expires)
+        self._tickets.move_to_end(key)
+        if self.max_tickets is not None:
+            while len(self._tickets) > self.max_tickets:
+                self._tickets.popitem(last=False)
 
     async def compare_and_delete(self, key: str, authorization: str) -> bool:
-        current = self._tickets.get(key)
-        if current is not None and current.authorization == authorization:
+        entry = self._tickets.get(key)
+        if entry is not None and entry[0].authorization == authorization:
             del self._tickets[key]
             return True
         return False
 
+    def __len__(self) -> int:
+        return len(self._tickets)
+
     def __repr__(self) -> str:
-        return f"MemoryTicketStore({len(self._tickets)} tickets)"
+        return f"MemoryTicketStore({len(self._tickets)} tickets, max_tickets={self.max_tickets})"
 
 
-LoginFunc = Callable[[str], Awaitable[Ticket]]
+LoginFunc = Callable[[Identity], Awaitable[Ticket]]
+
+
+def check_ttl(value: float | None, name: str = "ticket_ttl") -> float | None:
+    """A finite positive number of seconds, or None."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value < float("inf")
+    ):
+        raise ValueError(
+            f"{name} must be a finite positive number of seconds or None, got {value!r}"
+        )
+    return float(value)
 
 
 class TokenManager:
     """Hands out tickets; logs in (once, however many callers) when none is usable.
 
-    ``login(user_id)`` does the actual exchange; the manager knows nothing of HTTP.
+    ``login(identity)`` does the actual exchange; the manager knows nothing of HTTP.
     """
 
     def __init__(
@@ -99,35 +194,69 @@ class TokenManager:
         *,
         store: TicketStore | None = None,
         ticket_ttl: float | None = None,
+        login_lock_ttl: float = 30.0,
+        max_identities: int = DEFAULT_MAX_TICKETS,
     ) -> None:
-        if ticket_ttl is not None and ticket_ttl <= 0:
-            raise ValueError(f"ticket_ttl must be positive or None, got {ticket_ttl}")
         self._login = login
         self.store: TicketStore = store if store is not None else MemoryTicketStore()
-        self.ticket_ttl = ticket_ttl
+        self.ticket_ttl = check_ttl(ticket_ttl)
+        self._shared = isinstance(self.store, SharedLoginStore)
+        lock_ttl = getattr(self.store, "login_lock_ttl", None) if self._shared else None
+        self.login_lock_ttl = check_ttl(lock_ttl, "login_lock_ttl") or login_lock_ttl
         self._inflight: dict[str, asyncio.Task[Ticket]] = {}
         # This process's view of the last ticket per identity, for ``client.ticket``
-        # (the store may be shared and async; this is never used to authorize a call).
-        self._known: dict[str, Ticket] = {}
+        # (never used to authorize a call). Bounded: least recently used out first.
+        self._known: OrderedDict[str, Ticket] = OrderedDict()
+        self._max_identities = max_identities
+        self._owner = secrets.token_hex(8)
         #: Logins started by this manager (successful or not).
         self.login_count = 0
 
-    def _usable(self, ticket: Ticket | None) -> bool:
-        if ticket is None:
-            return False
+    def _usable(self, ticket: Ticket) -> bool:
         if self.ticket_ttl is None:
             return True
         return time.time() - ticket.obtained_at < self.ticket_ttl
 
-    async def get(self, key: str, user_id: str) -> Ticket:
-        """The cached ticket for ``key``, logging in first if there is none (single flight)."""
-        ticket = await self.store.get(key)
+    async def _read(self, identity: Identity) -> Ticket | None:
+        """The stored ticket if it belongs to ``identity``; a foreign one is dropped."""
+        try:
+            ticket = await self.store.get(identity.key)
+        except CmeError:
+            raise
+        except Exception as exc:
+            raise _store_error(self.store, "get", exc) from None
+        if ticket is None:
+            return None
+        if not isinstance(ticket, Ticket) or not ticket.belongs_to(identity):
+            logger.warning(
+                "cme_async: the ticket store returned a ticket for another identity under "
+                "the key of user %r on platform %r; dropped, never sent",
+                identity.user_id,
+                identity.platform,
+            )
+            if isinstance(ticket, Ticket):
+                await self._delete(identity, ticket.authorization)
+            return None
+        return ticket
+
+    async def _delete(self, identity: Identity, authorization: str) -> bool:
+        try:
+            return await self.store.compare_and_delete(identity.key, authorization)
+        except CmeError:
+            raise
+        except Exception as exc:
+            raise _store_error(self.store, "compare_and_delete", exc) from None
+
+    async def get(self, identity: Identity) -> Ticket:
+        """The cached ticket for ``identity``, logging in first if there is none."""
+        ticket = await self._read(identity)
         if ticket is not None and self._usable(ticket):
             return ticket
+        key = identity.key
         task = self._inflight.get(key)
         if task is None:
             task = asyncio.get_running_loop().create_task(
-                self._run_login(key, user_id, stale=ticket), name=f"cme-login:{key}"
+                self._run_login(identity, stale=ticket), name="cme-login"
             )
             self._inflight[key] = task
             task.add_done_callback(self._login_done(key))
@@ -144,28 +273,79 @@ class TokenManager:
 
         return done
 
-    async def _run_login(self, key: str, user_id: str, stale: Ticket | None) -> Ticket:
-        self.login_count += 1
+    async def _run_login(self, identity: Identity, stale: Ticket | None) -> Ticket:
         if stale is not None:
-            await self.store.compare_and_delete(key, stale.authorization)
-        ticket = await self._login(user_id)
-        await self.store.set(key, ticket)
-        self._known[key] = ticket
+            await self._delete(identity, stale.authorization)
+        if self._shared:
+            ticket = await self._login_across_processes(identity)
+        else:
+            ticket = await self._login_and_store(identity)
+        self._remember(identity.key, ticket)
         return ticket
 
-    async def invalidate(self, key: str, ticket: Ticket) -> bool:
+    async def _login_and_store(self, identity: Identity) -> Ticket:
+        self.login_count += 1
+        ticket = await self._login(identity)
+        try:
+            await self.store.set(identity.key, ticket, self.ticket_ttl)
+        except CmeError:
+            raise
+        except Exception as exc:
+            raise _store_error(self.store, "set", exc) from None
+        return ticket
+
+    async def _login_across_processes(self, identity: Identity) -> Ticket:
+        """One login per identity among every process sharing the store.
+
+        Take the lock and log in, or wait (bounded by the lock's expiry) for the holder's
+        ticket. A holder that failed releases the lock; one that died lets it expire;
+        either way the next round takes the lock itself, so nobody waits forever.
+        """
+        store = self.store
+        assert isinstance(store, SharedLoginStore)
+        key = identity.key
+        ttl = self.login_lock_ttl
+        for _ in range(3):
+            if await _ask(
+                store, "acquire_login_lock", store.acquire_login_lock(key, self._owner, ttl)
+            ):
+                try:
+                    found = await self._read(identity)
+                    if found is not None and self._usable(found):
+                        return found  # another process finished just before we locked
+                    return await self._login_and_store(identity)
+                finally:
+                    await _ask(
+                        store, "release_login_lock", store.release_login_lock(key, self._owner)
+                    )
+            found = await _ask(store, "wait_for_ticket", store.wait_for_ticket(key, ttl))
+            if found is not None and found.belongs_to(identity) and self._usable(found):
+                return found
+        raise TicketStoreError(
+            "no ticket appeared and the login lock could not be taken in three rounds",
+            store=type(store).__name__,
+            operation="login lock",
+        )
+
+    def _remember(self, key: str, ticket: Ticket) -> None:
+        self._known[key] = ticket
+        self._known.move_to_end(key)
+        while len(self._known) > self._max_identities:
+            self._known.popitem(last=False)
+
+    async def invalidate(self, identity: Identity, ticket: Ticket) -> bool:
         """Drop ``ticket`` if it is still the cached one; True if it was dropped."""
-        known = self._known.get(key)
+        known = self._known.get(identity.key)
         if known is not None and known.authorization == ticket.authorization:
-            del self._known[key]
-        return await self.store.compare_and_delete(key, ticket.authorization)
+            del self._known[identity.key]
+        return await self._delete(identity, ticket.authorization)
 
-    def known(self, key: str) -> Ticket | None:
-        """The last ticket this manager obtained for ``key`` and has not seen refused."""
-        return self._known.get(key)
+    def known(self, identity: Identity) -> Ticket | None:
+        """The last ticket this manager obtained for ``identity`` and has not seen refused."""
+        return self._known.get(identity.key)
 
-    async def peek(self, key: str) -> Ticket | None:
-        return await self.store.get(key)
+    async def peek(self, identity: Identity) -> Ticket | None:
+        return await self._read(identity)
 
     def cancel_pending(self) -> None:
         """Cancel logins still running (used when the owning client closes)."""
@@ -175,3 +355,21 @@ class TokenManager:
 
     def __repr__(self) -> str:
         return f"TokenManager(store={self.store!r}, ticket_ttl={self.ticket_ttl!r})"
+
+
+_T = TypeVar("_T")
+
+
+async def _ask(store: object, operation: str, pending: Awaitable[_T]) -> _T:
+    try:
+        return await pending
+    except CmeError:
+        raise
+    except Exception as exc:
+        raise _store_error(store, operation, exc) from None
+
+
+def _store_error(store: object, operation: str, exc: BaseException) -> TicketStoreError:
+    return TicketStoreError(
+        f"{type(exc).__name__}: {exc}", store=type(store).__name__, operation=operation
+    )

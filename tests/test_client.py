@@ -191,7 +191,7 @@ async def test_owned_http_client_closed_and_client_refuses_after(
 ) -> None:
     c = cme_async.AsyncCmeClient(signer, "u")
     await c.aclose()
-    assert c.is_closed and c._shared.http.is_closed
+    assert c.is_closed and c._shared.transport.client.is_closed  # type: ignore[attr-defined]
     with pytest.raises(cme_async.ClientClosedError):
         await c.call("Material", "DeleteMaterial", {"MaterialId": "1"})
 
@@ -213,10 +213,10 @@ def test_constructor_validates() -> None:
         return "x"
 
     with pytest.raises(ValueError, match="user_id"):
-        cme_async.AsyncCmeClient(s, "")
+        cme_async.AsyncCmeClient(s, "", platform="p")
     with pytest.raises(ValueError, match="max_retries"):
-        cme_async.AsyncCmeClient(s, "u", max_retries=-1)
+        cme_async.AsyncCmeClient(s, "u", platform="p", max_retries=-1)
     with pytest.raises(ValueError, match="timeout"):
-        cme_async.AsyncCmeClient(s, "u", timeout=0)
+        cme_async.AsyncCmeClient(s, "u", platform="p", timeout=0)
     with pytest.raises(TypeError, match="signer"):
         cme_async.AsyncCmeClient("not callable", "u")  # type: ignore[arg-type]

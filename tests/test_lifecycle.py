@@ -124,6 +124,13 @@ async def test_cancelled_calls_free_their_concurrency_slot(
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # Exchanges already on the wire finish in the background and keep their slot
+        # until then (issue 9: orphans count against max_concurrency).
+        assert c._shared.limits.in_flight() <= 5
+        for _ in range(200):
+            if c._shared.limits.in_flight() == 0:
+                break
+            await asyncio.sleep(0.01)
         assert c._shared.limits.in_flight() == 0
         assert await c.call("Material", "DeleteMaterial", {"MaterialId": "1"}) is None
 

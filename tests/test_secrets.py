@@ -95,7 +95,7 @@ async def test_login_error_bodies_are_redacted(mock: respx.MockRouter) -> None:
     async def signer(user_id: str) -> str:
         return "sig-from-backend-abcdef"
 
-    async with cme_async.AsyncCmeClient(signer, "u") as client:
+    async with cme_async.AsyncCmeClient(signer, "u", platform="1000000009") as client:
         with pytest.raises(cme_async.MalformedResponseError) as info:
             await client.call("Material", "DeleteMaterial", {"MaterialId": "1"})
     assert "abcdefgh1234" not in str(info.value) and "Login" in str(info.value)

@@ -1,0 +1,155 @@
+"""Checks of what a user configures, each failing early with an error that names the fix.
+
+Numbers (timeouts, deadlines, retries), endpoint URLs, signers, action names and
+request bodies. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._errors import InvalidRequestError
+
+_ACTION_PART = re.compile(r"[A-Z][A-Za-z0-9]*")
+# One encoder for every call (json.dumps with options builds a JSONEncoder each time).
+# allow_nan=False: NaN and Infinity are not JSON, and CME would refuse or misread them.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_EMPTY_BODY = b"{}"
+
+
+def seconds(value: object, name: str, *, allow_none: bool = True) -> float | None:
+    """A finite positive number of seconds (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a finite positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def attempt_timeout(value: float | httpx.Timeout | None) -> float:
+    """The bound on one whole attempt, from connect to the last byte.
+
+    An ``httpx.Timeout`` (accepted for compatibility) counts as its longest phase.
+    """
+    if isinstance(value, httpx.Timeout):
+        phases = [t for t in (value.connect, value.read, value.write, value.pool) if t]
+        if not phases:
+            raise ValueError("timeout must set at least one phase of the httpx.Timeout")
+        value = max(phases)
+    result = seconds(value, "timeout", allow_none=False)
+    assert result is not None
+    return result
+
+
+def retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"max_retries must be a non-negative int, got {value!r}")
+    return value
+
+
+def max_bytes(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_response_bytes must be a positive int, got {value!r}")
+    return value
+
+
+def replay_safe(value: object) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"replay_safe must be True, False or None, got {value!r}")
+    return value
+
+
+def _insecure_ok(host: str) -> bool:
+    """Hosts a clear-text ticket may travel to: this machine, or a name that never resolves."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith((".localhost", ".invalid")):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint(url: object, name: str, *, allow_insecure: bool = False) -> str:
+    """``scheme://host[:port][/path]`` checked: tickets ride in its query string."""
+    if not isinstance(url, str) or not url:
+        raise TypeError(f"{name} must be a URL string such as 'https://host', got {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"{name}={url!r} needs a scheme and a host, e.g. 'https://{url.split('://')[-1]}' "
+            "(or 'http://127.0.0.1:8765' for a local emulator)"
+        )
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ValueError(f"{name} must not have a query string or fragment: the SDK adds its own")
+    if parts.username or parts.password:
+        raise ValueError(f"{name} must not carry credentials")
+    host = parts.hostname or ""
+    if parts.scheme == "http" and not allow_insecure and not _insecure_ok(host):
+        raise ValueError(
+            f"{name} uses http:// to {host!r}: tickets ride in the query string and would cross "
+            "the network in clear text. Use https://, or pass allow_insecure=True if you must."
+        )
+    return url.rstrip("/")
+
+
+def signer(value: Any) -> None:
+    if not callable(value):
+        raise TypeError(
+            "signer must be an async function: `async def signer(user_id: str) -> str` "
+            "returning a Login signature, or a cme_async.LocalSigner"
+        )
+    plain = inspect.isfunction(value) or inspect.ismethod(value)  # not a callable object
+    if plain and not inspect.iscoroutinefunction(value):
+        raise TypeError(
+            f"signer {getattr(value, '__name__', value)!r} is a plain function; it must be "
+            "`async def signer(user_id: str) -> str` (await your backend inside it)"
+        )
+
+
+def action_part(value: object, name: str) -> str:
+    if not isinstance(value, str) or _ACTION_PART.fullmatch(value) is None:
+        raise InvalidRequestError(
+            f"{name} must match ^[A-Z][A-Za-z0-9]*$ (e.g. 'Material', 'SearchMaterial'), "
+            f"got {value!r}",
+            action=None,
+        )
+    return value
+
+
+def encode_body(body: object, action: str) -> bytes:
+    """The request body as JSON bytes, or ``InvalidRequestError`` saying what is wrong."""
+    if body is None:
+        return _EMPTY_BODY
+    if not isinstance(body, Mapping):
+        raise InvalidRequestError(
+            "the body must be a mapping of wire field names (a dict), "
+            f"got {type(body).__name__}",
+            action=action,
+        )
+    if not body:
+        return _EMPTY_BODY
+    try:
+        return _encode(body).encode("utf-8")
+    except RecursionError:
+        problem = "it is nested too deeply or refers to itself"
+    except UnicodeEncodeError:
+        problem = "a string holds a lone surrogate, which is not valid UTF-8"
+    except ValueError as exc:  # NaN/Infinity, circular references
+        problem = str(exc)
+    except TypeError as exc:  # bytes, sets, objects
+        problem = str(exc)
+    raise InvalidRequestError(
+        f"the body cannot be sent as JSON: {problem}; nothing was sent",
+        action=action,
+    )
+

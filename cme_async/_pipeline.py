@@ -1,0 +1,230 @@
+"""One attempt of an action call, as small steps: limits → ticket → observe → send → parse.
+
+The retry loop (``_retry.run``) calls ``ActionAttempt.__call__`` once per attempt.
+The ticket is taken only after the concurrency slot and the rate limit let the call
+go, right before sending, so a backlog never sends tickets that expired while it
+waited. An auth failure drops the ticket that was used (compare-and-invalidate) and
+asks for a replay; only a failure on a ticket obtained after this call's first auth
+failure is final.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from . import _retry
+from ._envelope import parse_action_response
+from ._errors import AuthError, CmeApiError, CmeError
+from ._hooks import Hook, RequestEvent, ResponseEvent, RetryEvent, emit
+from ._shared import SharedState
+from ._tokens import Identity, Ticket
+from ._transport import Answer, OnSettled
+
+logger = logging.getLogger("cme_async")
+_DEBUG = logging.DEBUG
+# Replays after auth failures within one call, at most (a store serving stale tickets
+# must not loop a call forever).
+_MAX_AUTH_REPLAYS = 3
+
+
+class Observers:
+    """The hooks a client (and its views) report to."""
+
+    __slots__ = ("on_request", "on_response", "on_retry")
+
+    def __init__(
+        self,
+        on_request: tuple[Hook, ...],
+        on_response: tuple[Hook, ...],
+        on_retry: tuple[Hook, ...],
+    ) -> None:
+        self.on_request = on_request
+        self.on_response = on_response
+        self.on_retry = on_retry
+
+
+class ActionAttempt:
+    """Everything one call needs per attempt; ``await attempt(n)`` makes attempt ``n``."""
+
+    __slots__ = (
+        "_auth_failed_at",
+        "_auth_replays",
+        "action",
+        "content",
+        "identity",
+        "max_bytes",
+        "observers",
+        "progress",
+        "shared",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        shared: SharedState,
+        identity: Identity,
+        action: str,
+        content: bytes,
+        timeout: float,
+        max_bytes: int,
+        observers: Observers,
+        progress: _retry.Progress,
+    ) -> None:
+        self.shared = shared
+        self.identity = identity
+        self.action = action
+        self.url = shared.api_base + action
+        self.content = content
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.observers = observers
+        self.progress = progress
+        self._auth_failed_at: float | None = None
+        self._auth_replays = 0
+
+    async def __call__(self, number: int) -> Any:
+        limits = self.shared.limits
+        release = await limits.acquire_slot() if limits.max_concurrency is not None else None
+        handed_over = False
+        try:
+            if limits.active:
+                await limits.wait_rate(self.action)
+            ticket = await self.shared.tokens.get(self.identity)
+            if self.observers.on_request:
+                await emit(self.observers.on_request, RequestEvent(self.action, number))
+            handed_over = True  # from here the transport gives the slot back
+            return await self._send_and_parse(ticket, number, release)
+        finally:
+            if release is not None and not handed_over:
+                release()
+
+    async def _send_and_parse(self, ticket: Ticket, number: int, release: OnSettled | None) -> Any:
+        progress = self.progress
+        started = time.monotonic()
+        answer: Answer | None = None
+        error: BaseException | None = None
+        failure: CmeError | None = None
+        data: Any = None
+        progress.in_exchange = True
+        try:
+            answer = await self.shared.transport.send(
+                "POST",
+                self.url,
+                ("auth", ticket.authorization),
+                content=self.content,
+                timeout=self.timeout,
+                max_bytes=self.max_bytes,
+                on_settled=release,
+            )
+            progress.in_exchange = False
+            data = parse_action_response(answer.status, answer.headers, answer.content, self.action)
+        except CmeError as exc:
+            if answer is not None:
+                exc.headers = answer.headers
+            error = failure = exc
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if answer is None and not isinstance(error, asyncio.CancelledError):
+                progress.in_exchange = False  # the transport error says whether it ran
+            if self.observers.on_response or logger.isEnabledFor(_DEBUG):
+                await self._observe(number, time.monotonic() - started, answer, error)
+        if failure is None:
+            return data
+        if isinstance(failure, AuthError):
+            await self._after_auth_failure(failure, ticket, number)
+        raise failure
+
+    async def _observe(
+        self, number: int, elapsed: float, answer: Answer | None, error: BaseException | None
+    ) -> None:
+        status = request_id = code = None
+        if answer is not None:
+            status = answer.status
+            request_id = answer.request_id
+            if error is None:
+                code = "Success"
+            elif isinstance(error, CmeApiError):
+                code = error.code
+        if logger.isEnabledFor(_DEBUG):
+            logger.debug(
+                "cme_async %s attempt=%d status=%s code=%s elapsed_ms=%.1f request_id=%s%s",
+                self.action,
+                number,
+                status,
+                code or "-",
+                elapsed * 1000,
+                request_id,
+                "" if error is None else f" error={type(error).__name__}",
+            )
+        if self.observers.on_response:
+            event = ResponseEvent(
+                action=self.action,
+                attempt=number,
+                elapsed=elapsed,
+                http_status=status,
+                code=code,
+                request_id=request_id,
+                error=error,
+            )
+            await emit(self.observers.on_response, event)
+
+    async def _after_auth_failure(self, exc: AuthError, ticket: Ticket, number: int) -> None:
+        """Drop the refused ticket; ask for a replay unless this failure is final."""
+        if not relogin_helps(exc.code):
+            return  # a new login cannot cure this code: raise it as it is
+        await self.shared.tokens.invalidate(self.identity, ticket)
+        now = time.time()
+        if self._auth_failed_at is None:
+            self._auth_failed_at = now
+        elif ticket.obtained_at > self._auth_failed_at:
+            return  # refused although obtained after our first failure: final
+        if self._auth_replays >= _MAX_AUTH_REPLAYS:
+            return
+        self._auth_replays += 1
+        logger.info(
+            "cme_async %s: %s on the cached ticket; replaying with a new one",
+            self.action,
+            exc.code,
+        )
+        await report_retry(
+            self.observers, self.action, number, f"auth failure ({exc.code})", 0.0, exc
+        )
+        raise _retry.ReplayNow
+
+
+def relogin_helps(code: str) -> bool:
+    """Can a new login cure this ``AuthFailure`` code? The catalogue decides per code."""
+    from ._catalogue import catalogue
+
+    spec = catalogue().error_codes.get(code)
+    return spec.relogin_helps if spec is not None else code.startswith("AuthFailure")
+
+
+async def report_retry(
+    observers: Observers,
+    action: str,
+    attempt: int,
+    reason: str,
+    delay: float | None,
+    error: BaseException,
+) -> None:
+    """Tell the on_retry hooks what the policy decided (delay None: not retrying)."""
+    if observers.on_retry:
+        event = RetryEvent(
+            action=action,
+            attempt=attempt,
+            reason=reason,
+            will_retry=delay is not None,
+            delay=delay,
+            error=error,
+        )
+        await emit(observers.on_retry, event)
+
+
+__all__ = ["ActionAttempt", "Observers", "relogin_helps", "report_retry"]
