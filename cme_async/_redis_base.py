@@ -1,0 +1,165 @@
+"""What the Redis store and limiter share: a lazily built client per event loop (or the
+caller's own), bounded operations and error text that never holds a secret."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import weakref
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+try:
+    import redis.asyncio as aioredis
+    from redis.backoff import NoBackoff
+    from redis.commands.core import AsyncScript
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.retry import Retry
+except ImportError as exc:  # pragma: no cover - the extra is missing
+    raise ImportError("cme_async.redis needs redis-py 5: pip install 'cme-async[redis]'") from exc
+
+from ._tokens import check_ttl
+
+__all__ = [
+    "DEFAULT_SOCKET_TIMEOUT",
+    "AsyncScript",
+    "Connection",
+    "RedisTimeoutError",
+    "aioredis",
+    "bounded",
+    "client_options",
+    "describe",
+    "mask_url",
+    "millis",
+]
+
+#: Seconds a Redis connect, read or write may take before the operation fails.
+DEFAULT_SOCKET_TIMEOUT = 3.0
+
+_T = TypeVar("_T")
+_QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (userinfo and ``?password=``)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            user = parts.username or ""
+            netloc = f"{user}:***@{netloc.rpartition('@')[2]}"
+        query = parts.query
+        if query:
+            query = _QUERY_PASSWORD.sub(r"\1***", query)
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "<unparsable redis url>"
+
+
+class Connection:
+    """One ``redis.asyncio.Redis`` per event loop (owned) or the caller's (borrowed)."""
+
+    __slots__ = ("_borrowed", "_bound", "_options", "_scripts", "_url", "shown")
+
+    def __init__(self, url_or_client: str | aioredis.Redis, options: dict[str, Any]) -> None:
+        self._scripts: dict[str, str] = {}
+        self._bound: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[aioredis.Redis, dict[str, AsyncScript]]
+        ] = weakref.WeakKeyDictionary()
+        if isinstance(url_or_client, str):
+            scheme = urlsplit(url_or_client).scheme
+            if scheme not in ("redis", "rediss", "unix"):
+                raise ValueError(
+                    "redis_url_or_client must be a redis://, rediss:// or unix:// URL or a "
+                    f"redis.asyncio.Redis client, got a URL with scheme {scheme!r}"
+                )
+            try:
+                aioredis.connection.parse_url(url_or_client)
+            except ValueError as exc:
+                raise ValueError(
+                    f"redis_url_or_client {mask_url(url_or_client)!r} is not a valid Redis URL: "
+                    f"{_without_password(str(exc), url_or_client)}"
+                ) from None
+            self._url: str | None = url_or_client
+            self._borrowed: aioredis.Redis | None = None
+            self._options = options
+            self.shown = mask_url(url_or_client)
+        elif isinstance(url_or_client, aioredis.Redis):
+            self._url, self._borrowed, self._options = None, url_or_client, {}
+            kwargs = url_or_client.connection_pool.connection_kwargs
+            where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+            self.shown = f"<borrowed redis client {where}/{kwargs.get('db', 0)}>"
+        else:
+            raise TypeError(
+                "redis_url_or_client must be a redis:// URL or a redis.asyncio.Redis client, "
+                f"got {type(url_or_client).__name__}"
+            )
+
+    def add_script(self, name: str, source: str) -> None:
+        self._scripts[name] = source
+
+    def _get(self) -> tuple[aioredis.Redis, dict[str, AsyncScript]]:
+        loop = asyncio.get_running_loop()
+        bound = self._bound.get(loop)
+        if bound is None:
+            if self._borrowed is not None:
+                client = self._borrowed
+            else:
+                assert self._url is not None
+                client = aioredis.Redis.from_url(self._url, **self._options)
+            scripts = {name: client.register_script(src) for name, src in self._scripts.items()}
+            bound = self._bound[loop] = (client, scripts)
+        return bound
+
+    def client(self) -> aioredis.Redis:
+        return self._get()[0]
+
+    def script(self, name: str) -> AsyncScript:
+        return self._get()[1][name]
+
+    async def aclose(self) -> None:
+        """Close the client this loop owns; a borrowed client stays open."""
+        bound = self._bound.pop(asyncio.get_running_loop(), None)
+        if bound is not None and self._borrowed is None:
+            await bound[0].aclose()
+
+
+def _without_password(text: str, url: str) -> str:
+    # redis-py's message may quote part of the URL; never let a password through.
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return "cannot parse it"
+    return text.replace(password, "***") if password else text
+
+
+def client_options(socket_timeout: float, extra: dict[str, Any]) -> dict[str, Any]:
+    timeout = check_ttl(socket_timeout, "socket_timeout")
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        # One reconnect on a dropped connection (a restarted server), none on a timeout.
+        "retry": Retry(NoBackoff(), 1),
+        "retry_on_error": [_RedisConnectionError],
+        "decode_responses": False,
+    }
+    options.update(extra)
+    return options
+
+
+async def bounded(pending: Awaitable[_T], seconds: float) -> _T:
+    async with asyncio.timeout(seconds):
+        return await pending
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | RedisTimeoutError):
+        return "Redis did not answer in time (socket_timeout)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def millis(seconds: float) -> int:
+    """Whole milliseconds (at least 1) for a PX argument."""
+    return max(1, int((check_ttl(seconds, "ttl") or 0) * 1000))
