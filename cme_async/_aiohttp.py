@@ -179,6 +179,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             limit_per_host=0,
             keepalive_timeout=self._keepalive_expiry,
             ssl=self._ssl,
+            # Timeouts fire when asked, not rounded up to the next whole second: the
+            # native road relies on its connect timeout firing before its total one.
+            timeout_ceil_threshold=float(2**31),
         )
         return aiohttp.ClientSession(
             connector=connector,

@@ -35,6 +35,7 @@ __all__ = ["NativeAiohttpTransport"]
 _POST_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 _GET_HEADERS = {"User-Agent": USER_AGENT}
 _CACHE_SIZE = 256
+_NO_CEIL = float(2**31)
 
 
 class _TooLarge(Exception):
@@ -167,8 +168,16 @@ class NativeAiohttpTransport:
 
             if len(self._timeouts) >= 64:
                 self._timeouts.clear()
-            # ``total`` covers the pool wait, connecting, writing and the whole answer.
-            found = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+            # ``total`` covers the pool wait, connecting, writing and the whole answer, but
+            # when it fires aiohttp cannot say in which phase. ``connect`` (pool wait and
+            # connecting) fires first for those phases and says "not sent"
+            # (ConnectionTimeoutError); ``total`` only a hair later. No rounding up to
+            # whole seconds (aiohttp's ``ceil_threshold``), so the order always holds.
+            found = self._timeouts[seconds] = aiohttp.ClientTimeout(
+                total=seconds + max(0.005, seconds * 0.01),
+                connect=seconds,
+                ceil_threshold=_NO_CEIL,
+            )
         return found
 
     async def aclose(self) -> None:

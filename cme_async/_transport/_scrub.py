@@ -114,6 +114,8 @@ def _aiohttp_class(error: BaseException) -> type[httpx.TransportError]:
 
 def scrub_aiohttp(error: BaseException, secret: str | None) -> BaseException:
     """A scrubbed httpx error for an exception raised by an ``aiohttp.ClientSession``."""
+    if isinstance(error, httpx.TransportError):  # raised by the road itself
+        return scrub_httpx(error, secret)
     mismatch = _loop_error(error)
     if mismatch is not None:
         return mismatch
