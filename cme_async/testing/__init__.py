@@ -13,7 +13,7 @@ httpx; uvicorn is imported when a server is started.
 from ._fake import IN_PROCESS_URL, FakeCme
 from ._faults import Fault
 from ._remote import RemoteFakeCme
-from ._seed import (
+from .world.seed import (
     DEMO_FRIEND_ID,
     DEMO_PLATFORM,
     DEMO_SECRET_ID,
@@ -36,3 +36,8 @@ __all__ = [
     "RemoteFakeCme",
     "demo_seed",
 ]
+
+# The ticket store contract kit (docs/many-processes.md); standard library only.
+from .store_contract import StoreCheck, check_ticket_store, ticket_store_checks
+
+__all__ += ["StoreCheck", "check_ticket_store", "ticket_store_checks"]

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from ._fake import FakeCme
-from ._seed import DEMO_PLATFORM, DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_USER_ID
+from .world.seed import DEMO_PLATFORM, DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_USER_ID
 
 
 def _parser() -> argparse.ArgumentParser:

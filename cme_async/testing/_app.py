@@ -1,13 +1,13 @@
 """The ASGI application: the login endpoint, the client API and the control endpoints.
 
 Written by hand (no framework) so that the same callable serves the in-process
-httpx transport and the uvicorn TCP server.
+httpx transport and the uvicorn TCP server.  It depends on its world, its controls
+and its credentials only; ``FakeCme`` builds it from them.
 
 Routes:
     GET  /?signature=...                 login exchange
     POST /PaaS/<Class>/<Name>?auth=...   client API actions
-    GET  /_emulator/counters             and POST /_emulator/{expire-tickets,fail-next,
-                                         latency,rate-limit}: controls for non-Python tests
+    GET|POST /_emulator/...              controls for tests in other processes (_control_api)
 """
 
 from __future__ import annotations
@@ -16,17 +16,20 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
 from urllib.parse import parse_qs
 
+from .._catalogue import catalogue
+from ._control_api import control
+from ._controls import LOGIN, Controls
+from ._credentials import CredentialRegistry
 from ._faults import Fault
-from ._handlers import Ctx, handlers
-from ._login import verify_signature
-from ._validate import catalogue, validate_body
-
-if TYPE_CHECKING:
-    from ._fake import FakeCme
+from ._replies import LoginShape, Reply, envelope, injected, login_error, login_ok, plain
+from ._validate import validate_body
+from .handlers import Ctx, Handler, dispatch_table
+from .world import World
+from .world.tickets import Identity, Session, TicketStatus
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,33 +40,39 @@ Send = Callable[[Message], Awaitable[None]]
 #: connection without an answer (set by the uvicorn protocol and by the transport).
 ABORT_KEY = "cme_async.testing.abort"
 log = logging.getLogger("cme_async.testing")
-
-_JSON = [(b"content-type", b"application/json; charset=utf-8")]
-_MALFORMED = b'{"Code": "Success", "Message": "\xe6\x88\x90\xe5\x8a\x9f", "Data": {"Mat'
+_NOT_JSON = object()
 
 
 class _Drop(Exception):
     """Answer nothing; close the connection."""
 
 
-class Reply:
-    __slots__ = ("body", "headers", "status")
-
-    def __init__(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-        self.status, self.body, self.headers = status, body, headers
-
-
-def _json_reply(payload: Any, request_id: str, status: int = 200) -> Reply:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Reply(status, body, [*_JSON, (b"x-request-id", request_id.encode())])
+def _parse_body(raw: bytes) -> Any:
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return _NOT_JSON
 
 
-class CmeApp:
-    """ASGI callable over a :class:`FakeCme`."""
+class App:
+    """ASGI callable over a :class:`World`, its :class:`Controls` and the registered keys."""
 
-    def __init__(self, fake: FakeCme) -> None:
-        self.fake = fake
-        self._handlers = handlers()
+    def __init__(
+        self,
+        world: World,
+        controls: Controls,
+        credentials: CredentialRegistry,
+        *,
+        login_shape: LoginShape = "current",
+        handlers: Mapping[str, Handler] | None = None,
+    ) -> None:
+        self.world = world
+        self.controls = controls
+        self.credentials = credentials
+        self.login_shape: LoginShape = login_shape
+        self.handlers = dict(dispatch_table() if handlers is None else handlers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -98,7 +107,8 @@ class CmeApp:
                 await asyncio.sleep(0)  # let the server notice the closed transport
                 return
             # A server we cannot reach into: start an answer and break it off.
-            await send({"type": "http.response.start", "status": 200, "headers": _JSON})
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             raise ConnectionAbortedError("fail_next(drop_connection=True)") from None
         await send(
             {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
@@ -110,144 +120,118 @@ class CmeApp:
         if path.startswith("/PaaS/"):
             parts = path[len("/PaaS/") :].split("/")
             if method != "POST":
-                return Reply(405, b"Method Not Allowed", [(b"allow", b"POST")])
+                return plain(405, b"Method Not Allowed", (b"allow", b"POST"))
             if len(parts) != 2 or not all(parts):
-                return self._envelope(
-                    Fault("InvalidAction", f"invalid action path: {path}"), None, str(uuid.uuid4())
-                )
-            return await self._action(parts[0], parts[1], params.get("auth"), body)
+                fault = Fault("InvalidAction", f"invalid action path: {path}")
+                return envelope(fault, None, str(uuid.uuid4()))
+            return await self._action(f"{parts[0]}/{parts[1]}", params.get("auth"), body)
         if path in ("/", "") and method == "GET":
             return await self._login(params.get("signature"))
         if path.startswith("/_emulator/"):
-            return self._control(method, path[len("/_emulator/") :], body)
-        return Reply(404, b"Not Found", [(b"content-type", b"text/plain")])
+            what = path[len("/_emulator/") :]
+            return control(self.world, self.controls, self.credentials, method, what, params, body)
+        return plain(404, b"Not Found")
 
-    # ---- shared failure injection ---------------------------------------------------
-    async def _inject(self, key: str, request_id: str) -> Reply | None:
-        controls = self.fake.controls
+    # ---- login --------------------------------------------------------------------------
+    async def _login(self, signature: str | None) -> Reply:
+        ledger = self.controls.ledger
+        request_id = str(uuid.uuid4())
+        ledger.login_attempts += 1
+        delay = self.controls.delay(LOGIN)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        world = self.world
+        identity: Identity | None = None
+        fault: Fault | None = None
+        try:
+            identity = self.credentials.verify(signature, world.clock())
+        except Fault as refused:
+            fault = refused
+        who: Session | Identity | None = identity
+        rule = self.controls.take_failure(LOGIN)
+        if rule is not None and rule.kind == "drop_connection":
+            ledger.record(world.clock(), LOGIN, who, None, None, None, None, request_id)
+            raise _Drop
+        if rule is not None:
+            reply = injected(rule, request_id, self.login_shape)
+        elif identity is None:
+            reply = login_error(self.login_shape, fault or Fault("InternalError"), request_id)
+        else:
+            session = who = world.tickets.issue(*identity)
+            ledger.login(session)
+            reply = login_ok(
+                self.login_shape,
+                app_id=world.app_id,
+                ticket=session.ticket,
+                platform=session.platform,
+                user_id=session.user_id,
+                tf_uid=session.tf_uid,
+                request_id=request_id,
+            )
+        ledger.record(world.clock(), LOGIN, who, None, None, reply.status, reply.code, request_id)
+        return reply
+
+    # ---- actions ------------------------------------------------------------------------
+    async def _action(self, key: str, ticket: str | None, raw: bytes) -> Reply:
+        request_id = str(uuid.uuid4())
+        self.controls.ledger.calls[key] += 1
+        body = _parse_body(raw)
+        reply: Reply | None = None
+        status: TicketStatus | None = None
+        try:
+            reply, status = await self._answer(key, ticket, body, request_id)
+            return reply
+        finally:  # unanswered requests (a dropped connection, a cancelled call) too
+            tickets = self.world.tickets
+            self.controls.ledger.record(
+                self.world.clock(),
+                key,
+                tickets.identify(ticket),
+                tickets.status(ticket) if status is None else status,
+                raw.decode("utf-8", "replace") if body is _NOT_JSON else body,
+                None if reply is None else reply.status,
+                None if reply is None else reply.code,
+                request_id,
+            )
+
+    async def _answer(
+        self, key: str, ticket: str | None, body: Any, request_id: str
+    ) -> tuple[Reply, TicketStatus | None]:
+        controls = self.controls
         delay = controls.delay(key)
         if delay > 0:
             await asyncio.sleep(delay)
         rule = controls.take_failure(key)
-        if rule is None:
-            return None
-        if rule.kind == "drop_connection":
-            raise _Drop
-        if rule.kind == "malformed":
-            return Reply(200, _MALFORMED, [*_JSON, (b"x-request-id", request_id.encode())])
-        if rule.kind == "http_status":
-            status = rule.http_status or 500
-            headers = [(b"content-type", b"text/html"), (b"x-request-id", request_id.encode())]
-            if rule.retry_after is not None:
-                headers.append((b"retry-after", f"{rule.retry_after:g}".encode()))
-            note = rule.message or "injected by FakeCme"
-            page = f"<html><body><h1>{status}</h1>{note}</body></html>"
-            return Reply(status, page.encode(), headers)
-        fault = Fault(rule.code or "InternalError", rule.message)
-        reply = (
-            self._login_error(fault, request_id)
-            if key == "Login"
-            else self._envelope(fault, None, request_id)
-        )
-        if rule.retry_after is not None:
-            reply.headers.append((b"retry-after", f"{rule.retry_after:g}".encode()))
-        return reply
-
-    # ---- login --------------------------------------------------------------------------
-    async def _login(self, signature: str | None) -> Reply:
-        fake = self.fake
-        request_id = str(uuid.uuid4())
-        fake.controls.login_attempts += 1
-        injected = await self._inject("Login", request_id)
-        if injected is not None:
-            return injected
-        try:
-            user_id = verify_signature(signature, fake.credentials, fake.state.clock())
-        except Fault as fault:
-            return self._login_error(fault, request_id)
-        session = fake.state.open_session(user_id, fake.ticket_ttl)
-        fake.controls.logins += 1
-        if fake.login_shape == "legacy":
-            data = {
-                "AppId": fake.state.app_id,
-                "Platform": fake.credentials.platform,
-                "UserId": user_id,
-                "Authorization": session.ticket,
-            }
-            return _json_reply(
-                {"Code": "Success", "Message": "成功", "EnglishMessage": "OK", "Data": data},
-                request_id,
-            )
-        return _json_reply(
-            {
-                "Response": {
-                    "AppId": fake.state.app_id,
-                    "Authorization": session.ticket,
-                    "Platform": fake.credentials.platform,
-                    "RequestId": request_id,
-                    "TfUid": session.tf_uid,
-                }
-            },
-            request_id,
-        )
-
-    def _login_error(self, fault: Fault, request_id: str) -> Reply:
-        if self.fake.login_shape == "legacy":
-            return self._envelope(fault, None, request_id)
-        return _json_reply(
-            {
-                "Response": {
-                    "Error": {"Code": fault.code, "Message": fault.english},
-                    "RequestId": request_id,
-                }
-            },
-            request_id,
-        )
-
-    # ---- actions --------------------------------------------------------------------------
-    def _envelope(self, fault: Fault | None, data: Any, request_id: str) -> Reply:
-        if fault is not None:
-            payload: dict[str, Any] = {
-                "Code": fault.code,
-                "Message": fault.message,
-                "EnglishMessage": fault.english,
-            }
-        else:
-            payload = {"Code": "Success", "Message": "成功", "EnglishMessage": "success"}
-            if data is not None:
-                payload["Data"] = data
-        return _json_reply(payload, request_id)
-
-    async def _action(self, cls: str, name: str, ticket: str | None, raw: bytes) -> Reply:
-        fake = self.fake
-        key = f"{cls}/{name}"
-        request_id = str(uuid.uuid4())
-        fake.controls.calls[key] += 1
-        injected = await self._inject(key, request_id)
-        if injected is not None:
-            return injected
-        if fake.controls.rate_limited(key):
-            return self._envelope(Fault("RequestLimitExceeded"), None, request_id)
-        session = fake.state.session(ticket)
+        if rule is not None:
+            if rule.kind == "drop_connection":
+                raise _Drop
+            return injected(rule, request_id, None), None
+        if controls.rate_limited(key):
+            return envelope(Fault("RequestLimitExceeded"), None, request_id), None
+        tickets = self.world.tickets
+        session, status = tickets.lookup(ticket)
+        expiry = controls.random_expiry
+        if session is not None and expiry is not None and expiry.hits(session):
+            tickets.end(session)
+            session, status = None, "expired"
         if session is None:
-            return self._envelope(Fault("AuthFailure.SessionInvalid"), None, request_id)
-        handler = self._handlers.get(key)
-        spec = catalogue()[0].get(key)
+            return envelope(Fault("AuthFailure.SessionInvalid"), None, request_id), status
+        session.uses += 1
+        return self._run(key, session, body, request_id), status
+
+    def _run(self, key: str, session: Session, body: Any, request_id: str) -> Reply:
+        handler = self.handlers.get(key)
+        spec = catalogue().actions.get(key)
         if handler is None and spec is None:
-            return self._envelope(
-                Fault("InvalidAction", f"invalid action: {key}"), None, request_id
-            )
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            return self._envelope(
-                Fault("InvalidParameter", "request body is not JSON"), None, request_id
-            )
+            return envelope(Fault("InvalidAction", f"invalid action: {key}"), None, request_id)
+        if body is _NOT_JSON:
+            return envelope(Fault("InvalidParameter", "request body is not JSON"), None, request_id)
         if not isinstance(body, dict):
-            return self._envelope(
-                Fault("InvalidParameter", "request body must be a JSON object"), None, request_id
-            )
-        ctx = Ctx(fake.state, session.user_id, fake.credentials.platform, fake.ai_page_size)
+            fault = Fault("InvalidParameter", "request body must be a JSON object")
+            return envelope(fault, None, request_id)
+        world = self.world
+        state = world.space(session.platform)
+        ctx = Ctx(state, session.user_id, session.platform, world.ai_page_size, spec)
         try:
             if spec is not None:
                 validate_body(spec, body)
@@ -255,58 +239,9 @@ class CmeApp:
                 raise Fault("InvalidAction", f"action {key} is not emulated")
             data = handler(ctx, body)
         except Fault as fault:
-            return self._envelope(fault, None, request_id)
+            return envelope(fault, None, request_id)
         except Exception as exc:  # a bug in the emulator: answer like the service would
             log.exception("FakeCme handler %s failed", key)
-            fake.internal_errors.append(f"{key}: {exc!r}")
-            return self._envelope(Fault("InternalError"), None, request_id)
-        return self._envelope(None, data, request_id)
-
-    # ---- controls ---------------------------------------------------------------------------
-    def _control(self, method: str, what: str, raw: bytes) -> Reply:
-        fake = self.fake
-        request_id = str(uuid.uuid4())
-        if what == "counters" and method == "GET":
-            return _json_reply(
-                {
-                    "Logins": fake.logins,
-                    "LoginAttempts": fake.login_attempts,
-                    "Calls": dict(fake.calls),
-                },
-                request_id,
-            )
-        if method != "POST":
-            return Reply(405, b"Method Not Allowed", [(b"allow", b"POST")])
-        try:
-            args = json.loads(raw) if raw.strip() else {}
-            if not isinstance(args, dict):
-                raise ValueError("expected a JSON object")
-            if what == "expire-tickets":
-                result: Any = fake.expire_tickets(args.get("UserId"))
-            elif what == "fail-next":
-                fake.fail_next(
-                    args.get("Action"),
-                    code=args.get("Code"),
-                    http_status=args.get("HttpStatus"),
-                    malformed=bool(args.get("Malformed", False)),
-                    drop_connection=bool(args.get("DropConnection", False)),
-                    times=int(args.get("Times", 1)),
-                    message=args.get("Message"),
-                )
-                result = True
-            elif what == "latency":
-                fake.latency(float(args.get("Seconds", 0)), action=args.get("Action"))
-                result = True
-            elif what == "rate-limit":
-                per_second = args.get("PerSecond")
-                fake.rate_limit(
-                    args.get("Action"),
-                    None if per_second is None else float(per_second),
-                    burst=args.get("Burst"),
-                )
-                result = True
-            else:
-                return Reply(404, b"Not Found", [(b"content-type", b"text/plain")])
-        except (TypeError, ValueError) as exc:
-            return _json_reply({"Error": str(exc)}, request_id, 400)
-        return _json_reply({"Result": result}, request_id)
+            self.controls.ledger.internal_errors.append(f"{key}: {exc!r}")
+            return envelope(Fault("InternalError"), None, request_id)
+        return envelope(None, data, request_id)

@@ -1,13 +1,23 @@
-"""Knobs tests turn: injected failures, latency, rate limits, and the call counters."""
+"""Knobs tests turn: injected failures, latency, rate limits, random ticket expiry.
+
+The counters and the request log sit beside them in :class:`~._ledger.Ledger`.
+Rate limits use the SDK's own :class:`cme_async._limits.TokenBucket`, asked to take
+a token now or refuse (the emulator answers ``RequestLimitExceeded`` rather than wait).
+"""
 
 from __future__ import annotations
 
-import time
-from collections import Counter
+import random
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .._limits import TokenBucket
+from ._ledger import DEFAULT_LOG_SIZE, Ledger
+from .world.tickets import Session
+
 FailureKind = Literal["code", "http_status", "malformed", "drop_connection"]
+LOGIN = "Login"
 
 
 @dataclass(slots=True)
@@ -22,23 +32,152 @@ class FailRule:
 
 
 @dataclass(slots=True)
-class _Bucket:
-    rate: float
-    burst: float
-    tokens: float
-    last: float
+class RandomExpiry:
+    """End a ticket at random when a call presents it (after ``min_uses`` calls it served)."""
+
+    probability: float
+    rng: random.Random
+    min_uses: int = 1
+    users: frozenset[str] | None = None
+
+    def hits(self, session: Session) -> bool:
+        if self.users is not None and session.user_id not in self.users:
+            return False
+        return session.uses >= self.min_uses and self.rng.random() < self.probability
+
+
+def try_take(bucket: TokenBucket) -> bool:
+    """Take one token now, or refuse without waiting (the reservation is handed back).
+
+    ``TokenBucket`` only offers waiting; its reserve-then-refund is what a cancelled
+    ``acquire`` does too.
+    """
+    if bucket._reserve() <= 0:
+        return True
+    bucket._tokens += 1.0
+    return False
 
 
 @dataclass
 class Controls:
+    """Every knob, and the ledger.  ``known`` names the actions ``action_key`` accepts."""
+
+    known: Collection[str] = ()
     rules: list[FailRule] = field(default_factory=list)
     latencies: dict[str | None, float] = field(default_factory=dict)
     limits: dict[str | None, tuple[float, float]] = field(default_factory=dict)
-    buckets: dict[str, _Bucket] = field(default_factory=dict)
-    calls: Counter[str] = field(default_factory=Counter)
-    logins: int = 0
-    login_attempts: int = 0
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    random_expiry: RandomExpiry | None = None
+    ledger: Ledger = field(default_factory=lambda: Ledger(DEFAULT_LOG_SIZE))
 
+    def reset(self) -> None:
+        """Forget failures, latency, limits, random expiry and the counters and log."""
+        self.rules.clear()
+        self.latencies.clear()
+        self.limits.clear()
+        self.buckets.clear()
+        self.random_expiry = None
+        self.ledger.reset()
+
+    # ---- naming ----------------------------------------------------------------------
+    def action_key(self, action: str) -> str:
+        """``SearchMaterial`` or ``Material.SearchMaterial`` -> ``Material/SearchMaterial``."""
+        if action == LOGIN:
+            return action
+        key = action.replace(".", "/")
+        if "/" in key:
+            if key not in self.known:
+                raise ValueError(f"unknown action {action!r}")
+            return key
+        matches = [k for k in self.known if k.split("/", 1)[1] == key]
+        if len(matches) != 1:
+            raise ValueError(f"unknown or ambiguous action {action!r}")
+        return matches[0]
+
+    def _key(self, action: str | None) -> str | None:
+        return None if action is None else self.action_key(action)
+
+    # ---- setting knobs ---------------------------------------------------------------
+    def fail_next(
+        self,
+        action: str | None,
+        *,
+        code: str | None = None,
+        http_status: int | None = None,
+        malformed: bool = False,
+        drop_connection: bool = False,
+        times: int = 1,
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        kinds: list[FailureKind] = []
+        if code is not None:
+            kinds.append("code")
+        if http_status is not None:
+            kinds.append("http_status")
+        if malformed:
+            kinds.append("malformed")
+        if drop_connection:
+            kinds.append("drop_connection")
+        if len(kinds) != 1:
+            raise ValueError(
+                "give exactly one of code=, http_status=, malformed=True, drop_connection=True"
+            )
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        if retry_after is not None and retry_after < 0:
+            raise ValueError("retry_after must not be negative")
+        rule = FailRule(
+            self._key(action),
+            kinds[0],
+            times,
+            code=code,
+            http_status=http_status,
+            message=message,
+            retry_after=retry_after,
+        )
+        self.rules.append(rule)
+
+    def latency(self, seconds: float, action: str | None = None) -> None:
+        key = self._key(action)
+        if seconds <= 0:
+            self.latencies.pop(key, None)
+        else:
+            self.latencies[key] = seconds
+
+    def rate_limit(
+        self, action: str | None, per_second: float | None, *, burst: float | None = None
+    ) -> None:
+        key = self._key(action)
+        if per_second is None:
+            self.limits.pop(key, None)
+        else:
+            bucket = TokenBucket(per_second, burst)  # checks the numbers now
+            self.limits[key] = (bucket.rate, bucket.burst)
+        if key is None:
+            self.buckets.clear()
+        else:
+            self.buckets.pop(key, None)
+
+    def expire_randomly(
+        self,
+        probability: float,
+        *,
+        seed: int | str | None = None,
+        min_uses: int = 1,
+        users: Collection[str] | None = None,
+    ) -> None:
+        if not 0 <= probability <= 1:
+            raise ValueError(f"probability must be within [0, 1], got {probability}")
+        if min_uses < 0:
+            raise ValueError("min_uses must not be negative")
+        if probability == 0:
+            self.random_expiry = None
+            return
+        chosen = None if users is None else frozenset(users)
+        self.random_expiry = RandomExpiry(probability, random.Random(seed), min_uses, chosen)
+
+    # ---- reading knobs (the app) -----------------------------------------------------
     def take_failure(self, key: str) -> FailRule | None:
         """The first armed rule for ``key`` (consuming one of its ``times``)."""
         for rule in self.rules:
@@ -54,18 +193,13 @@ class Controls:
         return found if found is not None else self.latencies.get(None, 0.0)
 
     def rate_limited(self, key: str) -> bool:
-        """Token bucket per action; True when this request is over the limit."""
-        limit = self.limits.get(key) or self.limits.get(None)
-        if limit is None:
+        """True when this request to ``key`` is over its limit (each action its own bucket)."""
+        if not self.limits:
             return False
-        rate, burst = limit
-        now = time.monotonic()
         bucket = self.buckets.get(key)
-        if bucket is None or bucket.rate != rate or bucket.burst != burst:
-            bucket = self.buckets[key] = _Bucket(rate, burst, burst, now)
-        bucket.tokens = min(bucket.burst, bucket.tokens + (now - bucket.last) * bucket.rate)
-        bucket.last = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return False
-        return True
+        if bucket is None:
+            limit = self.limits.get(key) or self.limits.get(None)
+            if limit is None:
+                return False
+            bucket = self.buckets[key] = TokenBucket(*limit)
+        return not try_take(bucket)

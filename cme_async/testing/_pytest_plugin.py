@@ -46,7 +46,7 @@ async def cme_client(cme_fake: FakeCme) -> AsyncIterator[AsyncCmeClient]:
     from cme_async import AsyncCmeClient, LocalSigner
 
     from ._fake import IN_PROCESS_URL
-    from ._seed import DEMO_USER_ID
+    from .world.seed import DEMO_USER_ID
 
     creds = cme_fake.credentials
     signer = LocalSigner(creds.secret_id, creds.secret_key, creds.platform)

@@ -8,7 +8,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from ._app import ABORT_KEY, CmeApp
+from ._app import ABORT_KEY, App
 
 
 def _uvicorn() -> Any:
@@ -34,7 +34,7 @@ def _protocol_class() -> type[Any]:
     return DroppableH11Protocol
 
 
-def _config(app: CmeApp, **kw: Any) -> Any:
+def _config(app: App, **kw: Any) -> Any:
     uvicorn = _uvicorn()
     return uvicorn.Config(
         app,
@@ -66,7 +66,7 @@ def url_of(sock: socket.socket) -> str:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: CmeApp, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+async def serve(app: App, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Run the app on ``host:port`` (0 = a free port) in the current loop; yield its URL."""
     uvicorn = _uvicorn()
     config = _config(app)
@@ -92,7 +92,7 @@ async def serve(app: CmeApp, host: str = "127.0.0.1", port: int = 0) -> AsyncIte
             await task
 
 
-def run_forever(app: CmeApp, sock: socket.socket) -> None:
+def run_forever(app: App, sock: socket.socket) -> None:
     """Blocking run for ``python -m cme_async.testing`` (Ctrl-C stops it)."""
     uvicorn = _uvicorn()
     uvicorn.Server(_config(app)).run(sockets=[sock])

@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 
-from ._app import ABORT_KEY, CmeApp, Message
+from ._app import ABORT_KEY, App, Message
 
 
 class FakeCmeTransport(httpx.AsyncBaseTransport):
-    def __init__(self, app: CmeApp) -> None:
+    def __init__(self, app: App) -> None:
         self._app = app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

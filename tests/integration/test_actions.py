@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 import cme_async
+from cme_async._catalogue import catalogue
 from cme_async.testing import DEMO_FRIEND_ID, DEMO_PLATFORM, DEMO_TEAM_ID, FakeCme
-from cme_async.testing._validate import catalogue
 
 from .conftest import ME, SCOPE
 
@@ -100,7 +100,7 @@ async def test_every_action_through_its_generated_method(
     await m.delete_class(class_id=made.class_id)
 
     assert fake.internal_errors == []
-    actions = set(catalogue()[0])
+    actions = set(catalogue().actions)
     assert len(actions) == 32
     assert actions <= set(fake.calls), sorted(actions - set(fake.calls))
     assert fake.logins == 1

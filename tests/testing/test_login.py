@@ -32,7 +32,7 @@ async def test_good_signature_issues_a_ticket_bound_to_the_user(fake: FakeCme) -
     assert set(response) == {"AppId", "Authorization", "Platform", "RequestId", "TfUid"}
     assert response["Authorization"].startswith("tf_")
     assert response["Platform"] == DEMO_PLATFORM
-    assert fake.state.sessions[response["Authorization"]].user_id == "alice"
+    assert fake.active_tickets("alice") == [response["Authorization"]]
     assert fake.logins == 1
     again = await _login(fake, make_signature(user_id="alice"))
     assert again["Response"]["Authorization"] != response["Authorization"]
@@ -57,7 +57,7 @@ async def test_bad_signatures_are_refused(fake: FakeCme, kwargs: dict, code: str
     assert _error_code(body) == code
     assert fake.logins == 0
     assert fake.login_attempts == 1
-    assert not fake.state.sessions
+    assert not fake.active_tickets()
 
 
 async def test_parameter_order_does_not_matter(fake: FakeCme) -> None:
@@ -70,7 +70,7 @@ async def test_parameter_order_does_not_matter(fake: FakeCme) -> None:
         f"&secretId={fake.credentials.secret_id}"
     ).encode()
     mac = hmac.new(fake.credentials.secret_key.encode(), original, hashlib.sha1).digest()
-    fake.state.clock = lambda: 4102444100.0
+    fake.world.clock = lambda: 4102444100.0
     body = await _login(fake, base64.b64encode(mac + original).decode())
     assert body["Response"]["Authorization"].startswith("tf_")
 

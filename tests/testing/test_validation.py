@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from cme_async._catalogue import catalogue
 from cme_async.testing import FakeCme
-from cme_async.testing._handlers import handlers
-from cme_async.testing._validate import catalogue
+from cme_async.testing.handlers import dispatch_table
 
 from .conftest import Api
 
-ACTIONS = catalogue()[0]
+ACTIONS = catalogue().actions
 
 
 @pytest.mark.skipif(not ACTIONS, reason="the generated catalogue is not present")
 def test_every_catalogue_action_has_a_handler() -> None:
-    assert set(ACTIONS) <= set(handlers())
+    assert set(ACTIONS) <= set(dispatch_table())
     assert len(ACTIONS) >= 32
 
 
@@ -23,7 +23,7 @@ def test_every_catalogue_action_has_a_handler() -> None:
 async def test_catalogue_action_without_handler_is_validated_then_invalid_action(
     api: Api, fake: FakeCme, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delitem(fake.app._handlers, "Material/DeleteMaterial")
+    monkeypatch.delitem(fake.app.handlers, "Material/DeleteMaterial")
     missing = await api.call("Material/DeleteMaterial", {})
     assert missing["Code"] == "MissingParameter"
     assert "MaterialId" in missing["EnglishMessage"]

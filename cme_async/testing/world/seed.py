@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._ai import write_ai_result
-from ._model import JSON, Material, OwnerKey, Project, Share, Task, Team
-from ._state import AI_KINDS, State
+from .ai import write_ai_result
+from .model import JSON, Material, OwnerKey, Project, Share, Task, Team
+from .state import AI_KINDS, State
 
 DEMO_SECRET_ID = "AKIDcmeFakeDemoSecretId000000000000"
 DEMO_SECRET_KEY = "cmeFakeDemoSecretKey0000000000000"

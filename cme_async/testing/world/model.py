@@ -166,12 +166,3 @@ class Share:
     authorizee: OwnerKey
     class_ids: set[int] = field(default_factory=set)
     material_ids: set[str] = field(default_factory=set)
-
-
-@dataclass(slots=True)
-class Session:
-    ticket: str
-    user_id: str
-    tf_uid: str
-    issued: float
-    expires: float | None

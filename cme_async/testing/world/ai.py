@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from ._model import JSON, AIResult, Material
-from ._state import State, _start
+from .model import JSON, AIResult, Material
+from .state import State, _start
 
 
 def write_ai_result(state: State, m: Material, kind: str) -> None:

@@ -1,8 +1,8 @@
-"""The handler registry: one function per documented action, keyed ``Class/Name``.
+"""What every handler shares: the call context and the paging and sorting readers.
 
-A handler takes the call context and the JSON body and returns the ``Data``
-dict (or ``None`` for actions documented with no ``Data``); it raises
-:class:`~cme_async.testing._faults.Fault` for business errors.
+A handler takes the call context and the JSON body (already checked against the
+catalogue) and returns the ``Data`` dict, or ``None`` for actions documented with
+no ``Data``; it raises :class:`~cme_async.testing._faults.Fault` for business errors.
 """
 
 from __future__ import annotations
@@ -11,18 +11,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._faults import Fault, invalid
-from ._model import JSON
-from ._state import State
-from ._validate import text
+from ..._catalogue import ActionSpec
+from .._faults import Fault, invalid
+from ..world.model import JSON
+from ..world.state import State
+from ._read import integer, text
 
 
 @dataclass(slots=True)
 class Ctx:
+    """One call: the platform's records, and the identity its ticket was issued for."""
+
     state: State
     user_id: str
     platform: str
     ai_page_size: int
+    spec: ActionSpec | None = None
 
     def check_platform(
         self, body: Mapping[str, Any], key: str = "Platform", *, required: bool = True
@@ -33,40 +37,21 @@ class Ctx:
 
 
 Handler = Callable[[Ctx, Mapping[str, Any]], JSON | None]
-HANDLERS: dict[str, Handler] = {}
 
 
-def action(action_class: str, action_name: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        HANDLERS[f"{action_class}/{action_name}"] = fn
-        return fn
-
-    return register
-
-
-def handlers() -> dict[str, Handler]:
-    """Every registered handler (importing the modules that define them)."""
-    from . import _h_ai, _h_material, _h_project  # noqa: F401  (registration side effect)
-
-    return HANDLERS
-
-
-def offset_limit(
-    body: Mapping[str, Any], default_limit: int, max_limit: int | None
-) -> tuple[int, int]:
-    from ._validate import integer
-
+def offset_limit(ctx: Ctx, body: Mapping[str, Any], fallback_page: int = 10) -> tuple[int, int]:
+    """``(offset, limit)``; the default page size is the catalogue's (its maximum was
+    checked before the handler ran), ``fallback_page`` where the catalogue names none."""
+    default = (ctx.spec.default_page_size if ctx.spec else None) or fallback_page
     offset = integer(body, "Offset", 0)
-    limit = integer(body, "Limit", default_limit)
+    limit = integer(body, "Limit", default)
     assert offset is not None and limit is not None
     if offset < 0:
         raise invalid("Offset", "must not be negative", "InvalidParameterValue.Offset")
     if limit < 0:
         raise invalid("Limit", "must not be negative", "InvalidParameterValue.Limit")
-    if max_limit is not None and limit > max_limit:
-        raise Fault("InvalidParameterValue.Limit")
     if limit == 0:  # the service treats 0 as "use the default"
-        limit = default_limit
+        limit = default
     return offset, limit
 
 

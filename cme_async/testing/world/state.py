@@ -8,25 +8,21 @@ handlers stay a thin translation of the documented request/response fields.
 from __future__ import annotations
 
 import random
-import secrets
 import time
 from collections.abc import Callable, Iterable
 
-from ._faults import Fault, denied, material_not_found
-from ._model import (
+from .._faults import Fault, denied, material_not_found
+from .model import (
     JSON,
-    MEDIA_HOST,
     AIResult,
     ClassNode,
     Material,
     OwnerKey,
     Project,
-    Session,
     Share,
     Task,
     Team,
     Upload,
-    iso,
     owner_json,
 )
 
@@ -65,8 +61,6 @@ class State:
         self.tasks: dict[str, Task] = {}
         self.uploads: dict[str, Upload] = {}
         self.shares: list[Share] = []
-        self.sessions: dict[str, Session] = {}
-        self.tf_uids: dict[str, str] = {}
         self._pending_tasks: set[str] = set()
         self._next_class_id = 1000
         # Class paths and ClassInfo dicts, valid until the tree changes (see _tree_changed).
@@ -86,37 +80,6 @@ class State:
     def new_class_id(self) -> int:
         self._next_class_id += 1
         return self._next_class_id
-
-    # ---- sessions ---------------------------------------------------------
-    def tf_uid(self, user_id: str) -> str:
-        uid = self.tf_uids.get(user_id)
-        if uid is None:
-            uid = self.tf_uids[user_id] = self.hex_id(24)
-        return uid
-
-    def open_session(self, user_id: str, ttl: float | None) -> Session:
-        now = self.clock()
-        ticket = "tf_" + secrets.token_hex(20)
-        session = Session(
-            ticket, user_id, self.tf_uid(user_id), now, None if ttl is None else now + ttl
-        )
-        self.sessions[ticket] = session
-        return session
-
-    def session(self, ticket: str | None) -> Session | None:
-        if not ticket:
-            return None
-        found = self.sessions.get(ticket)
-        if found is not None and found.expires is not None and self.clock() >= found.expires:
-            del self.sessions[ticket]
-            return None
-        return found
-
-    def expire_sessions(self, user_id: str | None = None) -> int:
-        doomed = [t for t, s in self.sessions.items() if user_id is None or s.user_id == user_id]
-        for ticket in doomed:
-            del self.sessions[ticket]
-        return len(doomed)
 
     # ---- ownership ----------------------------------------------------------
     def can_access(self, user_id: str, owner: OwnerKey) -> bool:
@@ -302,85 +265,6 @@ class State:
             if material.material_id in project.material_ids:
                 project.material_ids.remove(material.material_id)
 
-    def basic_info(self, m: Material) -> JSON:
-        return {
-            "MaterialId": m.material_id,
-            "MaterialType": m.material_type,
-            "Name": m.name,
-            "ClassPath": self.class_path(self.classes[m.class_id]),
-            "CreateTime": iso(m.create_time),
-            "UpdateTime": iso(m.update_time),
-            "TagInfoSet": [
-                {
-                    "Type": "Preset",
-                    "Id": t,
-                    "Name": PRESET_TAGS[t][0],
-                    "ParentId": PRESET_TAGS[t][1],
-                }
-                for t in m.preset_tag_ids
-                if t in PRESET_TAGS
-            ],
-            "TagSet": list(m.tags),
-            "PreviewUrl": m.preview_url(),
-            "MediaUrl": m.media_url(),
-            "Owner": owner_json(m.owner),
-        }
-
-    def material_summary(self, m: Material) -> JSON:
-        """The shape list and search answers use (their examples: BasicInfo + MaterialStatus)."""
-        return {
-            "BasicInfo": self.basic_info(m),
-            "MaterialStatus": {"TranscodeStatus": m.transcode_status},
-        }
-
-    def material_detail(self, m: Material, *, sprites: bool = False) -> JSON:
-        out = self.material_summary(m)
-        out["MediaInfo"] = {
-            "Width": m.width,
-            "Height": m.height,
-            "Size": m.size,
-            "Duration": m.duration,
-            "MediaType": m.material_type,
-        }
-        meta: JSON = {
-            "Size": m.size,
-            "Container": "mov,mp4,m4a,3gp,3g2,mj2",
-            "Bitrate": int(m.size * 8 / m.duration) if m.duration else 0,
-            "Height": m.height,
-            "Width": m.width,
-            "Duration": m.duration,
-            "Rotate": 0,
-        }
-        if m.material_type == "VIDEO":
-            video: JSON = {
-                "MetaData": meta,
-                "MaterialUrl": m.media_url(),
-                "CoverUrl": m.preview_url(),
-                "Resolution": m.resolution,
-                "OriginalUrl": m.media_url(),
-            }
-            if sprites:
-                count = max(1, int(m.duration))
-                video["ImageSpriteInfo"] = {
-                    "Height": 80,
-                    "Width": 142,
-                    "TotalCount": count,
-                    "WebVttUrl": f"{MEDIA_HOST}/{m.vod_file_id}/imageSprite/imageSprite.vtt",
-                    "ImageUrlSet": [f"{MEDIA_HOST}/{m.vod_file_id}/imageSprite/imageSprite_0.jpg"],
-                }
-            out["VideoMaterial"] = video
-        elif m.material_type == "AUDIO":
-            out["AudioMaterial"] = {"MetaData": meta, "MaterialUrl": m.media_url()}
-        elif m.material_type == "IMAGE":
-            out["ImageMaterial"] = {
-                "Height": m.height,
-                "Width": m.width,
-                "Size": m.size,
-                "MaterialUrl": m.media_url(),
-                "Resolution": m.resolution,
-            }
-        return out
-
     # ---- projects, teams ------------------------------------------------------
     def user_project(self, user_id: str, project_id: str) -> Project:
         project = self.projects.get(project_id)
@@ -427,7 +311,7 @@ class State:
             if material is None:
                 task.status, task.progress = "FAIL", 100
                 continue
-            from ._ai import write_ai_result
+            from .ai import write_ai_result
 
             kinds = ("subtitle",) if task.definition == 30 else AI_KINDS
             for kind in kinds:

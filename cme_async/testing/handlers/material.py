@@ -8,11 +8,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ._faults import Fault, invalid
-from ._handlers import Ctx, action, offset_limit, sort_spec
-from ._model import JSON, Material, OwnerKey, Upload
-from ._state import PRESET_TAGS
-from ._validate import (
+from .._faults import Fault, invalid
+from ..world.model import JSON, Material, OwnerKey, Upload
+from ..world.render import material_detail, material_summary
+from ..world.state import PRESET_TAGS
+from ._common import Ctx, Handler, offset_limit, sort_spec
+from ._read import (
     boolean,
     entity,
     integer,
@@ -24,29 +25,22 @@ from ._validate import (
     text,
 )
 
-SEARCH_TYPES = ("AUDIO", "VIDEO", "IMAGE")
-RESOLUTIONS = ("LD", "SD", "HD", "FHD", "2K", "4K")
-UPLOAD_TYPES = ("VIDEO", "AUDIO", "IMAGE", "STICKER", "EFFECT_VIDEO")
-
-
 # ---- media -------------------------------------------------------------------
 
 
-@action("Material", "DeleteMaterial")
 def delete_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     material = ctx.state.user_material(ctx.user_id, need_text(body, "MaterialId"))
     ctx.state.delete_material(material)
     return None
 
 
-@action("Material", "ModifyMaterial")
 def modify_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     st = ctx.state
     material = st.user_material(ctx.user_id, need_text(body, "MaterialId"))
     class_id = integer(body, "ClassId")
-    name = text(body, "Name", max_len=90)
+    name = text(body, "Name")
     preset = strings(body, "PresetTagIds") if "PresetTagIds" in body else None
-    tags = strings(body, "Tags", max_items=30, max_len=15) if "Tags" in body else None
+    tags = strings(body, "Tags") if "Tags" in body else None
     for tag_id in preset or ():
         if tag_id not in PRESET_TAGS:
             raise invalid("PresetTagIds", f"preset tag not exist: {tag_id}")
@@ -64,17 +58,16 @@ def modify_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return None
 
 
-@action("Material", "ListMedia")
 def list_media(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     ctx.check_platform(body)
     owner = entity(body, "Owner")
     node = ctx.state.user_class(ctx.user_id, need_int(body, "ClassId"), owner)
-    offset, limit = offset_limit(body, 20, 30)
+    offset, limit = offset_limit(ctx, body)
     ids = list(node.materials)
     mats = [ctx.state.materials[m] for m in ids[offset : offset + limit]]
     return {
         "MaterialTotalCount": len(ids),
-        "MaterialInfoSet": [ctx.state.material_summary(m) for m in mats],
+        "MaterialInfoSet": [material_summary(ctx.state, m) for m in mats],
         "ClassInfoSet": [
             ctx.state.class_json(c, ctx.platform)
             for c in ctx.state.descendants(node, one_level=True)
@@ -82,10 +75,9 @@ def list_media(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     }
 
 
-@action("Material", "DescribeMaterials")
 def describe_materials(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     st = ctx.state
-    ids = strings(body, "MaterialIds", required=True, max_items=20)
+    ids = strings(body, "MaterialIds", required=True)
     flt = obj(body, "FilterInfo") or {}
     sprites = boolean(flt, "NeedImageSpriteInfo")
     field, desc = sort_spec(body, ("CreateTime", "UpdateTime"))
@@ -110,7 +102,7 @@ def describe_materials(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
             key=lambda m: m.create_time if field == "CreateTime" else m.update_time, reverse=desc
         )
     return {
-        "MaterialInfoSet": [st.material_detail(m, sprites=sprites) for m in found],
+        "MaterialInfoSet": [material_detail(st, m, sprites=sprites) for m in found],
         "FailedMaterialInfoSet": failed,
     }
 
@@ -118,15 +110,15 @@ def describe_materials(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
 def _search(
     ctx: Ctx, body: Mapping[str, Any], pool: Iterable[Material], *, tags_filter: bool
 ) -> JSON:
-    types = strings(body, "MaterialTypes", choices=SEARCH_TYPES)
-    query = text(body, "Text", max_len=15)
-    resolutions = strings(body, "Resolutions", choices=RESOLUTIONS)
+    types = strings(body, "MaterialTypes")
+    query = text(body, "Text")
+    resolutions = strings(body, "Resolutions")
     preset = strings(body, "PresetTagIds")
     tags = strings(body, "Tags") if tags_filter else []
     duration = obj(body, "DurationRange")
     created = obj(body, "CreateTimeRange")
     _, desc = sort_spec(body, ("CreateTime",))
-    offset, limit = offset_limit(body, 50, None)
+    offset, limit = offset_limit(ctx, body)
     lo = integer(duration, "LowerBound") if duration else None
     hi = integer(duration, "UpperBound") if duration else None
     t0 = _time(created, "StartTime") if created else None
@@ -160,7 +152,7 @@ def _search(
         )
     return {
         "TotalCount": len(hits),
-        "MaterialInfoSet": [ctx.state.material_summary(m) for m in hits[offset : offset + limit]],
+        "MaterialInfoSet": [material_summary(ctx.state, m) for m in hits[offset : offset + limit]],
     }
 
 
@@ -174,10 +166,9 @@ def _time(rng: Mapping[str, Any], key: str) -> float | None:
         raise invalid(f"CreateTimeRange.{key}", f"not an ISO 8601 time: {raw!r}") from None
 
 
-@action("Material", "SearchMaterial")
 def search_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     st = ctx.state
-    scopes = objects(body, "SearchScopes", required=True, max_items=5)
+    scopes = objects(body, "SearchScopes", required=True)
     seen: dict[str, Material] = {}
     for n, scope in enumerate(scopes):
         ctx.check_platform(scope)
@@ -197,7 +188,6 @@ def search_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return _search(ctx, body, seen.values(), tags_filter=True)
 
 
-@action("Material", "SearchSharedMaterial")
 def search_shared_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     st = ctx.state
     authorizer = entity(body, "Authorizer")
@@ -220,7 +210,6 @@ def search_shared_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return _search(ctx, body, pool.values(), tags_filter=False)
 
 
-@action("Material", "ProcessMaterial")
 def process_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     material = ctx.state.user_material(ctx.user_id, need_text(body, "MaterialId"))
     # Documented as required, but both documented examples omit it: default to all AI tasks.
@@ -238,22 +227,19 @@ def process_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
 # ---- classes -------------------------------------------------------------------
 
 
-@action("Material", "CreateClass")
 def create_class(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     owner = entity(body, "Owner")
     parent = ctx.state.user_class(ctx.user_id, need_int(body, "ParentClassId"), owner)
-    node = ctx.state.create_class(parent, need_text(body, "Name", max_len=50))
+    node = ctx.state.create_class(parent, need_text(body, "Name"))
     return {"ClassId": node.class_id}
 
 
-@action("Material", "DeleteClass")
 def delete_class(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     node = ctx.state.user_class(ctx.user_id, need_int(body, "ClassId"))
     ctx.state.delete_class(node)
     return None
 
 
-@action("Material", "DescribeClass")
 def describe_class(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     st = ctx.state
     ctx.check_platform(body)
@@ -274,12 +260,11 @@ def describe_class(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return out
 
 
-@action("Material", "ModifyClass")
 def modify_class(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     st = ctx.state
     owner = entity(body, "Owner")
     node = st.user_class(ctx.user_id, need_int(body, "ClassId"), owner)
-    name = text(body, "Name", max_len=50)
+    name = text(body, "Name")
     parent_id = integer(body, "ParentClassId")
     parent = None if parent_id is None else st.user_class(ctx.user_id, parent_id, owner)
     st.modify_class(node, name, parent)
@@ -289,12 +274,11 @@ def modify_class(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
 # ---- upload ----------------------------------------------------------------------
 
 
-@action("Material", "CreateUploadMaterial")
 def create_upload_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     owner: OwnerKey = entity(body, "Owner")
     node = ctx.state.user_class(ctx.user_id, need_int(body, "ClassId"), owner)
-    kind = need_text(body, "MaterialType", choices=UPLOAD_TYPES)
-    name = need_text(body, "Name", max_len=90)
+    kind = need_text(body, "MaterialType")
+    name = need_text(body, "Name")
     text(body, "VerifySign")
     context = secrets.token_urlsafe(24)
     ctx.state.uploads[context] = Upload(
@@ -304,7 +288,6 @@ def create_upload_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return {"UploadContext": context, "VodUploadSign": sign}
 
 
-@action("Material", "FinishUploadMaterial")
 def finish_upload_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     st = ctx.state
     context = need_text(body, "UploadContext")
@@ -335,3 +318,20 @@ def finish_upload_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     )
     st.add_material(material)
     return {"MaterialId": material.material_id}
+
+
+HANDLERS: dict[str, Handler] = {
+    "Material/DeleteMaterial": delete_material,
+    "Material/ModifyMaterial": modify_material,
+    "Material/ListMedia": list_media,
+    "Material/DescribeMaterials": describe_materials,
+    "Material/SearchMaterial": search_material,
+    "Material/SearchSharedMaterial": search_shared_material,
+    "Material/ProcessMaterial": process_material,
+    "Material/CreateClass": create_class,
+    "Material/DeleteClass": delete_class,
+    "Material/DescribeClass": describe_class,
+    "Material/ModifyClass": modify_class,
+    "Material/CreateUploadMaterial": create_upload_material,
+    "Material/FinishUploadMaterial": finish_upload_material,
+}

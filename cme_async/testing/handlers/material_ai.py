@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._faults import Fault, invalid
-from ._handlers import Ctx, action
-from ._model import JSON, AIResult, Material
-from ._state import window
-from ._validate import boolean, need_text, number, strings
+from .._faults import Fault, invalid
+from ..world.model import JSON, AIResult, Material
+from ..world.state import window
+from ._common import Ctx, Handler
+from ._read import boolean, need_text, number, strings
 
 _INDEX = {"frame": "frameTag", "face": "face", "subtitle": "asr", "text": "ocr", "object": "object"}
 
@@ -55,12 +55,11 @@ def _windowed(
     return {key: {"Version": result.version, set_key: chosen, "LastTimeOffset": last}}
 
 
-@action("Material", "AddMaterialFrameTag")
 def add_material_frame_tag(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     st = ctx.state
     material = _material(ctx, body)
     start, end = _span(body)
-    tags = strings(body, "Tags", required=True, max_len=15)
+    tags = strings(body, "Tags", required=True)
     version = need_text(body, "Version")
     current = st.ai_result(material, "frame")
     if version != "manual" and (current is None or current.version != version):
@@ -91,9 +90,8 @@ def _check_version(result: AIResult, version: str | None) -> None:
         raise Fault("InvalidParameterValue", "frame tag version not match")
 
 
-@action("Material", "ModifyMaterialFrameTag")
 def modify_material_frame_tag(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
-    tags = strings(body, "Tags", required=True, max_len=15)
+    tags = strings(body, "Tags", required=True)
     version = need_text(body, "Version")
     result, item = _frame_item(ctx, body)
     _check_version(result, version)
@@ -102,7 +100,6 @@ def modify_material_frame_tag(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return None
 
 
-@action("Material", "DeleteMaterialFrameTag")
 def delete_material_frame_tag(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     # The live page adds ItemId and Version; the older one only has MaterialId and
     # removes every frame tag of the media.  Both are accepted.
@@ -119,29 +116,36 @@ def delete_material_frame_tag(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return None
 
 
-@action("Material", "DescribeMaterialFrameTag")
 def describe_material_frame_tag(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     only_manual = boolean(body, "OnlyManual")
     return _windowed(ctx, body, "frame", "FrameTagInfo", "FrameTagSet", only_manual)
 
 
-@action("Material", "DescribeMaterialSubtitle")
 def describe_material_subtitle(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return _windowed(ctx, body, "subtitle", "SubtitleInfo", "SubtitleSet")
 
 
-@action("Material", "DescribeTextInMaterial")
 def describe_text_in_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     return _windowed(ctx, body, "text", "TextInfo", "TextSet")
 
 
-@action("Material", "DescribeFaceInMaterial")
 def describe_face_in_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     result = _result(ctx, _material(ctx, body), "face")
     return {"FaceInfo": {"Version": result.version, "FaceSet": result.items}}
 
 
-@action("Material", "DescribeObjectInMaterial")
 def describe_object_in_material(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
     result = _result(ctx, _material(ctx, body), "object")
     return {"ObjectInfo": {"Version": result.version, "ObjectSet": result.items}}
+
+
+HANDLERS: dict[str, Handler] = {
+    "Material/AddMaterialFrameTag": add_material_frame_tag,
+    "Material/ModifyMaterialFrameTag": modify_material_frame_tag,
+    "Material/DeleteMaterialFrameTag": delete_material_frame_tag,
+    "Material/DescribeMaterialFrameTag": describe_material_frame_tag,
+    "Material/DescribeMaterialSubtitle": describe_material_subtitle,
+    "Material/DescribeTextInMaterial": describe_text_in_material,
+    "Material/DescribeFaceInMaterial": describe_face_in_material,
+    "Material/DescribeObjectInMaterial": describe_object_in_material,
+}
