@@ -1,0 +1,158 @@
+"""The checkpoint: an append-only JSONL file of results and write-ahead lines.
+
+* A result line is ``BatchResult.to_json()`` (it has an ``"ok"`` key).
+* A write-ahead line, ``{"id": "42", "sending": "Material/CreateClass"}``, is written
+  and flushed before an item whose action is not replay-safe is sent. If no result
+  follows it, the process stopped while the call was in flight: the next run reports
+  the item as "outcome unknown" instead of sending it again.
+
+Every line is flushed to the operating system as it is written, so a killed process
+(even SIGKILL) loses nothing it reported; ``durable=True`` also fsyncs write-ahead
+lines, against power loss. What a resume keeps in memory is a set of hashes of the
+finished ids (about 60 bytes per item), never the items or their answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import IO, Any
+
+from ._results import BatchResult, dumps
+
+
+class CheckpointState:
+    """What a previous run left: ids finished ok, unknown outcomes, calls in flight."""
+
+    __slots__ = ("done", "in_flight", "needs_compaction", "unknown")
+
+    def __init__(self) -> None:
+        self.done: set[int] = set()  # hash(id) of items whose last result is ok
+        self.unknown: dict[str, BatchResult] = {}  # last result was "unknown"
+        self.in_flight: dict[str, str] = {}  # id -> action: write-ahead, no result after it
+        self.needs_compaction = False
+
+    def status(self, item_id: str) -> str | None:
+        """``"done"``, ``"unknown"``, ``"in_flight"`` or None (send it)."""
+        if hash(item_id) in self.done:
+            return "done"
+        if item_id in self.unknown:
+            return "unknown"
+        if item_id in self.in_flight:
+            return "in_flight"
+        return None
+
+
+def _lines(path: str | os.PathLike[str]) -> Any:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for text in fh:
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash: its item simply runs again
+            if isinstance(value, dict):
+                yield value
+
+
+def load(path: str | os.PathLike[str]) -> CheckpointState:
+    """Read a checkpoint (missing file: nothing done yet)."""
+    state = CheckpointState()
+    if not os.path.exists(path):
+        return state
+    seen: set[int] = set()
+    for line in _lines(path):
+        raw_id = line.get("id")
+        if raw_id is None:
+            continue
+        item_id = str(raw_id)
+        key = hash(item_id)
+        if key in seen:
+            state.needs_compaction = True
+        seen.add(key)
+        if "sending" in line and "ok" not in line:
+            state.needs_compaction = True
+            state.in_flight[item_id] = str(line["sending"])
+            state.done.discard(key)
+            state.unknown.pop(item_id, None)
+            continue
+        result = BatchResult.from_dict(line)
+        if result.outcome == "invalid" and result.error and result.error.code == "DuplicateId":
+            continue  # describes a second line with this id, not the item itself
+        state.in_flight.pop(item_id, None)
+        state.unknown.pop(item_id, None)
+        state.done.discard(key)
+        if result.outcome == "ok":
+            state.done.add(key)
+        elif result.outcome == "unknown":
+            state.unknown[item_id] = result
+    return state
+
+
+class CheckpointWriter:
+    """Appends lines to the checkpoint, each flushed as it is written."""
+
+    def __init__(self, path: str | os.PathLike[str], *, durable: bool = False) -> None:
+        self.path = path
+        self.durable = durable
+        self._fh: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh.seek(0, os.SEEK_END)
+        if self._fh.tell() > 0:
+            self._fh.seek(self._fh.tell() - 1)
+            last = self._fh.read(1)
+            self._fh.seek(0, os.SEEK_END)
+            if last != "\n":  # a line cut short by a crash: start on a fresh one
+                self._fh.write("\n")
+                self._fh.flush()
+        self.wrote_ahead = False
+
+    def write_ahead(self, item_id: str, action: str) -> None:
+        self._fh.write(dumps({"id": item_id, "sending": action}) + "\n")
+        self._fh.flush()
+        if self.durable:
+            os.fsync(self._fh.fileno())
+        self.wrote_ahead = True
+
+    def result(self, result: BatchResult) -> None:
+        self._fh.write(result.to_json() + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+
+def _key(line: dict[str, Any]) -> str:
+    error = line.get("error")
+    if isinstance(error, dict) and error.get("code") == "DuplicateId":
+        return f"where:{line.get('where')}"
+    if line.get("id") is None:
+        return f"where:{line.get('where')}"
+    return f"id:{line['id']}"
+
+
+def compact(path: str | os.PathLike[str]) -> None:
+    """Rewrite the file with the last result per item only (no write-ahead lines), in
+    the order their final results were written. Atomic: a crash leaves the old file in place."""
+    last: dict[str, int] = {}
+    for index, line in enumerate(_lines(path)):
+        if "ok" in line:
+            last[_key(line)] = index
+    keep = set(last.values())
+    del last
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".cme-batch-", suffix=".jsonl", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for index, line in enumerate(_lines(path)):
+                if index in keep:
+                    out.write(dumps(line) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,150 @@
+"""Batch items: what to call, for whom, under which id; and reading them from JSONL."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from .._catalogue import ActionSpec, action_spec
+from ._results import BatchResult, invalid
+
+
+def _check_action(_: object, __: object, value: str) -> None:
+    if not isinstance(value, str) or value.count("/") != 1:
+        raise ValueError(f"action must look like 'Material/DeleteMaterial', got {value!r}")
+
+
+@attrs.frozen(slots=True)
+class BatchItem:
+    """One call of a batch.
+
+    ``id`` is unique within the batch (results and resume key on it); ``action`` is
+    ``"Class/Name"``; ``body`` is the wire body (PascalCase keys, as CME documents it);
+    ``user_id`` runs the call as that end user (``client.as_user``).
+    """
+
+    id: str
+    action: str = attrs.field(validator=_check_action)
+    body: Mapping[str, Any] = attrs.field(factory=dict)
+    user_id: str | None = None
+
+    @property
+    def action_class(self) -> str:
+        return self.action.split("/", 1)[0]
+
+    @property
+    def action_name(self) -> str:
+        return self.action.split("/", 1)[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "action": self.action, "body": dict(self.body)}
+        if self.user_id is not None:
+            out["user_id"] = self.user_id
+        return out
+
+
+@attrs.frozen(slots=True)
+class SourceLine:
+    """A line of a JSONL file: its number and the decoded value, or why it did not decode."""
+
+    number: int
+    value: Any = None
+    error: str | None = None
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> Iterator[SourceLine]:
+    """Stream a JSONL file line by line (blank lines skipped); never holds it whole."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number, text in enumerate(fh, 1):
+            if not text.strip():
+                continue
+            try:
+                yield SourceLine(number, json.loads(text))
+            except json.JSONDecodeError as exc:
+                yield SourceLine(number, error=f"not JSON ({exc.msg} at column {exc.colno})")
+
+
+def count_lines(path: str | os.PathLike[str]) -> int:
+    """Non-blank lines of a file, counted in binary chunks (for the progress total)."""
+    count = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                count += 1
+    return count
+
+
+def parse_item(raw: object, where: str) -> BatchItem | BatchResult:
+    """A ``BatchItem`` from a mapping (or an item already), or an ``invalid`` result
+    naming what is wrong and how to fix it."""
+    if isinstance(raw, SourceLine):
+        if raw.error is not None:
+            return invalid(None, where, raw.error, "NotJson")
+        raw = raw.value
+    if isinstance(raw, BatchItem):
+        item = raw
+    else:
+        if not isinstance(raw, Mapping):
+            return invalid(
+                None, where, f"an item must be a JSON object, got {type(raw).__name__}", "NotObject"
+            )
+        item_id = raw.get("id")
+        if isinstance(item_id, int) and not isinstance(item_id, bool):
+            item_id = str(item_id)
+        if not isinstance(item_id, str) or not item_id:
+            return invalid(None, where, 'missing "id" (a unique non-empty string)', "MissingId")
+        action = raw.get("action")
+        if not isinstance(action, str) or action.count("/") != 1:
+            return invalid(
+                item_id,
+                where,
+                f'"action" must look like "Material/DeleteMaterial", got {action!r}',
+                "BadAction",
+            )
+        body = raw.get("body", {})
+        if body is None:
+            body = {}
+        if not isinstance(body, Mapping):
+            return invalid(
+                item_id,
+                where,
+                f'"body" must be a JSON object, got {type(body).__name__}',
+                "BadBody",
+            )
+        user_id = raw.get("user_id")
+        if user_id is not None and (not isinstance(user_id, str) or not user_id):
+            return invalid(item_id, where, '"user_id" must be a non-empty string', "BadUserId")
+        item = BatchItem(item_id, action, body, user_id)
+    spec = action_spec(item.action_class, item.action_name)
+    if spec is None:
+        return invalid(
+            item.id,
+            where,
+            f"unknown action {item.action!r} (`cme actions` lists them)",
+            "UnknownAction",
+        )
+    missing = _missing_fields(spec, item.body)
+    if missing:
+        return invalid(
+            item.id,
+            where,
+            f"body of {item.action} misses required field(s) {', '.join(missing)}",
+            "MissingParameter",
+        )
+    return item
+
+
+def _missing_fields(spec: ActionSpec, body: Mapping[str, Any]) -> list[str]:
+    missing = []
+    for field in spec.request:
+        if (
+            field.required
+            and field.wire not in body
+            and not any(alias in body for alias in field.aliases)
+        ):
+            missing.append(field.wire)
+    return missing

@@ -1,0 +1,96 @@
+"""Running an item in this process: ``client.call`` (through ``client.as_user``)."""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .._hooks import RetryEvent
+from ._items import BatchItem
+from ._results import BatchResult, error_of, failure
+
+if TYPE_CHECKING:
+    from .._client import AsyncCmeClient
+
+_attempts: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "cme_batch_attempts", default=None
+)
+
+
+async def count_attempts(event: RetryEvent) -> None:
+    """An ``on_retry`` hook that lets batch results report exact attempt counts.
+
+    ``AsyncCmeClient(..., on_retry=cme_async.batch.count_attempts)``; without it a
+    successful result reports 1 attempt even when the client retried.
+    """
+    box = _attempts.get()
+    if box is not None and event.will_retry:
+        box[0] += 1
+
+
+class Executor(Protocol):
+    """Runs one item and returns its result (never raises for the item's own failure)."""
+
+    async def __call__(self, item: BatchItem, replay_safe: bool) -> BatchResult: ...
+
+
+class LocalExecutor:
+    """Sends each item with ``client.call``; items with a ``user_id`` go through
+    ``client.as_user(user_id)``, which shares the pool, limits and tickets."""
+
+    def __init__(
+        self,
+        client: AsyncCmeClient,
+        *,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        self.client = client
+        self.deadline = deadline
+        self.max_retries = max_retries
+
+    def _target(self, user_id: str | None) -> Any:
+        client: Any = self.client
+        if user_id is None or user_id == getattr(client, "user_id", None):
+            return client
+        as_user = getattr(client, "as_user", None)
+        if as_user is None:
+            raise TypeError("items with a user_id need a client with as_user() (cme-async >= 0.2)")
+        return as_user(user_id)
+
+    async def __call__(self, item: BatchItem, replay_safe: bool) -> BatchResult:
+        box = [1]
+        token = _attempts.set(box)
+        started = time.monotonic()
+        try:
+            target = self._target(item.user_id)
+            data = await target.call(
+                item.action_class,
+                item.action_name,
+                item.body,
+                deadline=self.deadline,
+                max_retries=self.max_retries,
+                replay_safe=replay_safe,
+            )
+        except Exception as exc:
+            error = error_of(exc, replay_safe=replay_safe)
+            attempts = getattr(exc, "attempts", box[0]) if error.type != "TypeError" else 0
+            return failure(
+                item.id,
+                item.action,
+                error,
+                replay_safe=replay_safe,
+                attempts=int(attempts),
+                elapsed=time.monotonic() - started,
+            )
+        finally:
+            _attempts.reset(token)
+        return BatchResult(
+            item.id,
+            "ok",
+            item.action,
+            data=data,
+            attempts=box[0],
+            elapsed=time.monotonic() - started,
+        )

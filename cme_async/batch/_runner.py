@@ -1,0 +1,291 @@
+"""The batch engine: stream items, bound what is in flight, checkpoint, stop cleanly.
+
+Items are pulled from the source one at a time, only when a slot is free, and every
+task keeps its slot until its result has been handed on; so memory follows
+``concurrency``, never the batch size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sized
+from typing import Any
+
+from .._catalogue import action_spec
+from . import _checkpoint
+from ._items import BatchItem, SourceLine, parse_item
+from ._local import Executor
+from ._progress import ProgressArg, Reporter, reporter
+from ._results import IN_FLIGHT_AT_STOP, BatchResult, ItemError, failure, invalid
+from ._summary import BatchSummary, Tally
+
+logger = logging.getLogger("cme_async.batch")
+
+_END = object()
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class BatchRun:
+    """An async iterator of ``BatchResult`` (one per item handled in this run).
+
+    After the iteration ends, ``summary`` holds the ``BatchSummary``; ``stopped_by``
+    names the signal that stopped it early (if one did). ``stop()`` stops it from code.
+    See ``cme_async.batch.run`` for the arguments.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        checkpoint: str | os.PathLike[str] | None = None,
+        retry_unknown: bool = False,
+        progress: ProgressArg = None,
+        total: int | None = None,
+        stop_signals: bool = True,
+        grace: float = 30.0,
+        check_duplicates: bool = True,
+        durable: bool = False,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
+        if grace < 0:
+            raise ValueError(f"grace must be >= 0 seconds, got {grace!r}")
+        self._executor = executor
+        self._items = items
+        self._concurrency = concurrency
+        self._checkpoint = checkpoint
+        self._retry_unknown = retry_unknown
+        self._progress = progress
+        if total is None and isinstance(items, Sized):
+            total = len(items)
+        self._total = total
+        self._stop_signals = stop_signals
+        self._grace = grace
+        self._check_duplicates = check_duplicates
+        self._durable = durable
+        self.summary: BatchSummary | None = None
+        self.stopped_by: signal.Signals | None = None
+        self._stopping = False
+        self._started = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._abandoned = 0
+
+    # -- stopping ---------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        """True once a signal or ``stop()`` asked the run to end early."""
+        return self._stopping
+
+    def stop(self) -> None:
+        """Take no new items; give those in flight ``grace`` seconds, then cancel them."""
+        if self._stopping:
+            self._cancel_in_flight()
+            return
+        self._stopping = True
+        logger.warning(
+            "cme batch: stopping; waiting up to %.0fs for %d call(s) in flight",
+            self._grace,
+            len(self._tasks),
+        )
+        asyncio.get_running_loop().call_later(self._grace, self._cancel_in_flight)
+
+    def _cancel_in_flight(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.stopped_by is None:
+            self.stopped_by = sig
+        self.stop()
+
+    def _install_signals(self) -> list[tuple[int, Any]]:
+        if not self._stop_signals or threading.current_thread() is not threading.main_thread():
+            return []
+        loop = asyncio.get_running_loop()
+        saved: list[tuple[int, Any]] = []
+        for sig in _STOP_SIGNALS:
+            try:
+                previous = signal.getsignal(sig)
+                loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue
+            saved.append((sig, previous))
+        return saved
+
+    @staticmethod
+    def _restore_signals(saved: list[tuple[int, Any]]) -> None:
+        loop = asyncio.get_running_loop()
+        for sig, previous in saved:
+            loop.remove_signal_handler(sig)
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+
+    # -- the run ------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[BatchResult]:
+        if self._started:
+            raise RuntimeError("a BatchRun can be iterated once; call run() again")
+        self._started = True
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[BatchResult]:
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self._concurrency * 2)
+        saved = self._install_signals()
+        producer = asyncio.create_task(self._produce())
+        try:
+            while True:
+                result = await self._queue.get()
+                if result is _END:
+                    break
+                yield result
+            await producer
+        finally:
+            if not producer.done():
+                producer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await producer
+            self._restore_signals(saved)
+
+    async def _produce(self) -> None:
+        state, writer, existed = self._open_checkpoint()
+        self._writer = writer
+        self._tally = Tally(self._total)
+        self._reporter: Reporter = reporter(self._progress)
+        try:
+            try:
+                await self._feed(state)
+            finally:
+                if self._tasks:
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
+        except asyncio.CancelledError:
+            self._finish(writer, compact=False)
+            raise
+        except BaseException:
+            self._finish(writer, compact=False)
+            await self._queue.put(_END)
+            raise
+        self._finish(writer, compact=existed or (writer is not None and writer.wrote_ahead))
+        await self._queue.put(_END)
+
+    def _open_checkpoint(
+        self,
+    ) -> tuple[_checkpoint.CheckpointState | None, _checkpoint.CheckpointWriter | None, bool]:
+        # Synchronous on purpose: it runs once, before anything is in flight.
+        path = self._checkpoint
+        if path is None:
+            return None, None, False
+        existed = os.path.exists(path) and os.path.getsize(path) > 0
+        state = _checkpoint.load(path)
+        return state, _checkpoint.CheckpointWriter(path, durable=self._durable), existed
+
+    def _finish(self, writer: _checkpoint.CheckpointWriter | None, *, compact: bool) -> None:
+        tally = self._tally
+        counts = tally.snapshot()
+        interrupted = self._stopping or self._abandoned > 0
+        not_started = None
+        if interrupted and self._total is not None:
+            not_started = max(0, self._total - counts.done)
+        self.summary = tally.summary(
+            interrupted=interrupted,
+            not_started=not_started if not_started is not None else self._abandoned,
+        )
+        self._reporter.close(counts)
+        if writer is not None:
+            writer.close()
+            if compact and not interrupted:
+                _checkpoint.compact(writer.path)
+
+    async def _source(self) -> AsyncIterator[Any]:
+        items = self._items
+        if isinstance(items, AsyncIterable):
+            async for raw in items:
+                yield raw
+        else:
+            for raw in items:
+                yield raw
+
+    async def _feed(self, state: _checkpoint.CheckpointState | None) -> None:
+        seen: set[int] = set()
+        slots = asyncio.Semaphore(self._concurrency)
+        index = 0
+        async for raw in self._source():
+            if self._stopping:
+                break
+            index += 1
+            where = f"line {raw.number}" if isinstance(raw, SourceLine) else f"item {index}"
+            parsed = parse_item(raw, where)
+            if isinstance(parsed, BatchResult):
+                await self._deliver(parsed)
+                continue
+            item = parsed
+            if self._check_duplicates:
+                key = hash(item.id)
+                if key in seen:
+                    await self._deliver(
+                        invalid(
+                            item.id,
+                            where,
+                            f"duplicate id {item.id!r}: ids must be unique in a batch",
+                            "DuplicateId",
+                        )
+                    )
+                    continue
+                seen.add(key)
+            spec = action_spec(item.action_class, item.action_name)
+            replay_safe = spec is not None and spec.replay_safe
+            status = state.status(item.id) if state is not None else None
+            if status == "done":
+                self._tally.skip()
+                self._reporter.update(self._tally.snapshot())
+                continue
+            if status == "unknown" and not self._retry_unknown:
+                assert state is not None
+                self._tally.add(state.unknown[item.id])
+                self._reporter.update(self._tally.snapshot())
+                continue
+            if status == "in_flight" and not self._retry_unknown and not replay_safe:
+                error = ItemError("OutcomeUnknown", IN_FLIGHT_AT_STOP, may_have_run=True)
+                await self._deliver(
+                    failure(item.id, item.action, error, replay_safe=False, attempts=0)
+                )
+                continue
+            await slots.acquire()
+            if self.stopping:
+                slots.release()
+                break
+            task = asyncio.create_task(self._one(item, replay_safe, slots))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _one(self, item: BatchItem, replay_safe: bool, slots: asyncio.Semaphore) -> None:
+        tally = self._tally
+        tally.in_flight += 1
+        try:
+            if not replay_safe and self._writer is not None:
+                self._writer.write_ahead(item.id, item.action)
+            try:
+                result = await self._executor(item, replay_safe)
+            finally:
+                tally.in_flight -= 1
+            tally.sent += 1
+            await self._deliver(result)
+        except asyncio.CancelledError:
+            self._abandoned += 1
+            raise
+        finally:
+            slots.release()
+
+    async def _deliver(self, result: BatchResult) -> None:
+        if self._writer is not None:
+            self._writer.result(result)
+        self._tally.add(result)
+        self._reporter.update(self._tally.snapshot())
+        await self._queue.put(result)
