@@ -36,6 +36,7 @@ _POST_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 _GET_HEADERS = {"User-Agent": USER_AGENT}
 _CACHE_SIZE = 256
 _NO_CEIL = float(2**31)
+_CLOSED_DURING = "the HTTP transport was closed during the exchange"
 
 
 class _TooLarge(Exception):
@@ -87,7 +88,12 @@ class NativeAiohttpTransport:
                 if on_settled is not None:
                     on_settled()
         except asyncio.CancelledError as exc:
-            failure = asyncio.CancelledError(*exc.args)
+            task = asyncio.current_task()
+            if self._closed and (task is None or task.cancelling() == 0):
+                # Not our caller's cancellation: aclose() closed the pool it waited on.
+                failure = ClientClosedError(_CLOSED_DURING)
+            else:
+                failure = asyncio.CancelledError(*exc.args)
         except _TooLarge as exc:
             failure = MalformedResponseError(
                 f"the answer exceeded max_bytes={max_bytes} bytes; connection closed",
@@ -98,7 +104,10 @@ class NativeAiohttpTransport:
         except (ClientClosedError, EventLoopMismatchError) as exc:
             failure = type(exc)(*exc.args)
         except Exception as exc:
-            failure = scrub_aiohttp(exc, None if secret is None else secret[1])
+            if self._closed:
+                failure = ClientClosedError(_CLOSED_DURING)
+            else:
+                failure = scrub_aiohttp(exc, None if secret is None else secret[1])
         del secret  # keep it out of this frame's locals in the traceback
         raise failure from None
 

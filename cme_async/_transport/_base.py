@@ -97,8 +97,10 @@ class Transport(Protocol):
             timeout: seconds for the whole attempt, from pool wait to the last byte.
             max_bytes: the largest answer body accepted; past it the connection is
                 closed and ``MalformedResponseError`` raised.
-            on_settled: called exactly once when the exchange has really ended, even
-                when the caller was cancelled and it finished in the background.
+            on_settled: called exactly once per call of ``send`` (whatever it returns or
+                raises), when the exchange has really ended: also when the caller was
+                cancelled and the exchange finished in the background. Pass the release
+                of a concurrency slot so that orphaned exchanges keep counting.
         """
         ...
 

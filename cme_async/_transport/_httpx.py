@@ -244,7 +244,10 @@ class HttpxTransport:
             # The exchange (if any) goes on, bounded by its timer; on_settled comes later.
             failure = asyncio.CancelledError(*exc.args)
         except (ClientClosedError, EventLoopMismatchError) as exc:
+            # Raised before any exchange began: settle here, once.
             failure = type(exc)(*exc.args)
+            if on_settled is not None:
+                on_settled()
         del secret  # keep it out of this frame's locals in the traceback
         raise failure from None
 

@@ -42,6 +42,8 @@ class EvilServer:
         self.huge_bytes_sent = 0
         self.huge_closed_by_client = False
         self.slow_closed_by_client = False
+        self.holding = 0  # requests held unanswered right now (/late, /hang)
+        self.max_holding = 0
         self.port = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -94,6 +96,22 @@ class EvilServer:
         except TimeoutError:
             return False
         return True
+
+    async def _hold(self, reader: asyncio.StreamReader, seconds: float) -> bool:
+        """Wait ``seconds`` without answering; True if the client hung up (or we stop)."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        hangup = asyncio.ensure_future(reader.read(1))
+        self.holding += 1
+        self.max_holding = max(self.max_holding, self.holding)
+        try:
+            done, _ = await asyncio.wait(
+                (stopping, hangup), timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            self.holding -= 1
+            stopping.cancel()
+            hangup.cancel()
+        return bool(done)
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -154,7 +172,13 @@ class EvilServer:
         if path == "/drop":
             return False
         if path in ("/late", "/hang"):
-            if await self._pause(LATE_HEADERS if path == "/late" else HANG):
+            if await self._hold(reader, LATE_HEADERS if path == "/late" else HANG):
+                return False
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+            return True
+        if path == "/slow":
+            if await self._pause(0.02):
                 return False
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
             await writer.drain()
