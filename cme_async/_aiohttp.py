@@ -1,23 +1,27 @@
-"""An aiohttp-backed transport for ``httpx.AsyncClient`` (``pip install cme-async[aiohttp]``).
+"""aiohttp under the SDK (``pip install cme-async[aiohttp]``): the pool of the native road.
 
 httpx's own connection pool (httpcore) costs a lot of CPU per request at high
-concurrency (httpx issue 3215). ``aiohttp_http_client()`` returns an ordinary
-``httpx.AsyncClient`` whose requests travel over one ``aiohttp.ClientSession``
-instead, so everything the SDK builds on httpx (timeouts, retries, hooks, limits,
-redaction) works unchanged::
+concurrency (httpx issue 3215), and httpx's request and response objects cost more on
+top. ``aiohttp_http_client()`` returns an ordinary ``httpx.AsyncClient`` whose requests
+travel over one ``aiohttp.ClientSession``; handed to the SDK, it selects the *native*
+aiohttp road (``cme_async._transport``), which sends straight on that session with no
+httpx object per call::
 
     client = cme_async.AsyncCmeClient(
         signer, "batch_user", http_client=cme_async.aiohttp_http_client(max_connections=200)
     )
 
+(``AsyncCmeClient(..., transport="aiohttp")`` does the same with a session the SDK
+owns; ``transport="httpx"`` keeps the requests on httpx over this session, for respx.)
+
 The session is created on first use inside the running event loop (aiohttp sessions
-are loop-bound). ``aiohttp`` is imported only when this function is called, so
-``import cme_async`` never pays for it.
+are loop-bound; another loop gets ``EventLoopMismatchError``). ``aiohttp`` is imported
+only when this function is called, so ``import cme_async`` never pays for it.
 
 aiohttp errors are mapped to the httpx exception that tells the retry policy the truth
-about whether the request may have reached the server: only failures to *connect*
-become ``httpx.ConnectError`` / ``httpx.ConnectTimeout`` ("not sent", safe to replay
-for any action); a dropped or reset connection after that becomes
+about whether the request may have reached the server (``_transport._scrub``): only
+failures to *connect* become ``httpx.ConnectError`` / ``httpx.ConnectTimeout`` ("not
+sent", safe to replay for any action); a dropped or reset connection after that becomes
 ``httpx.RemoteProtocolError`` / ``httpx.ReadError`` / ``httpx.WriteError`` and a read
 timeout ``httpx.ReadTimeout`` ("may have run"). (httpx-aiohttp's own mapping turns a
 server disconnect into ``ConnectTimeout``, which would let a non-idempotent action be
@@ -266,9 +270,10 @@ def aiohttp_http_client(
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` that sends its requests over aiohttp.
 
-    Pass it as ``AsyncCmeClient(..., http_client=cme_async.aiohttp_http_client())``.
-    The SDK does not close a client you pass in: close it yourself (``await
-    http.aclose()``) or use ``async with``.
+    Pass it as ``AsyncCmeClient(..., http_client=cme_async.aiohttp_http_client())``:
+    the SDK then sends on its aiohttp session directly (the native road). The SDK does
+    not close a client you pass in: close it yourself (``await http.aclose()``) or use
+    ``async with``.
 
     Args:
         max_connections: connections open at once (aiohttp keeps all of them alive).
