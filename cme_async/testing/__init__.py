@@ -12,6 +12,7 @@ httpx; uvicorn is imported when a server is started.
 
 from ._fake import IN_PROCESS_URL, FakeCme
 from ._faults import Fault
+from ._ledger import RequestRecord
 from ._remote import RemoteFakeCme
 from .world.seed import (
     DEMO_FRIEND_ID,
@@ -34,6 +35,7 @@ __all__ = [
     "FakeCme",
     "Fault",
     "RemoteFakeCme",
+    "RequestRecord",
     "demo_seed",
 ]
 

@@ -16,6 +16,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ._fake import FakeCme
 from .world.seed import DEMO_PLATFORM, DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_USER_ID
@@ -40,6 +41,22 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="seconds a ProcessMaterial task takes (1.0)",
+    )
+    p.add_argument(
+        "--credentials",
+        action="append",
+        default=[],
+        metavar="SECRET_ID:SECRET_KEY:PLATFORM",
+        help="accept Login signatures of another key/platform too (repeatable; a tenant each)",
+    )
+    p.add_argument("--ticket-ttl", type=float, help="seconds a ticket stays valid (no limit)")
+    p.add_argument("--login-latency", type=float, default=0.0, help="delay every login (0)")
+    p.add_argument(
+        "--request-log",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests kept in the log read by GET /_emulator/requests (1000)",
     )
     p.add_argument(
         "--run",
@@ -67,25 +84,42 @@ def _banner(url: str, args: argparse.Namespace) -> str:
         f"CME emulator listening on {url}" + (" (demo library loaded)" if args.seed else ""),
         f"  login:    GET  {url}/?signature=<Login signature>",
         f"  actions:  POST {url}/PaaS/<Class>/<Name>?auth=<Authorization>",
-        f"  controls: POST {url}/_emulator/{{expire-tickets,fail-next,latency,rate-limit}}, "
-        f"GET {url}/_emulator/counters",
+        f"  controls: POST {url}/_emulator/{{expire-tickets,expire-randomly,fail-next,latency,"
+        "rate-limit,add-credentials,request-log,reset}}, "
+        f"GET {url}/_emulator/{{counters,requests}}",
         "Sign Login signatures with these (shell syntax):",
     ]
     lines += [f"  export {k}={v}" for k, v in _env(url, args).items()]
+    for text in args.credentials:
+        secret_id, _, platform = _triple(text)
+        lines.append(f"  (also accepted: SecretId {secret_id} for platform {platform})")
     return "\n".join(lines)
 
 
+def _triple(text: str) -> tuple[str, str, str]:
+    parts = text.split(":")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"--credentials wants SECRET_ID:SECRET_KEY:PLATFORM, got {text!r}")
+    return parts[0], parts[1], parts[2]
+
+
 def _fake(args: argparse.Namespace) -> FakeCme:
-    fake = FakeCme(args.secret_id, args.secret_key, args.platform, task_duration=args.task_duration)
-    if args.seed:
-        fake = FakeCme.seeded(
-            secret_id=args.secret_id,
-            secret_key=args.secret_key,
-            platform=args.platform,
-            task_duration=args.task_duration,
-        )
+    options: dict[str, Any] = {
+        "secret_id": args.secret_id,
+        "secret_key": args.secret_key,
+        "platform": args.platform,
+        "task_duration": args.task_duration,
+        "ticket_ttl": args.ticket_ttl,
+    }
+    if args.request_log is not None:
+        options["request_log_size"] = args.request_log
+    fake = FakeCme.seeded(**options) if args.seed else FakeCme(**options)
     if args.seed_file:
         fake.load_seed(args.seed_file)
+    for text in args.credentials:
+        fake.add_credentials(*_triple(text))
+    if args.login_latency:
+        fake.login_latency(args.login_latency)
     return fake
 
 
@@ -105,6 +139,11 @@ async def _run(args: argparse.Namespace, command: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        for text in args.credentials:
+            _triple(text)
+    except ValueError as exc:
+        _parser().error(str(exc))
     if args.run is not None:
         command = [c for c in args.run if c != "--"] if args.run[:1] == ["--"] else args.run
         if not command:

@@ -10,6 +10,7 @@
     POST /_emulator/latency           {"Seconds", "Action"}       ("Login" = the login endpoint)
     POST /_emulator/rate-limit        {"Action", "PerSecond", "Burst"}
     POST /_emulator/add-credentials   {"SecretId", "SecretKey", "Platform"}
+    POST /_emulator/request-log       {"Size"}                    (records kept from now on)
     POST /_emulator/reset             {}
 
 The functions below (``expire``, ``add_credentials``, ``reset``) are shared with
@@ -68,6 +69,8 @@ def requests(controls: Controls, params: Mapping[str, str]) -> dict[str, Any]:
     since = int(params.get("since", 0))
     limit = int(params.get("limit", 10_000))
     action, user_id, platform = params.get("action"), params.get("user_id"), params.get("platform")
+    if action is not None:
+        action = controls.action_key(action)
     out = []
     for record in controls.ledger.requests:
         if record.seq <= since:
@@ -127,6 +130,8 @@ def _post(
             args.get("SecretKey", ""),
             args.get("Platform", ""),
         )
+    elif what == "request-log":
+        controls.ledger.resize(int(args["Size"]))
     elif what == "reset":
         reset(world, controls)
     else:
@@ -157,6 +162,6 @@ def control(
         result = _post(world, controls, creds, what, args)
     except _UnknownControl:
         return plain(404, b"Not Found")
-    except (TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         return json_reply({"Error": str(exc)}, request_id, 400)
     return json_reply({"Result": result}, request_id)

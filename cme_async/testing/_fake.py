@@ -271,6 +271,15 @@ class FakeCme:
         """The request log, oldest first: every login and action request (see RequestRecord)."""
         return list(self.controls.ledger.requests)
 
+    @property
+    def request_log_size(self) -> int:
+        """How many records :attr:`requests` keeps; set it to keep more (or 0 for none)."""
+        return self.controls.ledger.log_size
+
+    @request_log_size.setter
+    def request_log_size(self, size: int) -> None:
+        self.controls.ledger.resize(size)
+
     def requests_for(
         self,
         action: str | None = None,

@@ -78,6 +78,7 @@ class Ledger:
     def __init__(self, log_size: int = DEFAULT_LOG_SIZE) -> None:
         self.log_size = log_size
         self.internal_errors: list[str] = []
+        self.requests: deque[RequestRecord] = deque(maxlen=log_size)
         self.reset()
 
     def resize(self, log_size: int) -> None:
@@ -88,7 +89,7 @@ class Ledger:
         self.requests = deque(self.requests, maxlen=log_size)
 
     def reset(self) -> None:
-        self.requests: deque[RequestRecord] = deque(maxlen=self.log_size)
+        self.requests = deque(maxlen=self.log_size)
         self.calls: Counter[str] = Counter()
         self.logins = 0
         self.login_attempts = 0
