@@ -235,13 +235,15 @@ class TokenManager:
                 identity.platform,
             )
             if isinstance(ticket, Ticket):
-                await self._delete(identity, ticket.authorization)
+                await self._delete(identity, ticket)
             return None
         return ticket
 
-    async def _delete(self, identity: Identity, authorization: str) -> bool:
+    async def _delete(self, identity: Identity, ticket: Ticket) -> bool:
+        # Takes the Ticket (its repr is masked), never the bare authorization as a local:
+        # a traceback rendered with locals shows every frame's locals.
         try:
-            return await self.store.compare_and_delete(identity.key, authorization)
+            return await self.store.compare_and_delete(identity.key, ticket.authorization)
         except CmeError:
             raise
         except Exception as exc:
@@ -275,7 +277,7 @@ class TokenManager:
 
     async def _run_login(self, identity: Identity, stale: Ticket | None) -> Ticket:
         if stale is not None:
-            await self._delete(identity, stale.authorization)
+            await self._delete(identity, stale)
         if self._shared:
             ticket = await self._login_across_processes(identity)
         else:
@@ -338,7 +340,7 @@ class TokenManager:
         known = self._known.get(identity.key)
         if known is not None and known.authorization == ticket.authorization:
             del self._known[identity.key]
-        return await self._delete(identity, ticket.authorization)
+        return await self._delete(identity, ticket)
 
     def known(self, identity: Identity) -> Ticket | None:
         """The last ticket this manager obtained for ``identity`` and has not seen refused."""

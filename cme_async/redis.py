@@ -120,6 +120,7 @@ class RedisTicketStore:
     async def compare_and_delete(self, key: str, authorization: str) -> bool:
         script = self._conn.script("compare_and_delete")
         tag = f"{_FORMAT}|{_digest(authorization)}|"
+        del authorization  # a traceback rendered with locals must not show it
         done = await self._run(
             "compare_and_delete", script(keys=[self._ticket_key(key)], args=[tag])
         )
