@@ -33,7 +33,10 @@ def parsing(number: int, repeat: int) -> dict[str, Any]:
     off (``timeit``'s default, the pure CPU cost). The target uses the GC-on numbers.
     """
     from cme_async._envelope import parse_action_response
-    from cme_async._generated.material import _s_SearchMaterialResponse
+    from cme_async._converter import structure_hook
+    from cme_async._generated.material import SearchMaterialResponse
+
+    _s_SearchMaterialResponse = structure_hook(SearchMaterialResponse)
 
     body = bodies.build()["large"]
     data = json.loads(body)["Data"]

@@ -104,66 +104,19 @@ __all__ = [
 
 # -- typed actions (generated from specs/; every model class is in cme_async.types) ---------
 # Loaded on first use (PEP 562), so `import cme_async` does not build every model class;
-# type checkers and IDEs see the real imports below.
+# type checkers and IDEs see the real imports. The generated names come from one
+# generated module (_generated/_exports.py); hand-written lazy names are listed here.
+from ._generated import _exports
+
 if TYPE_CHECKING:
     from . import types
     from ._converter import converter
-    from ._generated.enums import (
-        EntityType,
-        MaterialType,
-        Resolution,
-        SortOrder,
-        TaskStatus,
-        TeamRole,
-    )
-    from ._generated.namespaces import MaterialActions, ProjectActions, TaskActions, TeamActions
-    from .types import (
-        ClassInfo,
-        Entity,
-        FilterInfo,
-        IntegerRange,
-        JoinTeamInfo,
-        MaterialBasicInfo,
-        MaterialInfo,
-        ProjectBasicInfo,
-        ProjectInfo,
-        SearchScope,
-        SortBy,
-        TaskInfo,
-        TeamInfo,
-        TimeRange,
-    )
+    from ._generated._exports import *  # noqa: F403
 
 _LAZY: dict[str, str] = {
     "types": "cme_async.types",
     "converter": "cme_async._converter",
-    **dict.fromkeys(
-        ["EntityType", "MaterialType", "Resolution", "SortOrder", "TaskStatus", "TeamRole"],
-        "cme_async._generated.enums",
-    ),
-    **dict.fromkeys(
-        ["MaterialActions", "ProjectActions", "TaskActions", "TeamActions"],
-        "cme_async._generated.namespaces",
-    ),
-    **dict.fromkeys(
-        [
-            "ClassInfo",
-            "Entity",
-            "FilterInfo",
-            "IntegerRange",
-            "JoinTeamInfo",
-            "MaterialBasicInfo",
-            "MaterialInfo",
-            "ProjectBasicInfo",
-            "ProjectInfo",
-            "SearchScope",
-            "SortBy",
-            "TaskInfo",
-            "TeamInfo",
-            "TimeRange",
-        ],
-        "cme_async.types",
-    ),
+    **_exports.LAZY,
 }
 
 
@@ -181,31 +134,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ += [
-    "ClassInfo",
-    "Entity",
-    "EntityType",
-    "FilterInfo",
-    "IntegerRange",
-    "JoinTeamInfo",
-    "MaterialActions",
-    "MaterialBasicInfo",
-    "MaterialInfo",
-    "MaterialType",
-    "ProjectActions",
-    "ProjectBasicInfo",
-    "ProjectInfo",
-    "Resolution",
-    "SearchScope",
-    "SortBy",
-    "SortOrder",
-    "TaskActions",
-    "TaskInfo",
-    "TaskStatus",
-    "TeamActions",
-    "TeamInfo",
-    "TeamRole",
-    "TimeRange",
-    "converter",
-    "types",
-]
+__all__ += ["converter", "types", *_exports.__all__]

@@ -1,20 +1,35 @@
-"""Run-time view of the action catalogue (``specs/*.yaml``).
+"""The action catalogue (``specs/*.yaml``) as attrs classes: the one model of a spec.
 
-The generator turns the YAML catalogue into plain instances of the classes
-below (``cme_async/_generated/catalogue.py``), so that the runtime (retry
-policy, paginators) and the emulator can ask questions about an action without
-a YAML parser.  This module only defines the shapes and the lookup; it never
-imports the generated module at import time of ``cme_async`` beyond what the
-lookup needs.
+``python -m codegen`` validates the YAML into these classes and writes them to the
+package-data file ``cme_async/_generated/catalogue.json``; :func:`catalogue` reads that
+file back on first use (the emulator, the CLI, ``docs``).  A normal call never needs it:
+what a call needs (wire names, replay safety, paging) is written into the generated
+methods and models.  This module imports neither the generator nor the generated code.
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 from collections.abc import Mapping
-from typing import Literal
+from importlib import resources
+from typing import Any, Literal
 
 import attrs
+import cattrs
+
+__all__ = [
+    "ActionSpec",
+    "Catalogue",
+    "EnumSpec",
+    "ErrorCodeSpec",
+    "FamilySpec",
+    "FieldSpec",
+    "StructSpec",
+    "action_spec",
+    "catalogue",
+    "dumps",
+    "loads",
+]
 
 Paging = Literal["offset", "time_window", "none"]
 
@@ -23,15 +38,13 @@ Paging = Literal["offset", "time_window", "none"]
 class FieldSpec:
     """One field of a request, a response ``Data`` or a structure.
 
-    ``type`` is the catalogue's type expression: ``string``, ``integer``,
-    ``float``, ``boolean``, ``any``, a structure name (``Entity``), a list
-    (``list[Entity]``) or a union written with ``|`` (``string|integer``),
-    used where the documentation contradicts itself.
-
-    For a list field, ``enum`` and ``item_max_length`` apply to each item while
-    ``max_items`` bounds the list.  ``aliases`` are other wire names the field is
-    read from (documented spellings that contradict each other); ``notes`` record
-    documentation oddities; ``doc_type`` is the type as the page writes it.
+    ``type`` is the catalogue's type expression: ``string``, ``integer``, ``float``,
+    ``boolean``, ``any``, a structure name (``Entity``), a list (``list[Entity]``) or a
+    union written with ``|`` (``string|integer``), used where the documentation
+    contradicts itself.  For a list field, ``enum`` and ``item_max_length`` apply to each
+    item while ``max_items`` bounds the list.  ``aliases`` are other wire names the field
+    is read from; ``notes`` record documentation oddities; ``doc_type`` is the type as
+    the page writes it; ``enum_name`` names the shared enum ``enum`` came from.
     """
 
     wire: str
@@ -39,17 +52,19 @@ class FieldSpec:
     type: str
     required: bool = False
     enum: tuple[str, ...] = ()
-    default: object = None
+    default: Any = None
     max_length: int | None = None
     max_items: int | None = None
     minimum: float | None = None
     maximum: float | None = None
     aliases: tuple[str, ...] = ()
     description: str = ""
-    # Added by the code generator (optional, with defaults):
     item_max_length: int | None = None
     doc_type: str = ""
     notes: tuple[str, ...] = ()
+    enum_name: str = ""
+    doc_required: bool | None = None
+    description_zh: str = ""
 
 
 @attrs.frozen
@@ -58,10 +73,25 @@ class StructSpec:
     fields: tuple[FieldSpec, ...]
     description: str = ""
     notes: tuple[str, ...] = ()
+    source: str = ""
+    export: bool = False  # also importable as ``cme_async.<name>``
+
+
+@attrs.frozen
+class EnumSpec:
+    name: str
+    values: tuple[str, ...]
+    description: str = ""
 
 
 @attrs.frozen
 class ActionSpec:
+    """One action.  For paged actions ``items_field``/``total_field``/``cursor_field``
+    are wire names (dotted paths into ``Data`` for ``time_window`` paging, e.g.
+    ``"SubtitleInfo.SubtitleSet"``); ``item_key`` names the item field that identifies
+    an item repeated at a window boundary.  ``single_item_as`` names the response list
+    an answer may replace by one flat item (a documented oddity)."""
+
     action_class: str
     action_name: str
     method: str
@@ -72,17 +102,18 @@ class ActionSpec:
     has_data: bool
     description: str = ""
     errors: tuple[str, ...] = ()
-    # For paged actions: the wire names the paginator works with.
     items_field: str | None = None
     total_field: str | None = None
-    # Added by the code generator (optional, with defaults).  For ``time_window``
-    # paging ``items_field``/``cursor_field`` are dotted wire paths into ``Data``
-    # (``"SubtitleInfo.SubtitleSet"``, ``"SubtitleInfo.LastTimeOffset"``).
     cursor_field: str | None = None
     default_page_size: int | None = None
     max_page_size: int | None = None
     doc_id: int | None = None
     notes: tuple[str, ...] = ()
+    item_key: str | None = None
+    single_item_as: str | None = None
+    doc_path: str = ""
+    title_zh: str = ""
+    description_zh: str = ""
 
     @property
     def key(self) -> str:
@@ -96,29 +127,58 @@ class ErrorCodeSpec:
     meaning: str = ""
     relogin_helps: bool = False
     retry_helps: bool = False
+    seen_in_client_examples: bool = False
+
+
+@attrs.frozen
+class FamilySpec:
+    meaning: str
+    sdk_error: str
 
 
 @attrs.frozen
 class Catalogue:
-    """The whole catalogue: actions by ``"Class/Name"``, structures and error codes by name."""
+    """The whole catalogue: actions by ``"Class/Name"``, structures, error codes, enums
+    and error families by name.  Actions keep the catalogue's order."""
 
     actions: Mapping[str, ActionSpec]
     structs: Mapping[str, StructSpec]
     error_codes: Mapping[str, ErrorCodeSpec]
+    enums: Mapping[str, EnumSpec] = attrs.field(factory=dict)
+    families: Mapping[str, FamilySpec] = attrs.field(factory=dict)
+
+
+# The spec classes only (the wire models have their own converter in _converter.py).
+_specs = cattrs.Converter(omit_if_default=True)
+
+
+def dumps(cat: Catalogue) -> str:
+    """The catalogue as deterministic JSON (what ``make codegen`` writes)."""
+    data = _specs.unstructure(cat)
+    data["actions"] = [_specs.unstructure(a) for a in cat.actions.values()]
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def loads(text: str) -> Catalogue:
+    data = json.loads(text)
+    actions = [_specs.structure(a, ActionSpec) for a in data.pop("actions")]
+    cat = _specs.structure(data | {"actions": {}}, Catalogue)
+    return attrs.evolve(cat, actions={a.key: a for a in actions})
 
 
 _CATALOGUE: Catalogue | None = None
 
 
 def catalogue() -> Catalogue:
-    """The catalogue, loaded on first use (the emulator, the CLI and the paginators ask)."""
+    """The catalogue, read from the package data on first use."""
     global _CATALOGUE
     if _CATALOGUE is None:
+        path = resources.files("cme_async._generated").joinpath("catalogue.json")
         try:
-            module = importlib.import_module("cme_async._generated.catalogue")
-        except ImportError:  # pragma: no cover - only before the first `make codegen`
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:  # pragma: no cover - only before the first `make codegen`
             return Catalogue({}, {}, {})
-        _CATALOGUE = Catalogue(module.ACTIONS, module.STRUCTS, module.ERROR_CODES)
+        _CATALOGUE = loads(text)
     return _CATALOGUE
 
 

@@ -1,228 +1,478 @@
-"""The one shared cattrs converter and the run-time helpers of the generated models.
+"""The one cattrs converter of the wire models, configured from what the catalogue says.
 
-Every generated model class registers two hooks here, built once at import:
+Every generated model is an attrs class with snake_case attributes and a ``_wire``
+class attribute (a :class:`Wire`) that the generator writes from ``specs/``: the wire
+name of each attribute, the documented alternative spellings, the fields a request
+must carry.  From that, and from the attribute annotations, this module builds each
+class's hooks with cattrs' own generators (``make_dict_structure_fn_from_attrs`` /
+``make_dict_unstructure_fn_from_attrs`` with ``override(rename=...)``):
 
-* a structure hook (wire ``dict`` -> model), emitted by the generator as straight-line
-  code because it sits on the hot path of every answer: it renames PascalCase wire
-  keys to snake_case attributes, accepts the documented alternative spellings
-  (aliases), never checks enum values (CME adds values over time) and keeps every
-  unknown wire key in ``unknown_fields``;
-* an unstructure hook (model or plain mapping -> wire ``dict``), table driven by a
-  :class:`Codec`: it checks types and required fields, drops ``None`` values and
-  sends unknown fields back unchanged.
-
-The generated action methods call the same codecs, so a bad argument raises
-``TypeError``/``ValueError`` naming the field before anything is sent.
+* structuring (wire ``dict`` -> model) never checks types or enum values (CME adds
+  values over time), keeps wire keys this version does not know in ``unknown_fields``,
+  reads either spelling where the documentation contradicts itself, and accepts the
+  documented flat item where an answer should carry a one-item list;
+* unstructuring (model, or a mapping shaped like it, -> wire ``dict``) checks types and
+  required fields, drops ``None``, and sends unknown fields back (known ones win).
+  A bad value raises ``TypeError``/``ValueError`` naming the path
+  (``search_scopes[0].owner.id is required``) before anything is sent.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NoReturn, TypeVar
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, NoReturn, TypeVar
 
+import attrs
 import cattrs
+from cattrs.gen import (
+    make_dict_structure_fn_from_attrs,
+    make_dict_unstructure_fn_from_attrs,
+    override,
+)
 
 from ._errors import MalformedResponseError
 
-__all__ = ["Codec", "converter"]
+__all__ = ["Model", "Wire", "converter"]
 
 #: The shared converter: ``converter.structure(data, SearchMaterialResponse)`` and
 #: ``converter.unstructure(model)`` work for every generated model class.
-converter = cattrs.Converter()
+converter = cattrs.Converter(detailed_validation=False)
 
-Check = Callable[[Any, str], Any]
-"""Validates one value for the wire: ``check(value, path) -> wire value``."""
-
-_CODECS: dict[str, Codec] = {}
-T = TypeVar("T")
+M = TypeVar("M", bound="Model")
+Hook = Callable[..., Any]
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+@attrs.frozen
+class Wire:
+    """What the converter needs about one model class (written by the generator)."""
+
+    names: Mapping[str, str]  # attribute -> wire name
+    required: frozenset[str] = frozenset()
+    aliases: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    single_item_as: str | None = None  # lenient: one flat item in place of this list
 
 
-def _where(path: str) -> str:
-    return path or "value"
+class Model:
+    """Base of every generated model: wire dicts and JSON in and out."""
+
+    __slots__ = ()
+    _wire: ClassVar[Wire]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form: PascalCase names, None fields left out, unknown fields included."""
+        result: dict[str, Any] = unstructure_hook(type(self))(self)
+        return result
+
+    def to_json(self, **kwargs: Any) -> str:
+        """``to_dict()`` as JSON text (``kwargs`` go to ``json.dumps``)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    @classmethod
+    def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
+        """The model of a wire dict (the inverse of :meth:`to_dict`)."""
+        result: M = structure_hook(cls)(data if type(data) is dict else dict(data))
+        return result
 
 
-def check_str(value: Any, path: str) -> str:
-    if isinstance(value, str):
-        return value
-    raise TypeError(f"{_where(path)}: expected str, got {type(value).__name__}")
+def is_model(cl: Any) -> bool:
+    return isinstance(cl, type) and isinstance(cl.__dict__.get("_wire"), Wire)
 
 
-def check_int(value: Any, path: str) -> int:
+# ---- argument errors that name their path ------------------------------------------
+
+
+class _Located(Exception):
+    """An error whose message is ``<path><reason>``; the path grows as it propagates."""
+
+    path: str
+    reason: str
+
+    def prefix(self, part: str) -> None:
+        joint = "" if not self.path or self.path.startswith("[") else "."
+        self.path = part + joint + self.path
+
+    def __str__(self) -> str:
+        return (self.path or "value") + self.reason
+
+
+class ArgumentTypeError(_Located, TypeError):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path, self.reason = path, reason
+
+
+class ArgumentValueError(_Located, ValueError):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path, self.reason = path, reason
+
+
+def _got(value: Any, expected: str) -> NoReturn:
+    raise ArgumentTypeError("", f": expected {expected}, got {type(value).__name__}")
+
+
+Check = Callable[[Any], Any]
+
+
+def check_str(value: Any) -> str:
+    return value if isinstance(value, str) else _got(value, "str")
+
+
+def check_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise TypeError(f"{_where(path)}: expected int, got {type(value).__name__}")
+    _got(value, "int")
 
 
-def check_float(value: Any, path: str) -> float:
+def check_float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{_where(path)}: expected float, got {type(value).__name__}")
+        _got(value, "float")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{_where(path)}: {value!r} is not a finite number (JSON cannot carry it)")
+        raise ArgumentValueError("", f": {value!r} is not a finite number (JSON cannot carry it)")
     return value
 
 
-def check_bool(value: Any, path: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise TypeError(f"{_where(path)}: expected bool, got {type(value).__name__}")
+def check_bool(value: Any) -> bool:
+    return value if isinstance(value, bool) else _got(value, "bool")
 
 
-def check_any(value: Any, path: str) -> Any:
+def check_any(value: Any) -> Any:
     return value
 
 
-def list_of(item: Check) -> Check:
-    """A check for a list whose items pass ``item``; any non-string iterable is accepted."""
+_SCALARS: dict[Any, tuple[Check, str]] = {
+    str: (check_str, "str"),
+    int: (check_int, "int"),
+    float: (check_float, "float"),
+    bool: (check_bool, "bool"),
+    Any: (check_any, "any"),
+}
 
-    def check_list(value: Any, path: str) -> list[Any]:
+
+def _list_of(item: Check) -> Check:
+    def check_list(value: Any) -> list[Any]:
         if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-            raise TypeError(f"{_where(path)}: expected a list, got {type(value).__name__}")
-        return [item(x, f"{path}[{i}]") for i, x in enumerate(value)]
+            _got(value, "a list")
+        out = []
+        for i, x in enumerate(value):
+            try:
+                out.append(item(x))
+            except _Located as exc:
+                exc.prefix(f"[{i}]")
+                raise
+        return out
 
     return check_list
 
 
-def one_of(*checks: Check, expected: str) -> Check:
-    """A check for a union: the first alternative whose check passes wins."""
-
-    def check_union(value: Any, path: str) -> Any:
+def _one_of(checks: list[Check], expected: str) -> Check:
+    def check_union(value: Any) -> Any:
         for check in checks:
             try:
-                return check(value, path)
+                return check(value)
             except TypeError:
                 continue
-        raise TypeError(f"{_where(path)}: expected {expected}, got {type(value).__name__}")
+        _got(value, expected)
 
     return check_union
 
 
-def struct(name: str) -> Check:
-    """A check for a nested structure, resolved by name when first used."""
-
-    def check_struct(value: Any, path: str) -> dict[str, Any]:
-        return _CODECS[name].to_wire(value, path)
+def _struct(cl: type) -> Check:
+    def check_struct(value: Any) -> dict[str, Any]:
+        if isinstance(value, cl):
+            return unstructure_hook(cl)(value)  # type: ignore[no-any-return]
+        if isinstance(value, Mapping):
+            return unstructure_hook(cl)(from_mapping(cl, value))  # type: ignore[no-any-return]
+        _got(value, f"{cl.__name__} or a mapping")
 
     return check_struct
 
 
-class Codec:
-    """Turns one model class (or a plain mapping shaped like it) into its wire dict.
+def _options(t: Any) -> list[Any]:
+    """The alternatives of an annotation, ``None`` left out."""
+    if typing.get_origin(t) in (typing.Union, types.UnionType):
+        return [x for x in typing.get_args(t) if x is not type(None)]
+    return [t]
 
-    ``fields`` rows are ``(attr, wire, check, required, aliases)``.  A mapping may use
-    attribute names or wire names; keys that are neither but look like wire names
-    (start with an upper-case letter) are sent unchanged, anything else is a
-    ``ValueError`` (almost always a typo).
+
+def _check_for(t: Any) -> tuple[Check, str]:
+    """The unstructure check of an attribute annotation and its words for errors."""
+    options = _options(t)
+    if len(options) > 1:
+        parts = [_check_for(x) for x in options]
+        words = " or ".join(w for _, w in parts)
+        return _one_of([c for c, _ in parts], words), words
+    t = options[0]
+    if t in _SCALARS:
+        return _SCALARS[t]
+    if is_model(t):
+        return _struct(t), t.__name__
+    origin = typing.get_origin(t)
+    if origin is Literal:
+        return check_str, "str"
+    if origin in (list, Sequence):
+        item, words = _check_for(typing.get_args(t)[0])
+        return _list_of(item), f"list of {words}"
+    raise TypeError(f"no wire check for the annotation {t!r}")  # pragma: no cover
+
+
+# ---- structuring (wire -> model) ----------------------------------------------------
+
+_STRUCTURE: dict[type, Hook] = {}
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _nested(t: Any) -> Hook | None:
+    """The structure hook of a model-valued attribute; None: the wire value is kept as is."""
+    options = _options(t)
+    if len(options) != 1:
+        return None
+    t = options[0]
+    if is_model(t):
+        return structure_hook(t)
+    if typing.get_origin(t) is list and is_model(item := typing.get_args(t)[0]):
+        item_hook = structure_hook(item)
+
+        def structure_list(value: Any, _: Any = None) -> list[Any] | None:
+            return None if value is None else [item_hook(x) for x in value]
+
+        return structure_list
+    return None
+
+
+def _known(cl: type) -> frozenset[str]:
+    w: Wire = cl.__dict__["_wire"]
+    return frozenset(w.names.values()).union(*w.aliases.values())
+
+
+_MAX_SHAPES = 64  # distinct key layouts remembered per class (answers repeat a few)
+
+
+def structure_hook(cl: type) -> Hook:
+    """The hook turning a wire dict into ``cl`` (built once, on first use).
+
+    cattrs generates one function per *shape* (the tuple of keys an object arrives
+    with): it passes exactly the keys present, renamed, as keyword arguments, with no
+    membership tests and no intermediate dict, so an answer's hundreds of objects cost
+    about what reading them does.  A shape fixes which spelling of a contradictory
+    field is used and which keys are unknown.
     """
+    hook = _STRUCTURE.get(cl)
+    if hook is not None:
+        return hook
+    attrs.resolve_types(cl)
+    w: Wire = cl.__dict__["_wire"]
+    name = cl.__name__
+    known = _known(cl)
+    shapes: dict[tuple[str, ...], Hook] = {}
 
-    __slots__ = ("cls", "fields", "keys", "name")
+    def structure(o: Any, _: Any = None) -> Any:
+        if o.__class__ is dict:
+            return (shapes.get(tuple(o)) or for_shape(o))(o)
+        if o is None:
+            return None
+        raise TypeError(f"{name}: expected a JSON object, got {type(o).__name__}")
 
-    def __init__(
-        self,
-        cls: type,
-        name: str,
-        fields: tuple[tuple[str, str, Check, bool, tuple[str, ...]], ...],
-    ) -> None:
-        self.cls = cls
-        self.name = name
-        self.fields = fields
-        keys: set[str] = set()
-        for attr, wire, _check, _required, aliases in fields:
-            keys.update((attr, wire, *aliases))
-        self.keys = frozenset(keys)
+    _STRUCTURE[cl] = structure  # before the nested hooks: structures may nest themselves
+    fields = [a for a in attrs.fields(cl) if a.name != "unknown_fields"]
+    hooks = {a.name: h for a in fields if (h := _nested(a.type)) is not None}
+    single = w.single_item_as
+    item_known: frozenset[str] = frozenset()
+    if single is not None:
+        items = next(a for a in fields if w.names[a.name] == single)
+        item_known = _known(typing.get_args(_options(items.type)[0])[0])
 
-    def to_wire(self, value: Any, path: str = "") -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if isinstance(value, self.cls):
-            for attr, wire, check, required, _aliases in self.fields:
-                x = getattr(value, attr)
-                if x is None:
-                    if required:
-                        self._missing(path, attr, wire)
-                    continue
-                out[wire] = check(x, _join(path, attr))
-            extra: dict[str, Any] = value.unknown_fields  # type: ignore[attr-defined]
-            for key, x in extra.items():
-                out.setdefault(key, x)
-            return out
-        if not isinstance(value, Mapping):
-            raise TypeError(
-                f"{_where(path)}: expected {self.name} or a mapping, got {type(value).__name__}"
-            )
-        passthrough: dict[str, Any] | None = None
-        if not self.keys.issuperset(value):
-            passthrough = {}
-            for key, x in value.items():
-                if key in self.keys:
-                    continue
-                if not isinstance(key, str) or not key[:1].isupper():
-                    known = ", ".join(f[0] for f in self.fields)
-                    raise ValueError(
-                        f"{_where(path)}: unknown field {key!r} for {self.name} (known: {known}; "
-                        "undocumented wire fields must be spelled in PascalCase)"
-                    )
-                if x is not None:
-                    passthrough[key] = x
-        for attr, wire, check, required, aliases in self.fields:
-            x = value.get(attr)
-            if x is None:
-                x = value.get(wire)
-                if x is None:
-                    for alias in aliases:
-                        x = value.get(alias)
-                        if x is not None:
-                            break
-            if x is None:
-                if required:
-                    self._missing(path, attr, wire)
-                continue
-            out[wire] = check(x, _join(path, attr))
-        if passthrough:
-            for key, x in passthrough.items():
-                out.setdefault(key, x)
+    def for_shape(o: dict[str, Any]) -> Hook:
+        if single is not None and single not in o and not item_known.isdisjoint(o):
+            # The documented flat item instead of a one-item list.
+            fn: Hook = lambda o: structure({single: [o]})  # noqa: E731
+        else:
+            fn = _shape_function(cl, w, fields, hooks, o)
+            extras = [k for k in o if k not in known]
+            if extras:
+                fn = _keeping(fn, extras)
+        if len(shapes) >= _MAX_SHAPES:
+            shapes.clear()
+        shapes[tuple(o)] = fn
+        return fn
+
+    return structure
+
+
+def _shape_function(
+    cl: type,
+    w: Wire,
+    fields: list[attrs.Attribute[Any]],
+    hooks: Mapping[str, Hook],
+    o: Mapping[str, Any],
+) -> Hook:
+    plan: list[attrs.Attribute[Any]] = []
+    overrides: dict[str, Any] = {}
+    blank: dict[str, None] = {}
+    for a in fields:
+        key = next((k for k in (w.names[a.name], *w.aliases.get(a.name, ())) if k in o), None)
+        if key is None:
+            if a.default is attrs.NOTHING:  # a required request field that is absent
+                plan.append(a.evolve(converter=_as_is, kw_only=True))
+                overrides[a.name] = override(rename=w.names[a.name])
+                blank[w.names[a.name]] = None
+            continue
+        nested = hooks.get(a.name)
+        # Copies of the attributes: keyword-only without a default (cattrs then passes
+        # ``name=o['Wire']``); plain values carry an identity converter, which with
+        # prefer_attrib_converters makes cattrs read them with no call at all.
+        evolved = a.evolve(default=attrs.NOTHING, kw_only=True)
+        plan.append(evolved if nested else evolved.evolve(converter=_as_is))
+        overrides[a.name] = override(rename=key, struct_hook=nested)
+    fn: Hook = make_dict_structure_fn_from_attrs(
+        plan,
+        cl,
+        converter,
+        _cattrs_forbid_extra_keys=False,
+        _cattrs_prefer_attrib_converters=True,
+        _cattrs_detailed_validation=False,
+        **overrides,
+    )
+    if blank:
+        inner = fn
+        fn = lambda o: inner(blank | o)  # noqa: E731
+    return fn
+
+
+def _keeping(fn: Hook, extras: list[str]) -> Hook:
+    """``fn`` keeping the shape's unknown keys in ``unknown_fields``."""
+
+    def structure_with_unknown_fields(o: dict[str, Any]) -> Any:
+        obj = fn(o)
+        obj.unknown_fields = {k: o[k] for k in extras}
+        return obj
+
+    return structure_with_unknown_fields
+
+
+# ---- unstructuring (model or mapping -> wire) ---------------------------------------
+
+_UNSTRUCTURE: dict[type, Hook] = {}
+_KEYS: dict[type, dict[str, str]] = {}
+
+
+def _field(cl: type, attr: str, check: Check, required: bool) -> Check:
+    where = f" is required ({cl.__name__}.{cl.__dict__['_wire'].names[attr]})"
+
+    def check_field(value: Any) -> Any:
+        if value is None:
+            if required:
+                raise ArgumentTypeError(attr, where)
+            return None
+        try:
+            return check(value)
+        except _Located as exc:
+            exc.prefix(attr)
+            raise
+
+    return check_field
+
+
+def unstructure_hook(cl: type) -> Hook:
+    """The hook turning a ``cl`` instance into its wire dict (built once, on first use)."""
+    hook = _UNSTRUCTURE.get(cl)
+    if hook is not None:
+        return hook
+
+    def unstructure(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = fn(obj)
+        extra = obj.unknown_fields
+        if extra:
+            for key, value in extra.items():
+                out.setdefault(key, value)
         return out
 
-    def _missing(self, path: str, attr: str, wire: str) -> NoReturn:
-        raise TypeError(f"{_join(path, attr)} is required ({self.name}.{wire})")
+    _UNSTRUCTURE[cl] = unstructure
+    attrs.resolve_types(cl)
+    w: Wire = cl.__dict__["_wire"]
+    plan = [a for a in attrs.fields(cl) if a.name != "unknown_fields"]
+    overrides: dict[str, Any] = {}
+    for a in plan:
+        required = a.name in w.required
+        check, _ = _check_for(a.type)
+        overrides[a.name] = override(
+            rename=w.names[a.name],
+            unstruct_hook=_field(cl, a.name, check, required),
+            omit_if_default=False if required else None,
+        )
+    fn: Hook = make_dict_unstructure_fn_from_attrs(
+        plan, cl, converter, _cattrs_omit_if_default=True, **overrides
+    )
+    return unstructure
 
 
-def register(
-    cls: type,
-    name: str,
-    structure: Callable[[Any, Any], Any],
-    fields: tuple[tuple[str, str, Check, bool, tuple[str, ...]], ...],
-) -> Codec:
-    """Register a generated class: its structure hook and its codec (unstructure hook)."""
-    codec = Codec(cls, name, fields)
-    _CODECS[name] = codec
-    converter.register_structure_hook(cls, structure)
-    converter.register_unstructure_hook(cls, codec.to_wire)
-    return codec
+def from_mapping(cl: type, value: Mapping[Any, Any]) -> Any:
+    """An instance of ``cl`` from a mapping keyed by attribute or wire names.
+
+    Keys that are neither but look like wire names (PascalCase) are kept as unknown
+    fields; any other key is almost always a typo and raises ``ValueError``.
+    """
+    w: Wire = cl.__dict__["_wire"]
+    keys: dict[str, str] | None = _KEYS.get(cl)
+    if keys is None:
+        keys = {}
+        for attr, wire in w.names.items():
+            keys[attr] = keys[wire] = attr
+            for alias in w.aliases.get(attr, ()):
+                keys[alias] = attr
+        _KEYS[cl] = keys
+    init: dict[str, Any] = dict.fromkeys(w.names)
+    extra: dict[str, Any] = {}
+    for key, x in value.items():
+        found = keys.get(key)
+        if found is not None:
+            if init[found] is None:
+                init[found] = x
+        elif isinstance(key, str) and key[:1].isupper():
+            if x is not None:
+                extra[key] = x
+        else:
+            raise ArgumentValueError(
+                "",
+                f": unknown field {key!r} for {cl.__name__} (known: {', '.join(w.names)}; "
+                "undocumented wire fields must be spelled in PascalCase)",
+            )
+    return cl(**init, unknown_fields=extra)
 
 
-def request_body(codec: Codec, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+converter.register_structure_hook_factory(is_model, structure_hook)
+converter.register_unstructure_hook_factory(is_model, unstructure_hook)
+
+
+# ---- what the generated methods call ------------------------------------------------
+
+
+def request_body(cl: type, values: dict[str, Any], where: str) -> dict[str, Any]:
     """The wire body of an action call; argument errors name the method and the field."""
     try:
-        return codec.to_wire(values)
+        body: dict[str, Any] = unstructure_hook(cl)(cl(**values))
     except TypeError as exc:
         raise TypeError(f"{where}: {exc}") from None
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
+    return body
 
 
-def parse(structure: Callable[[Any], T], data: Any, action: str) -> T:
+def parse(cl: type[M], data: Any, action: str) -> M:
     """Structure an answer's ``Data`` (absent ``Data`` reads as an empty object).
 
     A ``Data`` whose shape contradicts the model (an array where an object belongs)
     raises ``MalformedResponseError`` rather than a bare ``TypeError``.
     """
     try:
-        return structure({} if data is None else data)
+        result: M = (_STRUCTURE.get(cl) or structure_hook(cl))({} if data is None else data)
     except (TypeError, AttributeError) as exc:
         raise MalformedResponseError(
             f"Data does not match the documented shape: {exc}",
@@ -230,6 +480,7 @@ def parse(structure: Callable[[Any], T], data: Any, action: str) -> T:
             action=action,
             http_status=None,
         ) from exc
+    return result
 
 
 def _snippet(data: Any) -> str:
@@ -237,17 +488,3 @@ def _snippet(data: Any) -> str:
         return json.dumps(data, ensure_ascii=False)[:200]
     except (TypeError, ValueError):
         return repr(data)[:200]
-
-
-def extras(data: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    """The wire keys of ``data`` that the model does not know (kept on the instance)."""
-    return {k: v for k, v in data.items() if k not in known}
-
-
-def not_an_object(value: Any, name: str) -> NoReturn:
-    raise TypeError(f"{name}: expected a JSON object, got {type(value).__name__}")
-
-
-def looks_like(data: Mapping[str, Any], keys: frozenset[str]) -> bool:
-    """True when ``data`` has at least one of ``keys`` (for lenient shape fallbacks)."""
-    return not keys.isdisjoint(data)

@@ -1,4 +1,4 @@
-"""Paginator helpers used by the generated ``iter_*`` methods.
+"""One paginator, driven by a page spec that the generator writes for each paged action.
 
 Two kinds of paging exist in the CME client API (reference section 2.9):
 
@@ -13,16 +13,21 @@ Two kinds of paging exist in the CME client API (reference section 2.9):
   of the window, or at ``max_items``.  Items repeated at a window boundary (same
   item key) are yielded once.
 
-The generated methods validate their arguments eagerly (before the first request),
-then hand a ``fetch`` coroutine function to these helpers.
+A generated ``iter_*`` method builds the request body (checking its arguments before
+any request), names its :class:`Pages` and hands both to :func:`paginate`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
+import attrs
+
+from ._converter import parse
 from ._errors import NotFoundError
+
+__all__ = ["Pages", "paginate"]
 
 T = TypeVar("T")
 
@@ -30,13 +35,90 @@ OffsetFetch = Callable[[int, int], Awaitable[tuple[Sequence[T], int | None]]]
 WindowFetch = Callable[[float], Awaitable[tuple[Sequence[T], float | None]]]
 
 
+@attrs.frozen
+class Pages:
+    """How one action pages.  ``items``, ``total`` and ``cursor`` are attribute paths
+    into the typed answer (``"subtitle_info.subtitle_set"``); ``item_key`` is the item
+    attribute that identifies an item repeated at a window boundary."""
+
+    action_class: str
+    action_name: str
+    response: type
+    kind: Literal["offset", "time_window"]
+    items: str
+    total: str | None = None
+    cursor: str | None = None
+    item_key: str | None = None
+    default_page_size: int | None = None
+    max_page_size: int | None = None
+    replay_safe: bool = True
+
+
+def _get(obj: Any, path: str | None) -> Any:
+    if path is None:
+        return None
+    for part in path.split("."):
+        if obj is None:
+            return None
+        obj = getattr(obj, part)
+    return obj
+
+
+def paginate(
+    call: Callable[..., Awaitable[Any]],
+    spec: Pages,
+    body: dict[str, Any],
+    *,
+    where: str,
+    page_size: int | None = None,
+    max_items: int | None = None,
+    **options: Any,
+) -> AsyncIterator[Any]:
+    """Iterate over the items of every page of ``spec``'s action.
+
+    ``call`` is ``AsyncCmeClient.call``; ``options`` (timeout, max_retries, deadline)
+    go with each request.  Arguments are checked now, before any request.
+    """
+    check_max_items(max_items, where)
+    key = f"{spec.action_class}/{spec.action_name}"
+
+    async def answer(page_body: dict[str, Any]) -> Any:
+        data = await call(
+            spec.action_class, spec.action_name, page_body, replay_safe=spec.replay_safe, **options
+        )
+        return parse(spec.response, data, key)
+
+    if spec.kind == "offset":
+        size = page_size_for(page_size, spec.default_page_size, spec.max_page_size, where)
+
+        async def fetch_page(offset: int, limit: int) -> tuple[Sequence[Any], int | None]:
+            page = await answer({**body, "Offset": offset, "Limit": limit})
+            return _get(page, spec.items) or [], _get(page, spec.total)
+
+        return iter_offset(
+            fetch_page, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+        )
+
+    async def fetch_window(start: float) -> tuple[Sequence[Any], float | None]:
+        page = await answer({**body, "StartTimeOffset": start})
+        return _get(page, spec.items) or [], _get(page, spec.cursor)
+
+    item_key = spec.item_key
+    return iter_time_window(
+        fetch_window,
+        start=body.get("StartTimeOffset", 0.0),
+        end=body["EndTimeOffset"],
+        max_items=max_items,
+        key=(lambda item: getattr(item, item_key)) if item_key else None,
+    )
+
+
 def page_size_for(
     page_size: int | None, default: int | None, maximum: int | None, where: str
 ) -> int:
     """The ``Limit`` each page asks for: the caller's, else the documented default, else the max."""
     if page_size is None:
-        size = default if default is not None else maximum if maximum is not None else 20
-        return size
+        return default if default is not None else maximum if maximum is not None else 20
     if isinstance(page_size, bool) or not isinstance(page_size, int):
         raise TypeError(f"{where}: page_size: expected int, got {type(page_size).__name__}")
     if page_size < 1:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from codegen.loader import load
 from codegen.render_api import mixin_module, namespaces_module
-from codegen.render_meta import actions_doc, catalogue_module, models_module
+from codegen.render_meta import actions_doc, catalogue_json, exports_module, models_module
 from codegen.render_models import HEADER, action_module, enums_module, structs_module
 from codegen.schema import CatalogueError
 
@@ -32,10 +32,11 @@ def render(spec_dir: Path) -> dict[str, str]:
         f"{GENERATED}/models.py": models_module(cat),
         f"{GENERATED}/namespaces.py": namespaces_module(cat),
         f"{GENERATED}/mixin.py": mixin_module(cat),
-        f"{GENERATED}/catalogue.py": catalogue_module(cat),
+        f"{GENERATED}/_exports.py": exports_module(cat),
+        f"{GENERATED}/catalogue.json": catalogue_json(cat),
         DOC: actions_doc(cat),
     }
-    for cls in cat.action_classes():
+    for cls in sorted({a.action_class for a in cat.actions.values()}):
         out[f"{GENERATED}/{cls.lower()}.py"] = action_module(cat, cls)
     return out
 
@@ -82,7 +83,7 @@ def generate(spec_dir: Path) -> dict[str, str]:
 def write(files: dict[str, str], root: Path) -> None:
     gen = root / GENERATED
     gen.mkdir(parents=True, exist_ok=True)
-    for stale in gen.glob("*.py"):
+    for stale in [*gen.glob("*.py"), *gen.glob("*.json")]:
         if f"{GENERATED}/{stale.name}" not in files:
             stale.unlink()
     for rel, text in files.items():
@@ -111,7 +112,8 @@ def check(files: dict[str, str], root: Path) -> list[str]:
                         n=1,
                     )
                     print("\n".join(list(diff)[:20]), file=sys.stderr)
-        for extra in sorted((root / GENERATED).glob("*.py")):
+        gen = root / GENERATED
+        for extra in sorted([*gen.glob("*.py"), *gen.glob("*.json")]):
             rel = f"{GENERATED}/{extra.name}"
             if rel not in files:
                 differ.append(rel + " (not generated any more)")

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from codegen.schema import (
-    Action,
+from cme_async._catalogue import (
+    ActionSpec,
     Catalogue,
-    CatalogueError,
-    ErrorCode,
-    Field,
-    Paging,
-    Struct,
-    parse_type,
-    snake,
+    EnumSpec,
+    ErrorCodeSpec,
+    FamilySpec,
+    FieldSpec,
+    StructSpec,
 )
+from codegen.schema import CatalogueError, parse_type, snake, texpr
 
 RESERVED_ATTRS = {"unknown_fields"}
 RESERVED_ARGS = {"self", "timeout", "max_retries", "deadline", "page_size", "max_items"}
@@ -82,7 +82,7 @@ FIELD_REQUIRED = ("wire", "type", "description")
 PAGING_KEYS = {"kind", "items", "total", "cursor", "item_key", "default_page_size", "max_page_size"}
 LENIENT_KEYS = {"single_item_as"}
 TYPES_FILE_KEYS = {"enums", "structs"}
-STRUCT_KEYS = {"name", "description", "source", "direction", "fields", "notes"}
+STRUCT_KEYS = {"name", "description", "source", "direction", "export", "fields", "notes"}
 STRUCT_REQUIRED = ("name", "description", "fields")
 ENUM_KEYS = {"description", "values", "notes"}
 ERRORS_FILE_KEYS = {"families", "codes"}
@@ -122,11 +122,11 @@ def _strs(value: Any, file: str, owner: str, fld: str, key: str) -> tuple[str, .
     return tuple(value)
 
 
-def _field(raw: Any, file: str, owner: str, enums: dict[str, tuple[str, ...]]) -> Field:
+def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> FieldSpec:
     name = raw.get("wire", "?") if isinstance(raw, dict) else "?"
     raw = _keys(raw, FIELD_KEYS, FIELD_REQUIRED, file, owner, name)
     try:
-        texpr = parse_type(raw["type"])
+        type_text = parse_type(raw["type"]).text()
     except ValueError as exc:
         raise CatalogueError(file, str(exc), owner, name) from None
     attr = raw.get("attr") or snake(name)
@@ -137,7 +137,7 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, tuple[str, ...]]) -
     if isinstance(enum_raw, str):
         if enum_raw not in enums:
             raise CatalogueError(file, f"unknown enum {enum_raw!r}", owner, name)
-        enum_name, enum = enum_raw, enums[enum_raw]
+        enum_name, enum = enum_raw, enums[enum_raw].values
     else:
         enum = _strs(enum_raw, file, owner, name, "enum")
     for key in ("required", "doc_required"):
@@ -148,10 +148,10 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, tuple[str, ...]]) -
             raise CatalogueError(file, f"{key} must be a number", owner, name)
     if not isinstance(raw["description"], str) or not raw["description"].strip():
         raise CatalogueError(file, "description must be a non-empty string", owner, name)
-    return Field(
+    return FieldSpec(
         wire=name,
         attr=attr,
-        type=texpr,
+        type=type_text,
         description=raw["description"].strip(),
         required=raw.get("required", False),
         enum=enum,
@@ -170,7 +170,7 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, tuple[str, ...]]) -
     )
 
 
-def _fields(raw: Any, file: str, owner: str, enums: dict[str, tuple[str, ...]]) -> list[Field]:
+def _fields(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> tuple[FieldSpec, ...]:
     if not isinstance(raw, list):
         raise CatalogueError(file, "fields must be a list", owner)
     out = [_field(f, file, owner, enums) for f in raw]
@@ -184,15 +184,16 @@ def _fields(raw: Any, file: str, owner: str, enums: dict[str, tuple[str, ...]]) 
     for a in attrs:
         if attrs.count(a) > 1:
             raise CatalogueError(file, f"duplicate attribute name {a!r}", owner, a)
-    return out
+    return tuple(out)
 
 
-def _check_types(fields: list[Field], known: set[str], file: str, owner: str) -> None:
+def _check_types(fields: tuple[FieldSpec, ...], known: set[str], file: str, owner: str) -> None:
     for f in fields:
-        for name in f.type.structs():
+        t = texpr(f.type)
+        for name in t.structs():
             if name not in known:
                 raise CatalogueError(file, f"unknown type name {name!r}", owner, f.wire)
-        if f.type.kind == "union" and f.type.structs():
+        if t.kind == "union" and t.structs():
             raise CatalogueError(
                 file, "a union may only combine scalars and lists of scalars", owner, f.wire
             )
@@ -205,91 +206,115 @@ def _read(path: Path) -> Any:
         raise CatalogueError(path.name, f"not valid YAML: {exc}") from None
 
 
+class _Builder:
+    """The parts of a catalogue while it is read (the result is frozen)."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, FamilySpec] = {}
+        self.errors: dict[str, ErrorCodeSpec] = {}
+        self.enums: dict[str, EnumSpec] = {}
+        self.structs: dict[str, StructSpec] = {}
+        self.actions: dict[str, ActionSpec] = {}
+
+
 def load(spec_dir: Path) -> Catalogue:
     """Read ``types.yaml``, ``errors.yaml`` and one YAML file per ActionClass."""
-    cat = Catalogue()
-    _load_errors(spec_dir / "errors.yaml", cat)
-    _load_types(spec_dir / "types.yaml", cat)
+    b = _Builder()
+    _load_errors(spec_dir / "errors.yaml", b)
+    _load_types(spec_dir / "types.yaml", b)
     files = sorted(p for p in spec_dir.glob("*.yaml") if p.name not in NON_ACTION_FILES)
     if not files:
         raise CatalogueError(str(spec_dir), "no action files")
     for path in files:
-        _load_actions(path, cat)
-    return cat
+        _load_actions(path, b)
+    return Catalogue(
+        actions=b.actions,
+        structs=dict(sorted(b.structs.items())),
+        error_codes=dict(sorted(b.errors.items())),
+        enums=dict(sorted(b.enums.items())),
+        families=b.families,
+    )
 
 
-def _load_errors(path: Path, cat: Catalogue) -> None:
+def _load_errors(path: Path, b: _Builder) -> None:
     file = path.name
     raw = _keys(_read(path), ERRORS_FILE_KEYS, ("families", "codes"), file, "")
     for fam, spec in raw["families"].items():
-        cat.families[fam] = _keys(
-            spec, FAMILY_KEYS, ("meaning", "sdk_error"), file, f"family {fam}"
-        )
+        spec = _keys(spec, FAMILY_KEYS, ("meaning", "sdk_error"), file, f"family {fam}")
+        b.families[fam] = FamilySpec(meaning=spec["meaning"], sdk_error=spec["sdk_error"])
     for item in raw["codes"]:
         code = item.get("code", "?") if isinstance(item, dict) else "?"
         item = _keys(item, CODE_KEYS, ("code", "family", "meaning"), file, f"code {code}")
-        if code in cat.errors:
+        if code in b.errors:
             raise CatalogueError(file, "duplicate error code", f"code {code}")
-        if item["family"] not in cat.families:
+        if item["family"] not in b.families:
             raise CatalogueError(file, f"unknown family {item['family']!r}", f"code {code}")
-        cat.errors[code] = ErrorCode(
-            code,
-            item["family"],
-            item["meaning"],
-            bool(item.get("relogin_helps", False)),
-            bool(item.get("retry_helps", False)),
-            bool(item.get("seen_in_client_examples", False)),
+        b.errors[code] = ErrorCodeSpec(
+            code=code,
+            family=item["family"],
+            meaning=" ".join(str(item["meaning"]).split()),
+            relogin_helps=bool(item.get("relogin_helps", False)),
+            retry_helps=bool(item.get("retry_helps", False)),
+            seen_in_client_examples=bool(item.get("seen_in_client_examples", False)),
         )
 
 
-def _load_types(path: Path, cat: Catalogue) -> None:
+def _load_types(path: Path, b: _Builder) -> None:
     file = path.name
     raw = _keys(_read(path), TYPES_FILE_KEYS, ("structs",), file, "")
     for name, spec in (raw.get("enums") or {}).items():
         spec = _keys(spec, ENUM_KEYS, ("values",), file, f"enum {name}")
-        cat.enums[name] = _strs(spec["values"], file, f"enum {name}", "", "values")
-        cat.enum_docs[name] = str(spec.get("description") or name)
+        b.enums[name] = EnumSpec(
+            name=name,
+            values=_strs(spec["values"], file, f"enum {name}", "", "values"),
+            description=str(spec.get("description") or name),
+        )
     for item in raw["structs"]:
         name = item.get("name", "?") if isinstance(item, dict) else "?"
         owner = f"struct {name}"
         item = _keys(item, STRUCT_KEYS, STRUCT_REQUIRED, file, owner)
-        if name in cat.structs:
+        if name in b.structs:
             raise CatalogueError(file, "duplicate structure", owner)
-        cat.structs[name] = Struct(
-            name,
-            item["description"],
-            _fields(item["fields"], file, owner, cat.enums),
-            _strs(item.get("notes"), file, owner, "", "notes"),
-            item.get("source", ""),
+        b.structs[name] = StructSpec(
+            name=name,
+            fields=_fields(item["fields"], file, owner, b.enums),
+            description=item["description"],
+            notes=_strs(item.get("notes"), file, owner, "", "notes"),
+            source=item.get("source", ""),
+            export=bool(item.get("export", False)),
         )
-    for s in cat.structs.values():
-        _check_types(s.fields, set(cat.structs), file, f"struct {s.name}")
+    for s in b.structs.values():
+        _check_types(s.fields, set(b.structs), file, f"struct {s.name}")
 
 
-def _resolve(fields: list[Field], path: str, cat: Catalogue) -> Field | None:
-    """The field a dotted wire path names, walking nested structures."""
+def resolve(
+    fields: tuple[FieldSpec, ...], path: str, structs: Mapping[str, StructSpec]
+) -> list[FieldSpec]:
+    """The chain of fields a dotted wire path walks through (empty if it names none)."""
     head, _, rest = path.partition(".")
     for f in fields:
         if f.wire == head:
             if not rest:
-                return f
-            if f.type.kind == "struct":
-                return _resolve(cat.structs[f.type.name].fields, rest, cat)
-    return None
+                return [f]
+            t = texpr(f.type)
+            if t.kind == "struct":
+                inner = resolve(structs[t.name].fields, rest, structs)
+                return [f, *inner] if inner else []
+    return []
 
 
-def _load_actions(path: Path, cat: Catalogue) -> None:
+def _load_actions(path: Path, b: _Builder) -> None:
     file = path.name
     raw = _keys(_read(path), ACTION_FILE_KEYS, ("action_class", "actions"), file, "")
     cls = raw["action_class"]
     if not isinstance(cls, str) or cls.lower() != path.stem:
         raise CatalogueError(file, f"action_class {cls!r} does not match the file name")
+    methods: set[str] = set()
     for item in raw["actions"]:
         name = item.get("name", "?") if isinstance(item, dict) else "?"
         owner = f"action {name}"
         item = _keys(item, ACTION_KEYS, ACTION_REQUIRED, file, owner)
-        key = f"{cls}/{name}"
-        if any(a.key == key for a in cat.actions):
+        if f"{cls}/{name}" in b.actions:
             raise CatalogueError(file, "duplicate action", owner)
         if not isinstance(item["replay_safe"], bool):
             raise CatalogueError(file, "replay_safe must be true or false", owner)
@@ -302,98 +327,103 @@ def _load_actions(path: Path, cat: Catalogue) -> None:
                 f"{verb.group(0) if verb else ''}* action",
                 owner,
             )
-        request = _fields(item["request"] or [], file, owner, cat.enums)
+        request = _fields(item["request"] or [], file, owner, b.enums)
         response = (
-            None if item["response"] is None else _fields(item["response"], file, owner, cat.enums)
+            None if item["response"] is None else _fields(item["response"], file, owner, b.enums)
         )
-        _check_types(request + (response or []), set(cat.structs), file, owner)
+        _check_types(request + (response or ()), set(b.structs), file, owner)
         for f in request:
             if f.attr in RESERVED_ARGS:
                 raise CatalogueError(file, f"argument name {f.attr!r} is reserved", owner, f.wire)
         errors = _strs(item.get("errors"), file, owner, "", "errors")
         for code in errors:
-            if code not in cat.errors:
+            if code not in b.errors:
                 raise CatalogueError(
                     file, f"unknown error code {code!r} (add it to errors.yaml)", owner
                 )
-        action = Action(
-            action_class=cls,
-            name=name,
-            method=item.get("method") or snake(name),
-            description=item["description"],
-            replay_safe=item["replay_safe"],
-            paging=_paging(item["paging"], request, response, file, owner, cat),
-            request=request,
-            response=response,
-            errors=errors,
-            description_zh=item.get("description_zh", ""),
-            doc_id=item.get("doc_id"),
-            doc_path=item.get("doc_path", ""),
-            title_zh=item.get("title_zh", ""),
-            notes=_strs(item.get("notes"), file, owner, "", "notes"),
-            file=file,
-        )
+        single_item_as = None
         if item.get("lenient") is not None:
             lenient = _keys(
                 item["lenient"], LENIENT_KEYS, ("single_item_as",), file, owner, "lenient"
             )
-            target = _resolve(response or [], lenient["single_item_as"], cat)
-            if (
-                target is None
-                or target.type.kind != "list"
-                or target.type.items[0].kind != "struct"
-            ):
+            chain = resolve(response or (), lenient["single_item_as"], b.structs)
+            t = texpr(chain[-1].type) if chain else None
+            if t is None or t.kind != "list" or t.items[0].kind != "struct":
                 raise CatalogueError(
                     file, "lenient.single_item_as must name a response list of a structure", owner
                 )
-            action.single_item_as = target.wire
-        if any(a.method == action.method and a.action_class == cls for a in cat.actions):
-            raise CatalogueError(file, f"duplicate method name {action.method!r}", owner)
-        cat.actions.append(action)
+            single_item_as = chain[-1].wire
+        method = item.get("method") or snake(name)
+        if method in methods:
+            raise CatalogueError(file, f"duplicate method name {method!r}", owner)
+        methods.add(method)
+        paging = _paging(item["paging"], request, response, file, owner, b)
+        b.actions[f"{cls}/{name}"] = ActionSpec(
+            action_class=cls,
+            action_name=name,
+            method=method,
+            replay_safe=item["replay_safe"],
+            request=request,
+            response=response or (),
+            has_data=response is not None,
+            description=" ".join(str(item["description"]).split()),
+            errors=errors,
+            doc_id=item.get("doc_id"),
+            notes=_strs(item.get("notes"), file, owner, "", "notes"),
+            single_item_as=single_item_as,
+            doc_path=item.get("doc_path", ""),
+            title_zh=item.get("title_zh", ""),
+            description_zh=item.get("description_zh", ""),
+            **paging,
+        )
 
 
 def _paging(
     raw: Any,
-    request: list[Field],
-    response: list[Field] | None,
+    request: tuple[FieldSpec, ...],
+    response: tuple[FieldSpec, ...] | None,
     file: str,
     owner: str,
-    cat: Catalogue,
-) -> Paging:
+    b: _Builder,
+) -> dict[str, Any]:
     if raw == "none" or raw is None:
-        return Paging("none")
+        return {"paging": "none"}
     raw = _keys(raw, PAGING_KEYS, ("kind", "items"), file, owner, "paging")
     kind = raw["kind"]
     wires = {f.wire for f in request}
-    items = _resolve(response or [], raw["items"], cat)
-    if items is None or items.type.kind != "list":
+    items = resolve(response or (), raw["items"], b.structs)
+    if not items or texpr(items[-1].type).kind != "list":
         raise CatalogueError(
             file, f"paging.items {raw['items']!r} is not a response list", owner, "paging"
         )
-    p = Paging(
-        kind,
-        raw["items"],
-        raw.get("total"),
-        raw.get("cursor"),
-        raw.get("item_key"),
-        _opt_int(raw.get("default_page_size"), file, owner, "paging", "default_page_size"),
-        _opt_int(raw.get("max_page_size"), file, owner, "paging", "max_page_size"),
-    )
+    p: dict[str, Any] = {
+        "paging": kind,
+        "items_field": raw["items"],
+        "total_field": raw.get("total"),
+        "cursor_field": raw.get("cursor"),
+        "item_key": raw.get("item_key"),
+        "default_page_size": _opt_int(
+            raw.get("default_page_size"), file, owner, "paging", "default_page_size"
+        ),
+        "max_page_size": _opt_int(raw.get("max_page_size"), file, owner, "paging", "max_page_size"),
+    }
     if kind == "offset":
         if not {"Offset", "Limit"} <= wires:
             raise CatalogueError(
                 file, "offset paging needs Offset and Limit request fields", owner, "paging"
             )
-        if p.total is not None and _resolve(response or [], p.total, cat) is None:
+        total = p["total_field"]
+        if total is not None and not resolve(response or (), total, b.structs):
             raise CatalogueError(
-                file, f"paging.total {p.total!r} is not a response field", owner, "paging"
+                file, f"paging.total {total!r} is not a response field", owner, "paging"
             )
     elif kind == "time_window":
         if not {"StartTimeOffset", "EndTimeOffset"} <= wires:
             raise CatalogueError(
                 file, "time_window paging needs StartTimeOffset and EndTimeOffset", owner, "paging"
             )
-        if p.cursor is None or _resolve(response or [], p.cursor, cat) is None:
+        cursor = p["cursor_field"]
+        if cursor is None or not resolve(response or (), cursor, b.structs):
             raise CatalogueError(
                 file, "time_window paging needs a cursor response field", owner, "paging"
             )

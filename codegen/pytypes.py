@@ -1,18 +1,12 @@
-"""How catalogue types and fields read in Python: annotations, checks, docstring text."""
+"""How catalogue types and fields read in Python: annotations and docstring text."""
 
 from __future__ import annotations
 
 import textwrap
 
-from codegen.schema import SCALARS, Field, TypeExpr
+from cme_async._catalogue import FieldSpec
+from codegen.schema import SCALARS, TypeExpr, texpr
 
-CHECKS = {
-    "string": "_c.check_str",
-    "integer": "_c.check_int",
-    "float": "_c.check_float",
-    "boolean": "_c.check_bool",
-    "any": "_c.check_any",
-}
 WORDS = {"string": "str", "integer": "int", "float": "float", "boolean": "bool", "any": "any"}
 
 
@@ -38,18 +32,6 @@ def arg_type(t: TypeExpr) -> str:
     return " | ".join(arg_type(i) for i in t.items)
 
 
-def check_expr(t: TypeExpr) -> str:
-    """The run-time check (see ``cme_async._converter``) for a value of this type."""
-    if t.kind == "scalar":
-        return CHECKS[t.name]
-    if t.kind == "struct":
-        return f'_c.struct("{t.name}")'
-    if t.kind == "list":
-        return f"_c.list_of({check_expr(t.items[0])})"
-    alts = ", ".join(check_expr(i) for i in t.items)
-    return f'_c.one_of({alts}, expected="{words(t)}")'
-
-
 def words(t: TypeExpr) -> str:
     if t.kind == "scalar":
         return WORDS[t.name]
@@ -60,18 +42,7 @@ def words(t: TypeExpr) -> str:
     return " or ".join(words(i) for i in t.items)
 
 
-def structure_expr(t: TypeExpr, var: str) -> str:
-    """Expression turning the wire value ``var`` into the attribute value."""
-    if t.kind == "struct":
-        return f"_s_{t.name}({var}) if {var} is not None else None"
-    if t.kind == "list" and t.items[0].kind == "struct":
-        return f"[_s_{t.items[0].name}(x) for x in {var}] if {var} is not None else None"
-    if t.kind == "list" and t.items[0].structs():
-        raise ValueError("nested lists of structures are not supported")
-    return var
-
-
-def limits(f: Field) -> str:
+def limits(f: FieldSpec) -> str:
     parts = []
     if f.required:
         parts.append("required")
@@ -98,7 +69,7 @@ def clean(text: str) -> str:
     return " ".join(text.replace("\\", "\\\\").replace('"""', "'''").split())
 
 
-def field_doc(f: Field, indent: str, *, wire_types: bool = True) -> str:
+def field_doc(f: FieldSpec, indent: str, *, wire_types: bool = True) -> str:
     """One ``name: text`` docstring entry, wrapped."""
     text = clean(f.description)
     extra = [
@@ -106,7 +77,7 @@ def field_doc(f: Field, indent: str, *, wire_types: bool = True) -> str:
         + (f" (also read from {', '.join(repr(a) for a in f.aliases)})" if f.aliases else "")
     ]
     if wire_types:
-        extra.append(words(f.type))
+        extra.append(words(texpr(f.type)))
     lim = limits(f)
     if lim:
         extra.append(lim)

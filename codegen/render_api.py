@@ -1,19 +1,16 @@
-"""Emit the action namespaces (typed methods and paginators) of the client."""
+"""Emit the action namespaces (typed methods and paginators) and the client's mixin."""
 
 from __future__ import annotations
 
 import textwrap
 
+from cme_async._catalogue import ActionSpec, Catalogue, FieldSpec
+from codegen.loader import resolve
 from codegen.pytypes import arg_type, clean, field_doc, model_type, wrap
 from codegen.render_models import HEADER
-from codegen.schema import Action, Catalogue, Field, snake
+from codegen.schema import snake, texpr
 
-CALL_ARGS_DOC = [
-    "        timeout: Per-attempt timeout in seconds (the client's default when None).",
-    "        max_retries: Retries for this call (the client's default when None).",
-    "        deadline: Time limit in seconds for the whole call, every attempt and wait",
-    "            included (the client's default when None).",
-]
+SHARED = "docs/actions.md#every-method"
 CALL_ARGS = [
     "        timeout: float | httpx.Timeout | None = None,",
     "        max_retries: int | None = None,",
@@ -22,232 +19,177 @@ CALL_ARGS = [
 FORWARD = "timeout=timeout, max_retries=max_retries, deadline=deadline"
 
 
-def _find(fields: list[Field], path: str, cat: Catalogue) -> list[Field]:
-    """The chain of fields a dotted wire path walks through."""
-    chain: list[Field] = []
-    current = fields
-    for part in path.split("."):
-        f = next(f for f in current if f.wire == part)
-        chain.append(f)
-        if f.type.kind == "struct":
-            current = cat.structs[f.type.name].fields
-    return chain
+def _item_type(a: ActionSpec, cat: Catalogue) -> str:
+    items = resolve(a.response, a.items_field or "", cat.structs)[-1]
+    return model_type(texpr(items.type).items[0])
 
 
-def _item_type(a: Action, cat: Catalogue) -> str:
-    assert a.response is not None and a.paging.items is not None
-    items = _find(a.response, a.paging.items, cat)[-1]
-    return model_type(items.type.items[0])
+def _attr_path(a: ActionSpec, wire_path: str | None, cat: Catalogue) -> str | None:
+    if wire_path is None:
+        return None
+    return ".".join(f.attr for f in resolve(a.response, wire_path, cat.structs))
 
 
-def _raises(a: Action, cat: Catalogue) -> list[str]:
-    out = [
-        "    Raises:",
-        "        TypeError: a required argument is missing or an argument has the wrong type;",
-        "            nothing is sent.",
-        "        ValueError: an argument cannot be sent (an unknown key in a mapping, a",
-        "            non-finite number); nothing is sent.",
-    ]
+def _raises(a: ActionSpec, cat: Catalogue) -> list[str]:
+    """The error families this action documents, one line per SDK error class."""
     by_class: dict[str, list[str]] = {}
     for code in a.errors:
-        err = cat.errors[code]
-        cls = cat.families[err.family]["sdk_error"]
-        by_class.setdefault(cls, []).append(f"``{code}`` ({clean(err.meaning)})")
+        err = cat.error_codes[code]
+        cls = cat.families[err.family].sdk_error
+        by_class.setdefault(cls, []).append(f"``{code}``")
+    out = []
     for cls in sorted(by_class):
-        text = clean(f"{cls}: " + "; ".join(by_class[cls]))
         out += textwrap.wrap(
-            text, width=92, initial_indent="        ", subsequent_indent="            "
+            f"{cls}: " + ", ".join(by_class[cls]) + ".",
+            width=92,
+            initial_indent="            ",
+            subsequent_indent="                ",
         )
-    out.append("        CmeError: any other failure (authentication, rate limit, server,")
-    out.append("            connection, timeout).")
-    return out
+    return ["", "        Raises:", *out] if out else []
 
 
-def _signature(fields: list[Field], extra: list[str]) -> list[str]:
+def _signature(fields: list[FieldSpec], extra: list[str]) -> list[str]:
     out = []
     for f in fields:
-        if f.required:
-            out.append(f"        {f.attr}: {arg_type(f.type)},")
-        else:
-            out.append(f"        {f.attr}: {arg_type(f.type)} | None = None,")
+        t = arg_type(texpr(f.type))
+        out.append(
+            f"        {f.attr}: {t}," if f.required else f"        {f.attr}: {t} | None = None,"
+        )
     return out + extra + CALL_ARGS
 
 
-def _values(fields: list[Field]) -> str:
-    return "{" + ", ".join(f'"{f.attr}": {f.attr}' for f in fields) + "}"
+def _values(names: list[str]) -> str:
+    return "{" + ", ".join(f'"{n}": {n}' for n in names) + "}"
 
 
-def _summary(a: Action) -> list[str]:
+def _summary(a: ActionSpec) -> list[str]:
     mode = (
-        "safe to replay (retried on transient errors)"
+        "replay-safe (retried on transient errors)"
         if a.replay_safe
-        else ("not safe to replay (never retried once it may have reached CME)")
+        else "not replay-safe (never retried once it may have reached CME)"
     )
-    line = f"``POST /PaaS/{a.action_class}/{a.name}``; {mode}."
-    if a.paging.kind != "none":
-        line += f" Paged ({a.paging.kind}): see :meth:`iter_{a.method}`."
+    line = f"``POST /PaaS/{a.key}``; {mode}."
+    if a.paging != "none":
+        line += f" Paged: :meth:`iter_{a.method}`."
     if a.notes:
-        line += (
-            f" The documentation of this action has {len(a.notes)} recorded oddities: "
-            "see docs/actions.md."
-        )
+        anchor = f"{a.action_class.lower()}{a.action_name.lower()}"
+        line += f" Documentation oddities: docs/actions.md#{anchor}."
     return [f'        """{clean(a.description)}', "", wrap(line, "        ")]
 
 
-def emit_method(a: Action, cat: Catalogue) -> str:
-    where = f"{a.action_class.lower()}.{a.method}"
-    resp = f"{a.name}Response" if a.response is not None else "None"
-    out = ["    async def " + a.method + "(", "        self,", "        *,"]
-    out += _signature(a.request, [])
+def emit_method(a: ActionSpec, cat: Catalogue) -> str:
+    resp = f"{a.action_name}Response" if a.has_data else "None"
+    out = [f"    async def {a.method}(", "        self,", "        *,"]
+    out += _signature(
+        [f for f in a.request if f.required] + [f for f in a.request if not f.required], []
+    )
     out.append(f"    ) -> {resp}:")
     doc = [*_summary(a), "", "        Args:"]
-    doc += [field_doc(f, "            ") for f in a.request]
-    doc += [line.replace("        ", "            ", 1) for line in CALL_ARGS_DOC]
+    doc += [field_doc(f, "            ") for f in a.request] or ["            (none)"]
     doc += ["", "        Returns:"]
-    if a.response is None:
+    if a.has_data:
+        doc.append(f"            {resp}: the answer's ``Data``.")
+    else:
         doc.append("            None: the answer carries no ``Data``.")
-    else:
-        doc.append(
-            f"            {resp}: the answer's ``Data`` (every field None when it is absent)."
-        )
-    doc += [""] + ["    " + line for line in _raises(a, cat)] + ['        """']
+    doc += _raises(a, cat)
+    doc += [
+        "",
+        f"        Call options and the errors every call may raise: {SHARED}.",
+        '        """',
+    ]
     out += doc
-    out.append(
-        f'        body = _c.request_body(_CODEC_{a.name}Request, {_values(a.request)}, "{where}")'
+    where = f"{a.action_class.lower()}.{a.method}"
+    values = _values([f.attr for f in a.request])
+    out.append(f'        body = _c.request_body({a.action_name}Request, {values}, "{where}")')
+    call = (
+        f'await self._client.call("{a.action_class}", "{a.action_name}", body, {FORWARD}, '
+        f"replay_safe={a.replay_safe})"
     )
-    call = f'await self._client.call("{a.action_class}", "{a.name}", body, {FORWARD})'
-    if a.response is None:
-        out.append(f"        {call}")
-    else:
+    if a.has_data:
         out.append(f"        data = {call}")
-        out.append(f'        return _c.parse(_s_{a.name}Response, data, "{a.key}")')
+        out.append(f'        return _c.parse({resp}, data, "{a.key}")')
+    else:
+        out.append(f"        {call}")
     return "\n".join(out)
 
 
-def emit_paginator(a: Action, cat: Catalogue) -> str:
-    assert a.response is not None
-    p = a.paging
-    where = f"{a.action_class.lower()}.iter_{a.method}"
+def pages_spec(a: ActionSpec, cat: Catalogue) -> str:
+    args = [
+        f'"{a.action_class}"',
+        f'"{a.action_name}"',
+        f"{a.action_name}Response",
+        f'"{a.paging}"',
+        f'"{_attr_path(a, a.items_field, cat)}"',
+    ]
+    for key, value in (
+        ("total", _attr_path(a, a.total_field, cat)),
+        ("cursor", _attr_path(a, a.cursor_field, cat)),
+        ("item_key", snake(a.item_key) if a.item_key else None),
+    ):
+        if value is not None:
+            args.append(f'{key}="{value}"')
+    for key, number in (
+        ("default_page_size", a.default_page_size),
+        ("max_page_size", a.max_page_size),
+    ):
+        if number is not None:
+            args.append(f"{key}={number}")
+    args.append(f"replay_safe={a.replay_safe}")
+    return f"_{snake(a.action_name).upper()}_PAGES = _p.Pages({', '.join(args)})"
+
+
+def emit_paginator(a: ActionSpec, cat: Catalogue) -> str:
     item = _item_type(a, cat)
-    chain = _find(a.response, p.items or "", cat)
-    out = [f"    def iter_{a.method}(", "        self,", "        *,"]
-    if p.kind == "offset":
-        fields = [f for f in a.request if f.wire != "Limit"]
+    fields = [f for f in a.request if f.required] + [f for f in a.request if not f.required]
+    if a.paging == "offset":
+        fields = [f for f in fields if f.wire != "Limit"]
         extra = ["        page_size: int | None = None,", "        max_items: int | None = None,"]
+        paging = "``page_size`` (the ``Limit`` of each request) replaces ``limit``"
     else:
-        fields = [f for f in a.request if f.wire != "StartTimeOffset"]
+        fields = [f for f in fields if f.wire != "StartTimeOffset"]
         extra = ["        start_time_offset: float = 0.0,", "        max_items: int | None = None,"]
+        paging = "``start_time_offset`` defaults to 0"
+    out = [f"    def iter_{a.method}(", "        self,", "        *,"]
     out += _signature(fields, extra)
     out.append(f"    ) -> AsyncIterator[{item}]:")
-    items_attr = ".".join(f.attr for f in chain)
-    doc = [f'        """Iterate over ``{p.items}`` of :meth:`{a.method}` across pages.', ""]
-    if p.kind == "offset":
-        doc.append(
-            wrap(
-                "Offset paging: asks for ``page_size`` items a page (default "
-                f"{p.default_page_size or p.max_page_size or 20}"
-                + (f", at most {p.max_page_size}" if p.max_page_size else "")
-                + f") from ``offset`` on and stops at ``{p.total}``, at a short page or at "
-                "``max_items``.",
-                "        ",
-            )
+    out.append(f'        """Iterate over ``{a.items_field}`` of :meth:`{a.method}`, page by page.')
+    out.append("")
+    out.append(
+        wrap(
+            f"Arguments as for :meth:`{a.method}`; {paging}; ``max_items`` stops after that "
+            f"many items. They are checked now, before any request. How pages end: "
+            "docs/actions.md#paging.",
+            "        ",
         )
-    else:
-        doc.append(
-            wrap(
-                "Time-window paging: queries from ``start_time_offset`` (default 0) to "
-                f"``end_time_offset``, then again from ``{p.cursor}`` until it is -1, stops "
-                "moving or reaches the end, or "
-                "until ``max_items``; an item repeated at a window boundary is yielded once.",
-                "        ",
-            )
-        )
-    doc += [
-        "",
-        "        Arguments are checked when this method is called, before any request; the",
-        "        call options apply to each request.",
-        "",
-        "        Args:",
-    ]
-    doc += [field_doc(f, "            ") for f in fields]
-    if p.kind == "offset":
-        doc.append("            page_size: Items per request (the ``Limit`` sent).")
-    else:
-        doc.append("            start_time_offset: Where the first window starts, seconds.")
-    doc.append("            max_items: Stop after this many items (all when None).")
-    doc += [line.replace("        ", "            ", 1) for line in CALL_ARGS_DOC]
-    doc += ["", "        Yields:", f"            {item}: one item at a time, across pages."]
-    doc += [""] + ["    " + line for line in _raises(a, cat)]
-    doc.append('        """')
-    out += doc
-    values = {f.attr: f.attr for f in fields}
-    if p.kind == "time_window":
-        values["start_time_offset"] = "start_time_offset"
-    out.append(f'        where = "{where}"')
-    body_values = "{" + ", ".join(f'"{k}": {v}' for k, v in values.items()) + "}"
-    out.append(f"        body = _c.request_body(_CODEC_{a.name}Request, {body_values}, where)")
-    out.append("        _p.check_max_items(max_items, where)")
-    client_call = f'await self._client.call("{a.action_class}", "{a.name}", '
-    if p.kind == "offset":
-        total = _find(a.response, p.total or "", cat)[-1].attr if p.total else None
-        out.append(
-            "        size = _p.page_size_for("
-            f"page_size, {p.default_page_size}, {p.max_page_size}, where)"
-        )
-        out.append("")
-        out.append(
-            "        async def fetch(offset: int, limit: int) -> "
-            f"tuple[Sequence[{item}], int | None]:"
-        )
-        out.append(
-            f"            data = {client_call}"
-            f'{{**body, "Offset": offset, "Limit": limit}}, {FORWARD})'
-        )
-        out.append(f'            page = _c.parse(_s_{a.name}Response, data, "{a.key}")')
-        out.append(
-            f"            return page.{items_attr} or [], {'page.' + total if total else 'None'}"
-        )
-        out.append("")
-        out.append(
-            '        return _p.iter_offset(fetch, offset=body.get("Offset", 0), '
-            "page_size=size, max_items=max_items)"
-        )
-    else:
-        head, leaf = chain[0], chain[-1]
-        cursor = _find(a.response, p.cursor or "", cat)[-1].attr
-        out.append("")
-        out.append(
-            f"        async def fetch(start: float) -> tuple[Sequence[{item}], float | None]:"
-        )
-        out.append(
-            f'            data = {client_call}{{**body, "StartTimeOffset": start}}, {FORWARD})'
-        )
-        out.append(f'            info = _c.parse(_s_{a.name}Response, data, "{a.key}").{head.attr}')
-        out.append("            if info is None:")
-        out.append("                return [], None")
-        out.append(f"            return info.{leaf.attr} or [], info.{cursor}")
-        out.append("")
-        key_attr = snake(p.item_key) if p.item_key else None
-        key = f"lambda item: item.{key_attr}" if key_attr else "None"
-        out.append(
-            "        return _p.iter_time_window(fetch, start=start_time_offset, "
-            f"end=end_time_offset, max_items=max_items, key={key})"
-        )
+    )
+    out.append('        """')
+    names = [f.attr for f in fields]
+    if a.paging == "time_window":
+        names.append("start_time_offset")
+    where = f"{a.action_class.lower()}.iter_{a.method}"
+    out.append(
+        f'        body = _c.request_body({a.action_name}Request, {_values(names)}, "{where}")'
+    )
+    size = "page_size=page_size, " if a.paging == "offset" else ""
+    out.append(
+        f"        return _p.paginate(self._client.call, _{snake(a.action_name).upper()}_PAGES, "
+        f'body, where="{where}", {size}max_items=max_items, {FORWARD})'
+    )
     return "\n".join(out)
 
 
 def namespaces_module(cat: Catalogue) -> str:
     imports: dict[str, set[str]] = {}
-    for a in cat.actions:
-        mod = f"cme_async._generated.{a.action_class.lower()}"
-        names = imports.setdefault(mod, set())
-        names.add(f"_CODEC_{a.name}Request")
-        if a.response is not None:
-            names.update({f"{a.name}Response", f"_s_{a.name}Response"})
+    structs = imports.setdefault("cme_async._generated.structs", set())
+    for a in cat.actions.values():
+        names = imports.setdefault(f"cme_async._generated.{a.action_class.lower()}", set())
+        names.add(f"{a.action_name}Request")
+        if a.has_data:
+            names.add(f"{a.action_name}Response")
         for f in a.request:
-            imports.setdefault("cme_async._generated.structs", set()).update(f.type.structs())
-        if a.paging.kind != "none":
-            imports.setdefault("cme_async._generated.structs", set()).add(_item_type(a, cat))
+            structs.update(texpr(f.type).structs())
+        if a.paging != "none":
+            structs.add(_item_type(a, cat))
     lines = [
         HEADER + '"""Action namespaces of ``AsyncCmeClient``: one class per ActionClass."""',
         "",
@@ -262,11 +204,14 @@ def namespaces_module(cat: Catalogue) -> str:
         "from cme_async import _paging as _p",
     ]
     for mod in sorted(imports):
-        lines.append(f"from {mod} import {', '.join(sorted(imports[mod]))}")
+        if imports[mod]:
+            lines.append(f"from {mod} import {', '.join(sorted(imports[mod]))}")
     lines += ["", "if TYPE_CHECKING:", "    from cme_async._client import AsyncCmeClient", ""]
     parts = ["\n".join(lines)]
-    for cls in cat.action_classes():
-        actions = [a for a in cat.actions if a.action_class == cls]
+    parts.append("\n".join(pages_spec(a, cat) for a in cat.actions.values() if a.paging != "none"))
+    classes = sorted({a.action_class for a in cat.actions.values()})
+    for cls in classes:
+        actions = [a for a in cat.actions.values() if a.action_class == cls]
         body = [
             f"class {cls}Actions:",
             f'    """The ``{cls}`` actions (``client.{cls.lower()}``): {len(actions)} methods."""',
@@ -278,11 +223,11 @@ def namespaces_module(cat: Catalogue) -> str:
         ]
         for a in actions:
             body += ["", emit_method(a, cat)]
-            if a.paging.kind != "none":
+            if a.paging != "none":
                 body += ["", emit_paginator(a, cat)]
         parts.append("\n".join(body))
-    names = [f"{c}Actions" for c in cat.action_classes()]
-    parts.append("__all__ = [" + ", ".join(f'"{n}"' for n in sorted(names)) + "]")
+    names = [f"{c}Actions" for c in classes]
+    parts.append("__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]")
     return "\n\n\n".join(parts) + "\n"
 
 
@@ -290,7 +235,7 @@ def mixin_module(cat: Catalogue) -> str:
     """``ActionNamespaces``, the client's mixin, kept apart from the namespaces so that
     ``import cme_async`` does not load every model: a namespace (and its models) is
     imported the first time ``client.<namespace>`` is used."""
-    classes = cat.action_classes()
+    classes = sorted({a.action_class for a in cat.actions.values()})
     lines = [
         HEADER + '"""The ``client.<namespace>`` attributes; each namespace loads on first use."""',
         "",

@@ -1,14 +1,15 @@
-"""The catalogue's in-memory shape: type expressions, fields, structures, actions.
+"""Type expressions of the catalogue and the generator's error.
 
-``codegen.loader`` builds these from ``specs/*.yaml`` after validating them; the
-renderers only read them.
+The catalogue itself is modelled once, by the attrs classes of
+``cme_async._catalogue`` (``FieldSpec.type`` is a type-expression string); this
+module parses those strings for the renderers.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 SCALARS = {"string": "str", "integer": "int", "float": "float", "boolean": "bool", "any": "Any"}
 
@@ -83,90 +84,7 @@ def parse_type(text: str) -> TypeExpr:
     raise ValueError(f"unknown type name {t!r}")
 
 
-@dataclass
-class Field:
-    wire: str
-    attr: str
-    type: TypeExpr
-    description: str
-    required: bool = False
-    enum: tuple[str, ...] = ()
-    enum_name: str = ""
-    default: Any = None
-    max_length: int | None = None
-    max_items: int | None = None
-    item_max_length: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    aliases: tuple[str, ...] = ()
-    description_zh: str = ""
-    doc_type: str = ""
-    doc_required: bool | None = None
-    notes: tuple[str, ...] = ()
-
-
-@dataclass
-class Struct:
-    name: str
-    description: str
-    fields: list[Field]
-    notes: tuple[str, ...] = ()
-    source: str = ""
-
-
-@dataclass
-class Paging:
-    kind: str  # offset | time_window | none
-    items: str | None = None
-    total: str | None = None
-    cursor: str | None = None
-    item_key: str | None = None
-    default_page_size: int | None = None
-    max_page_size: int | None = None
-
-
-@dataclass
-class Action:
-    action_class: str
-    name: str
-    method: str
-    description: str
-    replay_safe: bool
-    paging: Paging
-    request: list[Field]
-    response: list[Field] | None
-    errors: tuple[str, ...] = ()
-    description_zh: str = ""
-    doc_id: int | None = None
-    doc_path: str = ""
-    title_zh: str = ""
-    single_item_as: str | None = None
-    notes: tuple[str, ...] = ()
-    file: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.action_class}/{self.name}"
-
-
-@dataclass
-class ErrorCode:
-    code: str
-    family: str
-    meaning: str
-    relogin_helps: bool = False
-    retry_helps: bool = False
-    seen: bool = False
-
-
-@dataclass
-class Catalogue:
-    structs: dict[str, Struct] = field(default_factory=dict)
-    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    enum_docs: dict[str, str] = field(default_factory=dict)
-    actions: list[Action] = field(default_factory=list)
-    errors: dict[str, ErrorCode] = field(default_factory=dict)
-    families: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def action_classes(self) -> list[str]:
-        return sorted({a.action_class for a in self.actions})
+@functools.cache
+def texpr(text: str) -> TypeExpr:
+    """The parsed form of a (validated) ``FieldSpec.type``."""
+    return parse_type(text)

@@ -16,8 +16,10 @@ import httpx
 import respx
 
 import cme_async
-from cme_async._catalogue import ActionSpec, FieldSpec
-from cme_async._generated.catalogue import ACTIONS, STRUCTS
+from cme_async._catalogue import ActionSpec, FieldSpec, catalogue
+
+ACTIONS = catalogue().actions
+STRUCTS = catalogue().structs
 
 API_HOST = "web-paas-api.cme.qcloud.com"
 LOGIN = "https://open.cme.qcloud.com"
@@ -37,6 +39,9 @@ REFERENCE = json.loads(
 
 async def fake_signer(user_id: str) -> str:
     return f"signature-for-{user_id}"
+
+
+fake_signer.platform = "1000000009"  # type: ignore[attr-defined]
 
 
 @contextlib.asynccontextmanager

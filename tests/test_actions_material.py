@@ -189,8 +189,11 @@ class RecordingClient:
         timeout: Any = None,
         max_retries: Any = None,
         deadline: Any = None,
+        replay_safe: Any = None,
     ) -> Any:
-        self.calls.append((action_class, action_name, body, timeout, max_retries, deadline))
+        self.calls.append(
+            (action_class, action_name, body, timeout, max_retries, deadline, replay_safe)
+        )
         return self.answer
 
 
@@ -202,7 +205,7 @@ async def test_call_options_are_forwarded() -> None:
     )
     assert result.task_id == "t1"
     assert fake.calls == [
-        ("Material", "ProcessMaterial", {"MaterialId": "m", "Definition": 30}, 1.5, 4, 9.0)
+        ("Material", "ProcessMaterial", {"MaterialId": "m", "Definition": 30}, 1.5, 4, 9.0, False)
     ]
 
 

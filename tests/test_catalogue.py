@@ -11,13 +11,15 @@ import pytest
 import yaml
 from actions_support import REFERENCE
 
-from cme_async._catalogue import action_spec
-from cme_async._generated.catalogue import ACTIONS, ERROR_CODES, STRUCTS
+from cme_async._catalogue import action_spec, catalogue
 from codegen.__main__ import main as codegen_main
 from codegen.loader import load
 from codegen.schema import CatalogueError
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
+ACTIONS = catalogue().actions
+STRUCTS = catalogue().structs
+ERROR_CODES = catalogue().error_codes
 
 
 def test_all_32_actions_by_class() -> None:

@@ -16,10 +16,12 @@ import attrs
 import pytest
 from actions_support import REFERENCE
 
-from cme_async._catalogue import FieldSpec
+from cme_async._catalogue import FieldSpec, catalogue
 from cme_async._converter import converter
 from cme_async._generated import enums, models
-from cme_async._generated.catalogue import ACTIONS, STRUCTS
+
+ACTIONS = catalogue().actions
+STRUCTS = catalogue().structs
 
 SCALAR_SAMPLES = {"string": "text", "integer": 7, "float": 1.5, "boolean": True, "any": {"k": [1]}}
 

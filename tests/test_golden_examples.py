@@ -24,9 +24,11 @@ from actions_support import (
 
 import cme_async
 from cme_async import _errors
+from cme_async._catalogue import catalogue
 from cme_async._converter import converter
 from cme_async._generated import models
-from cme_async._generated.catalogue import ERROR_CODES
+
+ERROR_CODES = catalogue().error_codes
 
 FAMILY_CLASS = {
     "auth": _errors.AuthError,

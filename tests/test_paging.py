@@ -29,7 +29,9 @@ class FakeClient:
         timeout: Any = None,
         max_retries: Any = None,
         deadline: Any = None,
+        replay_safe: Any = None,
     ) -> Any:
+        assert replay_safe is True  # every paged action is replay-safe; the method says so
         self.bodies.append(dict(body))
         self.options.append((timeout, max_retries, deadline))
         return self.answer(body)

@@ -23,40 +23,27 @@ from cme_async._generated.structs import (
     SubtitleInfo,
     TextInfo,
     TimeRange,
-    _K_MaterialInfo,
-    _s_ClassInfo,
-    _s_Entity,
-    _s_FaceInfo,
-    _s_FailedMaterialInfo,
-    _s_FilterInfo,
-    _s_FrameTagInfo,
-    _s_IntegerRange,
-    _s_MaterialInfo,
-    _s_ObjectInfo,
-    _s_SearchScope,
-    _s_SortBy,
-    _s_SubtitleInfo,
-    _s_TextInfo,
-    _s_TimeRange,
 )
 
 
 @attrs.define
-class DeleteMaterialRequest:
+class DeleteMaterialRequest(_c.Model):
     """Request of ``Material/DeleteMaterial``: Delete a media item by its ID.
 
     Attributes:
         material_id: ID of the media to delete. [Wire ``MaterialId``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"material_id": "MaterialId"}, required=frozenset({"material_id"}))
+
 
 @attrs.define
-class ModifyMaterialRequest:
+class ModifyMaterialRequest(_c.Model):
     """Request of ``Material/ModifyMaterial``: Modify a media item: its class (folder), name and tags.
 
     Attributes:
@@ -66,8 +53,8 @@ class ModifyMaterialRequest:
         preset_tag_ids: IDs of preset tags. [Wire ``PresetTagIds``; list of str]
         tags: Custom tags: at most 30, each at most 15 characters. [Wire ``Tags``; list of str;
             at most 30 items; each at most 15 characters]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
@@ -77,9 +64,20 @@ class ModifyMaterialRequest:
     tags: list[str] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "material_id": "MaterialId",
+            "class_id": "ClassId",
+            "name": "Name",
+            "preset_tag_ids": "PresetTagIds",
+            "tags": "Tags",
+        },
+        required=frozenset({"material_id"}),
+    )
+
 
 @attrs.define
-class ListMediaRequest:
+class ListMediaRequest(_c.Model):
     """Request of ``Material/ListMedia``: List the media and sub-classes of one class (folder) of an owner.
 
     Attributes:
@@ -90,8 +88,8 @@ class ListMediaRequest:
             minimum 0]
         limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server default
             20; maximum 30]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     platform: str
@@ -101,17 +99,28 @@ class ListMediaRequest:
     limit: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "platform": "Platform",
+            "class_id": "ClassId",
+            "owner": "Owner",
+            "offset": "Offset",
+            "limit": "Limit",
+        },
+        required=frozenset({"class_id", "owner", "platform"}),
+    )
+
 
 @attrs.define
-class ListMediaResponse:
+class ListMediaResponse(_c.Model):
     """``Data`` of the answer to ``Material/ListMedia``.
 
     Attributes:
         material_total_count: Total number of matching media. [Wire ``MaterialTotalCount``; int]
         material_info_set: Media list. [Wire ``MaterialInfoSet``; list of MaterialInfo]
         class_info_set: Class (folder) list. [Wire ``ClassInfoSet``; list of ClassInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_total_count: int | None = None
@@ -119,9 +128,17 @@ class ListMediaResponse:
     class_info_set: list[ClassInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "material_total_count": "MaterialTotalCount",
+            "material_info_set": "MaterialInfoSet",
+            "class_info_set": "ClassInfoSet",
+        }
+    )
+
 
 @attrs.define
-class DescribeMaterialsRequest:
+class DescribeMaterialsRequest(_c.Model):
     """Request of ``Material/DescribeMaterials``: Get the details of media items by ID; parts of the details can be left out.
 
     Attributes:
@@ -129,8 +146,8 @@ class DescribeMaterialsRequest:
             required]
         filter_info: Which optional details to return. [Wire ``FilterInfo``; FilterInfo]
         sort: Sort order; Sort.Field is CreateTime or UpdateTime. [Wire ``Sort``; SortBy]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_ids: list[str]
@@ -138,26 +155,42 @@ class DescribeMaterialsRequest:
     sort: SortBy | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"material_ids": "MaterialIds", "filter_info": "FilterInfo", "sort": "Sort"},
+        required=frozenset({"material_ids"}),
+    )
+
 
 @attrs.define
-class DescribeMaterialsResponse:
+class DescribeMaterialsResponse(_c.Model):
     """``Data`` of the answer to ``Material/DescribeMaterials``.
+
+    Lenient: an answer without ``MaterialInfoSet`` that looks like one of its items (as the
+    documented example does) is read as a one-item list.
 
     Attributes:
         material_info_set: Media details. [Wire ``MaterialInfoSet``; list of MaterialInfo]
         failed_material_info_set: Media that could not be described, with the reason. [Wire
             ``FailedMaterialInfoSet``; list of FailedMaterialInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_info_set: list[MaterialInfo] | None = None
     failed_material_info_set: list[FailedMaterialInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "material_info_set": "MaterialInfoSet",
+            "failed_material_info_set": "FailedMaterialInfoSet",
+        },
+        single_item_as="MaterialInfoSet",
+    )
+
 
 @attrs.define
-class SearchMaterialRequest:
+class SearchMaterialRequest(_c.Model):
     """Request of ``Material/SearchMaterial``: Search media by type, text, resolution, duration, creation time and tags in up to five search scopes.
 
     Attributes:
@@ -178,8 +211,8 @@ class SearchMaterialRequest:
             sorted by relevance). [Wire ``Sort``; SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
         limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     search_scopes: list[SearchScope]
@@ -195,25 +228,44 @@ class SearchMaterialRequest:
     limit: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "search_scopes": "SearchScopes",
+            "material_types": "MaterialTypes",
+            "text": "Text",
+            "resolutions": "Resolutions",
+            "duration_range": "DurationRange",
+            "create_time_range": "CreateTimeRange",
+            "preset_tag_ids": "PresetTagIds",
+            "tags": "Tags",
+            "sort": "Sort",
+            "offset": "Offset",
+            "limit": "Limit",
+        },
+        required=frozenset({"search_scopes"}),
+    )
+
 
 @attrs.define
-class SearchMaterialResponse:
+class SearchMaterialResponse(_c.Model):
     """``Data`` of the answer to ``Material/SearchMaterial``.
 
     Attributes:
         total_count: Total number of matching media. [Wire ``TotalCount``; int]
         material_info_set: Matching media. [Wire ``MaterialInfoSet``; list of MaterialInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
     material_info_set: list[MaterialInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"total_count": "TotalCount", "material_info_set": "MaterialInfoSet"})
+
 
 @attrs.define
-class ProcessMaterialRequest:
+class ProcessMaterialRequest(_c.Model):
     """Request of ``Material/ProcessMaterial``: Start AI recognition or subtitle (ASR) recognition on a video media item.
 
     Attributes:
@@ -222,31 +274,38 @@ class ProcessMaterialRequest:
             objects, faces); 30 = subtitle recognition only. [Wire ``Definition``; int; Note:
             Documented as required, but both documented example requests omit it, so the
             catalogue keeps it optional (the server decides).]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
     definition: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"material_id": "MaterialId", "definition": "Definition"},
+        required=frozenset({"material_id"}),
+    )
+
 
 @attrs.define
-class ProcessMaterialResponse:
+class ProcessMaterialResponse(_c.Model):
     """``Data`` of the answer to ``Material/ProcessMaterial``.
 
     Attributes:
         task_id: Task ID. [Wire ``TaskId``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     task_id: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"task_id": "TaskId"})
+
 
 @attrs.define
-class SearchSharedMaterialRequest:
+class SearchSharedMaterialRequest(_c.Model):
     """Request of ``Material/SearchSharedMaterial``: Search the media an authorizer has shared with an authorizee.
 
     Attributes:
@@ -266,8 +325,8 @@ class SearchSharedMaterialRequest:
             SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
         limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     authorizer: Entity
@@ -283,25 +342,44 @@ class SearchSharedMaterialRequest:
     limit: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "authorizer": "Authorizer",
+            "authorizee": "Authorizee",
+            "material_types": "MaterialTypes",
+            "text": "Text",
+            "resolutions": "Resolutions",
+            "duration_range": "DurationRange",
+            "create_time_range": "CreateTimeRange",
+            "preset_tag_ids": "PresetTagIds",
+            "sort": "Sort",
+            "offset": "Offset",
+            "limit": "Limit",
+        },
+        required=frozenset({"authorizee", "authorizer"}),
+    )
+
 
 @attrs.define
-class SearchSharedMaterialResponse:
+class SearchSharedMaterialResponse(_c.Model):
     """``Data`` of the answer to ``Material/SearchSharedMaterial``.
 
     Attributes:
         total_count: Total number of matching media. [Wire ``TotalCount``; int]
         material_info_set: Matching media. [Wire ``MaterialInfoSet``; list of MaterialInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
     material_info_set: list[MaterialInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"total_count": "TotalCount", "material_info_set": "MaterialInfoSet"})
+
 
 @attrs.define
-class AddMaterialFrameTagRequest:
+class AddMaterialFrameTagRequest(_c.Model):
     """Request of ``Material/AddMaterialFrameTag``: Add a frame tag (tags on a time range) to a media item.
 
     Attributes:
@@ -313,8 +391,8 @@ class AddMaterialFrameTagRequest:
         tags: Frame tags. [Wire ``Tags``; list of str; required]
         version: Frame-tag version: the current version to amend AI tags, "manual" for purely
             manual tags. [Wire ``Version``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
@@ -324,23 +402,38 @@ class AddMaterialFrameTagRequest:
     version: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "material_id": "MaterialId",
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+            "tags": "Tags",
+            "version": "Version",
+        },
+        required=frozenset(
+            {"end_time_offset", "material_id", "start_time_offset", "tags", "version"}
+        ),
+    )
+
 
 @attrs.define
-class AddMaterialFrameTagResponse:
+class AddMaterialFrameTagResponse(_c.Model):
     """``Data`` of the answer to ``Material/AddMaterialFrameTag``.
 
     Attributes:
         item_id: ID of the new frame-tag item. [Wire ``ItemId``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     item_id: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"item_id": "ItemId"})
+
 
 @attrs.define
-class ModifyMaterialFrameTagRequest:
+class ModifyMaterialFrameTagRequest(_c.Model):
     """Request of ``Material/ModifyMaterialFrameTag``: Modify the tags of a frame-tag item of a media item.
 
     Attributes:
@@ -348,8 +441,8 @@ class ModifyMaterialFrameTagRequest:
         item_id: Frame-tag item ID. [Wire ``ItemId``; str; required]
         tags: Tags. [Wire ``Tags``; list of str; required]
         version: Current version. [Wire ``Version``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
@@ -358,9 +451,14 @@ class ModifyMaterialFrameTagRequest:
     version: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"material_id": "MaterialId", "item_id": "ItemId", "tags": "Tags", "version": "Version"},
+        required=frozenset({"item_id", "material_id", "tags", "version"}),
+    )
+
 
 @attrs.define
-class DeleteMaterialFrameTagRequest:
+class DeleteMaterialFrameTagRequest(_c.Model):
     """Request of ``Material/DeleteMaterialFrameTag``: Delete a frame tag of a media item.
 
     Attributes:
@@ -372,8 +470,8 @@ class DeleteMaterialFrameTagRequest:
         version: Frame-tag version, from DescribeMaterialFrameTag (live page only). [Wire
             ``Version``; str; Note: Only on the live page (DOC-51370, 2023-07-12),
             '从查询媒体帧标签信息中获取'; optional here for the same reason.]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
@@ -381,9 +479,14 @@ class DeleteMaterialFrameTagRequest:
     version: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"material_id": "MaterialId", "item_id": "ItemId", "version": "Version"},
+        required=frozenset({"material_id"}),
+    )
+
 
 @attrs.define
-class DescribeMaterialFrameTagRequest:
+class DescribeMaterialFrameTagRequest(_c.Model):
     """Request of ``Material/DescribeMaterialFrameTag``: Get the frame tags of a media item in a time window.
 
     Attributes:
@@ -394,8 +497,8 @@ class DescribeMaterialFrameTagRequest:
             required]
         only_manual: Only manual tags. [Wire ``OnlyManual``; bool; Note: Documented as required,
             but both documented example requests omit it, so the catalogue keeps it optional.]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
@@ -404,51 +507,67 @@ class DescribeMaterialFrameTagRequest:
     only_manual: bool | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "material_id": "MaterialId",
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+            "only_manual": "OnlyManual",
+        },
+        required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
+    )
+
 
 @attrs.define
-class DescribeMaterialFrameTagResponse:
+class DescribeMaterialFrameTagResponse(_c.Model):
     """``Data`` of the answer to ``Material/DescribeMaterialFrameTag``.
 
     Attributes:
         frame_tag_info: Frame-tag information. [Wire ``FrameTagInfo``; FrameTagInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     frame_tag_info: FrameTagInfo | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"frame_tag_info": "FrameTagInfo"})
+
 
 @attrs.define
-class DescribeFaceInMaterialRequest:
+class DescribeFaceInMaterialRequest(_c.Model):
     """Request of ``Material/DescribeFaceInMaterial``: Get the face-recognition result of a media item.
 
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"material_id": "MaterialId"}, required=frozenset({"material_id"}))
+
 
 @attrs.define
-class DescribeFaceInMaterialResponse:
+class DescribeFaceInMaterialResponse(_c.Model):
     """``Data`` of the answer to ``Material/DescribeFaceInMaterial``.
 
     Attributes:
         face_info: Face-recognition result. [Wire ``FaceInfo``; FaceInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     face_info: FaceInfo | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"face_info": "FaceInfo"})
+
 
 @attrs.define
-class DescribeMaterialSubtitleRequest:
+class DescribeMaterialSubtitleRequest(_c.Model):
     """Request of ``Material/DescribeMaterialSubtitle``: Get the subtitle (speech) recognition result of a media item in a time window.
 
     Attributes:
@@ -457,8 +576,8 @@ class DescribeMaterialSubtitleRequest:
             required]
         end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
             required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
@@ -466,23 +585,34 @@ class DescribeMaterialSubtitleRequest:
     end_time_offset: float
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "material_id": "MaterialId",
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+        },
+        required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
+    )
+
 
 @attrs.define
-class DescribeMaterialSubtitleResponse:
+class DescribeMaterialSubtitleResponse(_c.Model):
     """``Data`` of the answer to ``Material/DescribeMaterialSubtitle``.
 
     Attributes:
         subtitle_info: Subtitle-recognition result. [Wire ``SubtitleInfo``; SubtitleInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     subtitle_info: SubtitleInfo | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"subtitle_info": "SubtitleInfo"})
+
 
 @attrs.define
-class DescribeTextInMaterialRequest:
+class DescribeTextInMaterialRequest(_c.Model):
     """Request of ``Material/DescribeTextInMaterial``: Get the on-screen text (OCR) recognition result of a media item in a time window.
 
     Attributes:
@@ -491,8 +621,8 @@ class DescribeTextInMaterialRequest:
             required]
         end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
             required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
@@ -500,59 +630,74 @@ class DescribeTextInMaterialRequest:
     end_time_offset: float
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "material_id": "MaterialId",
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+        },
+        required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
+    )
+
 
 @attrs.define
-class DescribeTextInMaterialResponse:
+class DescribeTextInMaterialResponse(_c.Model):
     """``Data`` of the answer to ``Material/DescribeTextInMaterial``.
 
     Attributes:
         text_info: Text-recognition result. [Wire ``TextInfo``; TextInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     text_info: TextInfo | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"text_info": "TextInfo"})
+
 
 @attrs.define
-class DescribeObjectInMaterialRequest:
+class DescribeObjectInMaterialRequest(_c.Model):
     """Request of ``Material/DescribeObjectInMaterial``: Get the object-recognition result of a media item.
 
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"material_id": "MaterialId"}, required=frozenset({"material_id"}))
+
 
 @attrs.define
-class DescribeObjectInMaterialResponse:
+class DescribeObjectInMaterialResponse(_c.Model):
     """``Data`` of the answer to ``Material/DescribeObjectInMaterial``.
 
     Attributes:
         object_info: Object-recognition result. [Wire ``ObjectInfo``; ObjectInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     object_info: ObjectInfo | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"object_info": "ObjectInfo"})
+
 
 @attrs.define
-class CreateClassRequest:
+class CreateClassRequest(_c.Model):
     """Request of ``Material/CreateClass``: Create a class (folder) under a parent class.
 
     Attributes:
         parent_class_id: Parent class ID. [Wire ``ParentClassId``; int; required]
         name: Class name. [Wire ``Name``; str; required]
         owner: Owner of the class. [Wire ``Owner``; Entity; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     parent_class_id: int
@@ -560,37 +705,46 @@ class CreateClassRequest:
     owner: Entity
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"parent_class_id": "ParentClassId", "name": "Name", "owner": "Owner"},
+        required=frozenset({"name", "owner", "parent_class_id"}),
+    )
+
 
 @attrs.define
-class CreateClassResponse:
+class CreateClassResponse(_c.Model):
     """``Data`` of the answer to ``Material/CreateClass``.
 
     Attributes:
         class_id: ID of the new class. [Wire ``ClassId``; int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     class_id: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"class_id": "ClassId"})
+
 
 @attrs.define
-class DeleteClassRequest:
+class DeleteClassRequest(_c.Model):
     """Request of ``Material/DeleteClass``: Delete a class (folder).
 
     Attributes:
         class_id: Class ID. [Wire ``ClassId``; int; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     class_id: int
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"class_id": "ClassId"}, required=frozenset({"class_id"}))
+
 
 @attrs.define
-class DescribeClassRequest:
+class DescribeClassRequest(_c.Model):
     """Request of ``Material/DescribeClass``: List the classes (folders) of an owner, from the root or from a given class.
 
     Attributes:
@@ -599,8 +753,8 @@ class DescribeClassRequest:
         base_class_id: ID of the class to start from; default -1 = the root. [Wire
             ``BaseClassId``; int; server default -1]
         first_level: Only return one level of classes. [Wire ``FirstLevel``; bool]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     platform: str
@@ -609,26 +763,38 @@ class DescribeClassRequest:
     first_level: bool | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "platform": "Platform",
+            "owner": "Owner",
+            "base_class_id": "BaseClassId",
+            "first_level": "FirstLevel",
+        },
+        required=frozenset({"owner", "platform"}),
+    )
+
 
 @attrs.define
-class DescribeClassResponse:
+class DescribeClassResponse(_c.Model):
     """``Data`` of the answer to ``Material/DescribeClass``.
 
     Attributes:
         path_info_set: Path of the given class (only when a class is given). [Wire
             ``PathInfoSet``; list of ClassInfo]
         class_info_set: Classes. [Wire ``ClassInfoSet``; list of ClassInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     path_info_set: list[ClassInfo] | None = None
     class_info_set: list[ClassInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"path_info_set": "PathInfoSet", "class_info_set": "ClassInfoSet"})
+
 
 @attrs.define
-class ModifyClassRequest:
+class ModifyClassRequest(_c.Model):
     """Request of ``Material/ModifyClass``: Rename a class (folder) or move it under another parent.
 
     Attributes:
@@ -636,8 +802,8 @@ class ModifyClassRequest:
         owner: Owner of the class. [Wire ``Owner``; Entity; required]
         name: New class name. [Wire ``Name``; str]
         parent_class_id: New parent class ID. [Wire ``ParentClassId``; int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     class_id: int
@@ -646,9 +812,19 @@ class ModifyClassRequest:
     parent_class_id: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "class_id": "ClassId",
+            "owner": "Owner",
+            "name": "Name",
+            "parent_class_id": "ParentClassId",
+        },
+        required=frozenset({"class_id", "owner"}),
+    )
+
 
 @attrs.define
-class CreateUploadMaterialRequest:
+class CreateUploadMaterialRequest(_c.Model):
     """Request of ``Material/CreateUploadMaterial``: Apply for an upload: returns the upload context and the VOD upload signature to upload the file with.
 
     Attributes:
@@ -661,8 +837,8 @@ class CreateUploadMaterialRequest:
         verify_sign: Upload signature (a client access signature with action=Upload). [Wire
             ``VerifySign``; str; Note: Only on the live page (DOC-51360): an action=Upload
             client access signature.]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     class_id: int
@@ -672,9 +848,20 @@ class CreateUploadMaterialRequest:
     verify_sign: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "class_id": "ClassId",
+            "material_type": "MaterialType",
+            "name": "Name",
+            "owner": "Owner",
+            "verify_sign": "VerifySign",
+        },
+        required=frozenset({"class_id", "material_type", "name", "owner"}),
+    )
+
 
 @attrs.define
-class CreateUploadMaterialResponse:
+class CreateUploadMaterialResponse(_c.Model):
     """``Data`` of the answer to ``Material/CreateUploadMaterial``.
 
     Attributes:
@@ -682,17 +869,19 @@ class CreateUploadMaterialResponse:
             ``UploadContext``; str]
         vod_upload_sign: VOD upload signature to upload the file with. [Wire ``VodUploadSign``;
             str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     upload_context: str | None = None
     vod_upload_sign: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"upload_context": "UploadContext", "vod_upload_sign": "VodUploadSign"})
+
 
 @attrs.define
-class FinishUploadMaterialRequest:
+class FinishUploadMaterialRequest(_c.Model):
     """Request of ``Material/FinishUploadMaterial``: Finish an upload after the file was uploaded to VOD; returns the new media ID.
 
     Attributes:
@@ -700,1049 +889,35 @@ class FinishUploadMaterialRequest:
             ``UploadContext``; str; required]
         vod_file_id: VOD file ID returned by the VOD upload SDK. [Wire ``VodFileId``; str;
             required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     upload_context: str
     vod_file_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"upload_context": "UploadContext", "vod_file_id": "VodFileId"},
+        required=frozenset({"upload_context", "vod_file_id"}),
+    )
+
 
 @attrs.define
-class FinishUploadMaterialResponse:
+class FinishUploadMaterialResponse(_c.Model):
     """``Data`` of the answer to ``Material/FinishUploadMaterial``.
 
     Attributes:
         material_id: ID of the new media. [Wire ``MaterialId``; str; Note: The success example
             answers without Data, so MaterialId may be missing.]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-
-_K_DeleteMaterialRequest = frozenset({"MaterialId"})
-
-
-def _s_DeleteMaterialRequest(d: Any, _: Any = None) -> DeleteMaterialRequest:
-    """Structure a wire ``DeleteMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DeleteMaterialRequest")
-    g: Any = d.get
-    return DeleteMaterialRequest(
-        g("MaterialId"),
-        {} if _K_DeleteMaterialRequest.issuperset(d) else _c.extras(d, _K_DeleteMaterialRequest),
-    )
-
-
-_K_ModifyMaterialRequest = frozenset({"ClassId", "MaterialId", "Name", "PresetTagIds", "Tags"})
-
-
-def _s_ModifyMaterialRequest(d: Any, _: Any = None) -> ModifyMaterialRequest:
-    """Structure a wire ``ModifyMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ModifyMaterialRequest")
-    g: Any = d.get
-    return ModifyMaterialRequest(
-        g("MaterialId"),
-        g("ClassId"),
-        g("Name"),
-        g("PresetTagIds"),
-        g("Tags"),
-        {} if _K_ModifyMaterialRequest.issuperset(d) else _c.extras(d, _K_ModifyMaterialRequest),
-    )
-
-
-_K_ListMediaRequest = frozenset({"ClassId", "Limit", "Offset", "Owner", "Platform"})
-
-
-def _s_ListMediaRequest(d: Any, _: Any = None) -> ListMediaRequest:
-    """Structure a wire ``ListMediaRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ListMediaRequest")
-    g: Any = d.get
-    v2 = g("Owner")
-    return ListMediaRequest(
-        g("Platform"),
-        g("ClassId"),
-        _s_Entity(v2),
-        g("Offset"),
-        g("Limit"),
-        {} if _K_ListMediaRequest.issuperset(d) else _c.extras(d, _K_ListMediaRequest),
-    )
-
-
-_K_ListMediaResponse = frozenset({"ClassInfoSet", "MaterialInfoSet", "MaterialTotalCount"})
-
-
-def _s_ListMediaResponse(d: Any, _: Any = None) -> ListMediaResponse:
-    """Structure a wire ``ListMediaResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ListMediaResponse")
-    g: Any = d.get
-    v1 = g("MaterialInfoSet")
-    v2 = g("ClassInfoSet")
-    return ListMediaResponse(
-        g("MaterialTotalCount"),
-        [_s_MaterialInfo(x) for x in v1] if v1 is not None else None,
-        [_s_ClassInfo(x) for x in v2] if v2 is not None else None,
-        {} if _K_ListMediaResponse.issuperset(d) else _c.extras(d, _K_ListMediaResponse),
-    )
-
-
-_K_DescribeMaterialsRequest = frozenset({"FilterInfo", "MaterialIds", "Sort"})
-
-
-def _s_DescribeMaterialsRequest(d: Any, _: Any = None) -> DescribeMaterialsRequest:
-    """Structure a wire ``DescribeMaterialsRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeMaterialsRequest")
-    g: Any = d.get
-    v1 = g("FilterInfo")
-    v2 = g("Sort")
-    return DescribeMaterialsRequest(
-        g("MaterialIds"),
-        _s_FilterInfo(v1) if v1 is not None else None,
-        _s_SortBy(v2) if v2 is not None else None,
-        {}
-        if _K_DescribeMaterialsRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeMaterialsRequest),
-    )
-
-
-_K_DescribeMaterialsResponse = frozenset({"FailedMaterialInfoSet", "MaterialInfoSet"})
-
-
-def _s_DescribeMaterialsResponse(d: Any, _: Any = None) -> DescribeMaterialsResponse:
-    """Structure a wire ``DescribeMaterialsResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeMaterialsResponse")
-    # Lenient: the documented example answers one flat MaterialInfo
-    # instead of MaterialInfoSet; accept both shapes.
-    if "MaterialInfoSet" not in d and _c.looks_like(d, _K_MaterialInfo):
-        d = {"MaterialInfoSet": [d]}
-    g: Any = d.get
-    v0 = g("MaterialInfoSet")
-    v1 = g("FailedMaterialInfoSet")
-    return DescribeMaterialsResponse(
-        [_s_MaterialInfo(x) for x in v0] if v0 is not None else None,
-        [_s_FailedMaterialInfo(x) for x in v1] if v1 is not None else None,
-        {}
-        if _K_DescribeMaterialsResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeMaterialsResponse),
-    )
-
-
-_K_SearchMaterialRequest = frozenset(
-    {
-        "CreateTimeRange",
-        "DurationRange",
-        "Limit",
-        "MaterialTypes",
-        "Offset",
-        "PresetTagIds",
-        "Resolutions",
-        "SearchScopes",
-        "Sort",
-        "Tags",
-        "Text",
-    }
-)
-
-
-def _s_SearchMaterialRequest(d: Any, _: Any = None) -> SearchMaterialRequest:
-    """Structure a wire ``SearchMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SearchMaterialRequest")
-    g: Any = d.get
-    v0 = g("SearchScopes")
-    v4 = g("DurationRange")
-    v5 = g("CreateTimeRange")
-    v8 = g("Sort")
-    return SearchMaterialRequest(
-        [_s_SearchScope(x) for x in v0],
-        g("MaterialTypes"),
-        g("Text"),
-        g("Resolutions"),
-        _s_IntegerRange(v4) if v4 is not None else None,
-        _s_TimeRange(v5) if v5 is not None else None,
-        g("PresetTagIds"),
-        g("Tags"),
-        _s_SortBy(v8) if v8 is not None else None,
-        g("Offset"),
-        g("Limit"),
-        {} if _K_SearchMaterialRequest.issuperset(d) else _c.extras(d, _K_SearchMaterialRequest),
-    )
-
-
-_K_SearchMaterialResponse = frozenset({"MaterialInfoSet", "TotalCount"})
-
-
-def _s_SearchMaterialResponse(d: Any, _: Any = None) -> SearchMaterialResponse:
-    """Structure a wire ``SearchMaterialResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SearchMaterialResponse")
-    g: Any = d.get
-    v1 = g("MaterialInfoSet")
-    return SearchMaterialResponse(
-        g("TotalCount"),
-        [_s_MaterialInfo(x) for x in v1] if v1 is not None else None,
-        {} if _K_SearchMaterialResponse.issuperset(d) else _c.extras(d, _K_SearchMaterialResponse),
-    )
-
-
-_K_ProcessMaterialRequest = frozenset({"Definition", "MaterialId"})
-
-
-def _s_ProcessMaterialRequest(d: Any, _: Any = None) -> ProcessMaterialRequest:
-    """Structure a wire ``ProcessMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ProcessMaterialRequest")
-    g: Any = d.get
-    return ProcessMaterialRequest(
-        g("MaterialId"),
-        g("Definition"),
-        {} if _K_ProcessMaterialRequest.issuperset(d) else _c.extras(d, _K_ProcessMaterialRequest),
-    )
-
-
-_K_ProcessMaterialResponse = frozenset({"TaskId"})
-
-
-def _s_ProcessMaterialResponse(d: Any, _: Any = None) -> ProcessMaterialResponse:
-    """Structure a wire ``ProcessMaterialResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ProcessMaterialResponse")
-    g: Any = d.get
-    return ProcessMaterialResponse(
-        g("TaskId"),
-        {}
-        if _K_ProcessMaterialResponse.issuperset(d)
-        else _c.extras(d, _K_ProcessMaterialResponse),
-    )
-
-
-_K_SearchSharedMaterialRequest = frozenset(
-    {
-        "Authorizee",
-        "Authorizer",
-        "CreateTimeRange",
-        "DurationRange",
-        "Limit",
-        "MaterialTypes",
-        "Offset",
-        "PresetTagIds",
-        "Resolutions",
-        "Sort",
-        "Text",
-    }
-)
-
-
-def _s_SearchSharedMaterialRequest(d: Any, _: Any = None) -> SearchSharedMaterialRequest:
-    """Structure a wire ``SearchSharedMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SearchSharedMaterialRequest")
-    g: Any = d.get
-    v0 = g("Authorizer")
-    v1 = g("Authorizee")
-    v5 = g("DurationRange")
-    v6 = g("CreateTimeRange")
-    v8 = g("Sort")
-    return SearchSharedMaterialRequest(
-        _s_Entity(v0),
-        _s_Entity(v1),
-        g("MaterialTypes"),
-        g("Text"),
-        g("Resolutions"),
-        _s_IntegerRange(v5) if v5 is not None else None,
-        _s_TimeRange(v6) if v6 is not None else None,
-        g("PresetTagIds"),
-        _s_SortBy(v8) if v8 is not None else None,
-        g("Offset"),
-        g("Limit"),
-        {}
-        if _K_SearchSharedMaterialRequest.issuperset(d)
-        else _c.extras(d, _K_SearchSharedMaterialRequest),
-    )
-
-
-_K_SearchSharedMaterialResponse = frozenset({"MaterialInfoSet", "TotalCount"})
-
-
-def _s_SearchSharedMaterialResponse(d: Any, _: Any = None) -> SearchSharedMaterialResponse:
-    """Structure a wire ``SearchSharedMaterialResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SearchSharedMaterialResponse")
-    g: Any = d.get
-    v1 = g("MaterialInfoSet")
-    return SearchSharedMaterialResponse(
-        g("TotalCount"),
-        [_s_MaterialInfo(x) for x in v1] if v1 is not None else None,
-        {}
-        if _K_SearchSharedMaterialResponse.issuperset(d)
-        else _c.extras(d, _K_SearchSharedMaterialResponse),
-    )
-
-
-_K_AddMaterialFrameTagRequest = frozenset(
-    {"EndTimeOffset", "MaterialId", "StartTimeOffset", "Tags", "Version"}
-)
-
-
-def _s_AddMaterialFrameTagRequest(d: Any, _: Any = None) -> AddMaterialFrameTagRequest:
-    """Structure a wire ``AddMaterialFrameTagRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "AddMaterialFrameTagRequest")
-    g: Any = d.get
-    return AddMaterialFrameTagRequest(
-        g("MaterialId"),
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        g("Tags"),
-        g("Version"),
-        {}
-        if _K_AddMaterialFrameTagRequest.issuperset(d)
-        else _c.extras(d, _K_AddMaterialFrameTagRequest),
-    )
-
-
-_K_AddMaterialFrameTagResponse = frozenset({"ItemId"})
-
-
-def _s_AddMaterialFrameTagResponse(d: Any, _: Any = None) -> AddMaterialFrameTagResponse:
-    """Structure a wire ``AddMaterialFrameTagResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "AddMaterialFrameTagResponse")
-    g: Any = d.get
-    return AddMaterialFrameTagResponse(
-        g("ItemId"),
-        {}
-        if _K_AddMaterialFrameTagResponse.issuperset(d)
-        else _c.extras(d, _K_AddMaterialFrameTagResponse),
-    )
-
-
-_K_ModifyMaterialFrameTagRequest = frozenset({"ItemId", "MaterialId", "Tags", "Version"})
-
-
-def _s_ModifyMaterialFrameTagRequest(d: Any, _: Any = None) -> ModifyMaterialFrameTagRequest:
-    """Structure a wire ``ModifyMaterialFrameTagRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ModifyMaterialFrameTagRequest")
-    g: Any = d.get
-    return ModifyMaterialFrameTagRequest(
-        g("MaterialId"),
-        g("ItemId"),
-        g("Tags"),
-        g("Version"),
-        {}
-        if _K_ModifyMaterialFrameTagRequest.issuperset(d)
-        else _c.extras(d, _K_ModifyMaterialFrameTagRequest),
-    )
-
-
-_K_DeleteMaterialFrameTagRequest = frozenset({"ItemId", "MaterialId", "Version"})
-
-
-def _s_DeleteMaterialFrameTagRequest(d: Any, _: Any = None) -> DeleteMaterialFrameTagRequest:
-    """Structure a wire ``DeleteMaterialFrameTagRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DeleteMaterialFrameTagRequest")
-    g: Any = d.get
-    return DeleteMaterialFrameTagRequest(
-        g("MaterialId"),
-        g("ItemId"),
-        g("Version"),
-        {}
-        if _K_DeleteMaterialFrameTagRequest.issuperset(d)
-        else _c.extras(d, _K_DeleteMaterialFrameTagRequest),
-    )
-
-
-_K_DescribeMaterialFrameTagRequest = frozenset(
-    {"EndTimeOffset", "MaterialId", "OnlyManual", "StartTimeOffset"}
-)
-
-
-def _s_DescribeMaterialFrameTagRequest(d: Any, _: Any = None) -> DescribeMaterialFrameTagRequest:
-    """Structure a wire ``DescribeMaterialFrameTagRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeMaterialFrameTagRequest")
-    g: Any = d.get
-    return DescribeMaterialFrameTagRequest(
-        g("MaterialId"),
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        g("OnlyManual"),
-        {}
-        if _K_DescribeMaterialFrameTagRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeMaterialFrameTagRequest),
-    )
-
-
-_K_DescribeMaterialFrameTagResponse = frozenset({"FrameTagInfo"})
-
-
-def _s_DescribeMaterialFrameTagResponse(d: Any, _: Any = None) -> DescribeMaterialFrameTagResponse:
-    """Structure a wire ``DescribeMaterialFrameTagResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeMaterialFrameTagResponse")
-    g: Any = d.get
-    v0 = g("FrameTagInfo")
-    return DescribeMaterialFrameTagResponse(
-        _s_FrameTagInfo(v0) if v0 is not None else None,
-        {}
-        if _K_DescribeMaterialFrameTagResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeMaterialFrameTagResponse),
-    )
-
-
-_K_DescribeFaceInMaterialRequest = frozenset({"MaterialId"})
-
-
-def _s_DescribeFaceInMaterialRequest(d: Any, _: Any = None) -> DescribeFaceInMaterialRequest:
-    """Structure a wire ``DescribeFaceInMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeFaceInMaterialRequest")
-    g: Any = d.get
-    return DescribeFaceInMaterialRequest(
-        g("MaterialId"),
-        {}
-        if _K_DescribeFaceInMaterialRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeFaceInMaterialRequest),
-    )
-
-
-_K_DescribeFaceInMaterialResponse = frozenset({"FaceInfo"})
-
-
-def _s_DescribeFaceInMaterialResponse(d: Any, _: Any = None) -> DescribeFaceInMaterialResponse:
-    """Structure a wire ``DescribeFaceInMaterialResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeFaceInMaterialResponse")
-    g: Any = d.get
-    v0 = g("FaceInfo")
-    return DescribeFaceInMaterialResponse(
-        _s_FaceInfo(v0) if v0 is not None else None,
-        {}
-        if _K_DescribeFaceInMaterialResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeFaceInMaterialResponse),
-    )
-
-
-_K_DescribeMaterialSubtitleRequest = frozenset({"EndTimeOffset", "MaterialId", "StartTimeOffset"})
-
-
-def _s_DescribeMaterialSubtitleRequest(d: Any, _: Any = None) -> DescribeMaterialSubtitleRequest:
-    """Structure a wire ``DescribeMaterialSubtitleRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeMaterialSubtitleRequest")
-    g: Any = d.get
-    return DescribeMaterialSubtitleRequest(
-        g("MaterialId"),
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        {}
-        if _K_DescribeMaterialSubtitleRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeMaterialSubtitleRequest),
-    )
-
-
-_K_DescribeMaterialSubtitleResponse = frozenset({"SubtitleInfo"})
-
-
-def _s_DescribeMaterialSubtitleResponse(d: Any, _: Any = None) -> DescribeMaterialSubtitleResponse:
-    """Structure a wire ``DescribeMaterialSubtitleResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeMaterialSubtitleResponse")
-    g: Any = d.get
-    v0 = g("SubtitleInfo")
-    return DescribeMaterialSubtitleResponse(
-        _s_SubtitleInfo(v0) if v0 is not None else None,
-        {}
-        if _K_DescribeMaterialSubtitleResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeMaterialSubtitleResponse),
-    )
-
-
-_K_DescribeTextInMaterialRequest = frozenset({"EndTimeOffset", "MaterialId", "StartTimeOffset"})
-
-
-def _s_DescribeTextInMaterialRequest(d: Any, _: Any = None) -> DescribeTextInMaterialRequest:
-    """Structure a wire ``DescribeTextInMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeTextInMaterialRequest")
-    g: Any = d.get
-    return DescribeTextInMaterialRequest(
-        g("MaterialId"),
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        {}
-        if _K_DescribeTextInMaterialRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeTextInMaterialRequest),
-    )
-
-
-_K_DescribeTextInMaterialResponse = frozenset({"TextInfo"})
-
-
-def _s_DescribeTextInMaterialResponse(d: Any, _: Any = None) -> DescribeTextInMaterialResponse:
-    """Structure a wire ``DescribeTextInMaterialResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeTextInMaterialResponse")
-    g: Any = d.get
-    v0 = g("TextInfo")
-    return DescribeTextInMaterialResponse(
-        _s_TextInfo(v0) if v0 is not None else None,
-        {}
-        if _K_DescribeTextInMaterialResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeTextInMaterialResponse),
-    )
-
-
-_K_DescribeObjectInMaterialRequest = frozenset({"MaterialId"})
-
-
-def _s_DescribeObjectInMaterialRequest(d: Any, _: Any = None) -> DescribeObjectInMaterialRequest:
-    """Structure a wire ``DescribeObjectInMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeObjectInMaterialRequest")
-    g: Any = d.get
-    return DescribeObjectInMaterialRequest(
-        g("MaterialId"),
-        {}
-        if _K_DescribeObjectInMaterialRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeObjectInMaterialRequest),
-    )
-
-
-_K_DescribeObjectInMaterialResponse = frozenset({"ObjectInfo"})
-
-
-def _s_DescribeObjectInMaterialResponse(d: Any, _: Any = None) -> DescribeObjectInMaterialResponse:
-    """Structure a wire ``DescribeObjectInMaterialResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeObjectInMaterialResponse")
-    g: Any = d.get
-    v0 = g("ObjectInfo")
-    return DescribeObjectInMaterialResponse(
-        _s_ObjectInfo(v0) if v0 is not None else None,
-        {}
-        if _K_DescribeObjectInMaterialResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeObjectInMaterialResponse),
-    )
-
-
-_K_CreateClassRequest = frozenset({"Name", "Owner", "ParentClassId"})
-
-
-def _s_CreateClassRequest(d: Any, _: Any = None) -> CreateClassRequest:
-    """Structure a wire ``CreateClassRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "CreateClassRequest")
-    g: Any = d.get
-    v2 = g("Owner")
-    return CreateClassRequest(
-        g("ParentClassId"),
-        g("Name"),
-        _s_Entity(v2),
-        {} if _K_CreateClassRequest.issuperset(d) else _c.extras(d, _K_CreateClassRequest),
-    )
-
-
-_K_CreateClassResponse = frozenset({"ClassId"})
-
-
-def _s_CreateClassResponse(d: Any, _: Any = None) -> CreateClassResponse:
-    """Structure a wire ``CreateClassResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "CreateClassResponse")
-    g: Any = d.get
-    return CreateClassResponse(
-        g("ClassId"),
-        {} if _K_CreateClassResponse.issuperset(d) else _c.extras(d, _K_CreateClassResponse),
-    )
-
-
-_K_DeleteClassRequest = frozenset({"ClassId"})
-
-
-def _s_DeleteClassRequest(d: Any, _: Any = None) -> DeleteClassRequest:
-    """Structure a wire ``DeleteClassRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DeleteClassRequest")
-    g: Any = d.get
-    return DeleteClassRequest(
-        g("ClassId"),
-        {} if _K_DeleteClassRequest.issuperset(d) else _c.extras(d, _K_DeleteClassRequest),
-    )
-
-
-_K_DescribeClassRequest = frozenset({"BaseClassId", "FirstLevel", "Owner", "Platform"})
-
-
-def _s_DescribeClassRequest(d: Any, _: Any = None) -> DescribeClassRequest:
-    """Structure a wire ``DescribeClassRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeClassRequest")
-    g: Any = d.get
-    v1 = g("Owner")
-    return DescribeClassRequest(
-        g("Platform"),
-        _s_Entity(v1),
-        g("BaseClassId"),
-        g("FirstLevel"),
-        {} if _K_DescribeClassRequest.issuperset(d) else _c.extras(d, _K_DescribeClassRequest),
-    )
-
-
-_K_DescribeClassResponse = frozenset({"ClassInfoSet", "PathInfoSet"})
-
-
-def _s_DescribeClassResponse(d: Any, _: Any = None) -> DescribeClassResponse:
-    """Structure a wire ``DescribeClassResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeClassResponse")
-    g: Any = d.get
-    v0 = g("PathInfoSet")
-    v1 = g("ClassInfoSet")
-    return DescribeClassResponse(
-        [_s_ClassInfo(x) for x in v0] if v0 is not None else None,
-        [_s_ClassInfo(x) for x in v1] if v1 is not None else None,
-        {} if _K_DescribeClassResponse.issuperset(d) else _c.extras(d, _K_DescribeClassResponse),
-    )
-
-
-_K_ModifyClassRequest = frozenset({"ClassId", "Name", "Owner", "ParentClassId"})
-
-
-def _s_ModifyClassRequest(d: Any, _: Any = None) -> ModifyClassRequest:
-    """Structure a wire ``ModifyClassRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ModifyClassRequest")
-    g: Any = d.get
-    v1 = g("Owner")
-    return ModifyClassRequest(
-        g("ClassId"),
-        _s_Entity(v1),
-        g("Name"),
-        g("ParentClassId"),
-        {} if _K_ModifyClassRequest.issuperset(d) else _c.extras(d, _K_ModifyClassRequest),
-    )
-
-
-_K_CreateUploadMaterialRequest = frozenset(
-    {"ClassId", "MaterialType", "Name", "Owner", "VerifySign"}
-)
-
-
-def _s_CreateUploadMaterialRequest(d: Any, _: Any = None) -> CreateUploadMaterialRequest:
-    """Structure a wire ``CreateUploadMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "CreateUploadMaterialRequest")
-    g: Any = d.get
-    v3 = g("Owner")
-    return CreateUploadMaterialRequest(
-        g("ClassId"),
-        g("MaterialType"),
-        g("Name"),
-        _s_Entity(v3),
-        g("VerifySign"),
-        {}
-        if _K_CreateUploadMaterialRequest.issuperset(d)
-        else _c.extras(d, _K_CreateUploadMaterialRequest),
-    )
-
-
-_K_CreateUploadMaterialResponse = frozenset({"UploadContext", "VodUploadSign"})
-
-
-def _s_CreateUploadMaterialResponse(d: Any, _: Any = None) -> CreateUploadMaterialResponse:
-    """Structure a wire ``CreateUploadMaterialResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "CreateUploadMaterialResponse")
-    g: Any = d.get
-    return CreateUploadMaterialResponse(
-        g("UploadContext"),
-        g("VodUploadSign"),
-        {}
-        if _K_CreateUploadMaterialResponse.issuperset(d)
-        else _c.extras(d, _K_CreateUploadMaterialResponse),
-    )
-
-
-_K_FinishUploadMaterialRequest = frozenset({"UploadContext", "VodFileId"})
-
-
-def _s_FinishUploadMaterialRequest(d: Any, _: Any = None) -> FinishUploadMaterialRequest:
-    """Structure a wire ``FinishUploadMaterialRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FinishUploadMaterialRequest")
-    g: Any = d.get
-    return FinishUploadMaterialRequest(
-        g("UploadContext"),
-        g("VodFileId"),
-        {}
-        if _K_FinishUploadMaterialRequest.issuperset(d)
-        else _c.extras(d, _K_FinishUploadMaterialRequest),
-    )
-
-
-_K_FinishUploadMaterialResponse = frozenset({"MaterialId"})
-
-
-def _s_FinishUploadMaterialResponse(d: Any, _: Any = None) -> FinishUploadMaterialResponse:
-    """Structure a wire ``FinishUploadMaterialResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FinishUploadMaterialResponse")
-    g: Any = d.get
-    return FinishUploadMaterialResponse(
-        g("MaterialId"),
-        {}
-        if _K_FinishUploadMaterialResponse.issuperset(d)
-        else _c.extras(d, _K_FinishUploadMaterialResponse),
-    )
-
-
-_CODEC_DeleteMaterialRequest = _c.register(
-    DeleteMaterialRequest,
-    "DeleteMaterialRequest",
-    _s_DeleteMaterialRequest,
-    (("material_id", "MaterialId", _c.check_str, True, ()),),
-)
-_CODEC_ModifyMaterialRequest = _c.register(
-    ModifyMaterialRequest,
-    "ModifyMaterialRequest",
-    _s_ModifyMaterialRequest,
-    (
-        ("material_id", "MaterialId", _c.check_str, True, ()),
-        ("class_id", "ClassId", _c.check_int, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("preset_tag_ids", "PresetTagIds", _c.list_of(_c.check_str), False, ()),
-        ("tags", "Tags", _c.list_of(_c.check_str), False, ()),
-    ),
-)
-_CODEC_ListMediaRequest = _c.register(
-    ListMediaRequest,
-    "ListMediaRequest",
-    _s_ListMediaRequest,
-    (
-        ("platform", "Platform", _c.check_str, True, ()),
-        ("class_id", "ClassId", _c.check_int, True, ()),
-        ("owner", "Owner", _c.struct("Entity"), True, ()),
-        ("offset", "Offset", _c.check_int, False, ()),
-        ("limit", "Limit", _c.check_int, False, ()),
-    ),
-)
-_CODEC_ListMediaResponse = _c.register(
-    ListMediaResponse,
-    "ListMediaResponse",
-    _s_ListMediaResponse,
-    (
-        ("material_total_count", "MaterialTotalCount", _c.check_int, False, ()),
-        ("material_info_set", "MaterialInfoSet", _c.list_of(_c.struct("MaterialInfo")), False, ()),
-        ("class_info_set", "ClassInfoSet", _c.list_of(_c.struct("ClassInfo")), False, ()),
-    ),
-)
-_CODEC_DescribeMaterialsRequest = _c.register(
-    DescribeMaterialsRequest,
-    "DescribeMaterialsRequest",
-    _s_DescribeMaterialsRequest,
-    (
-        ("material_ids", "MaterialIds", _c.list_of(_c.check_str), True, ()),
-        ("filter_info", "FilterInfo", _c.struct("FilterInfo"), False, ()),
-        ("sort", "Sort", _c.struct("SortBy"), False, ()),
-    ),
-)
-_CODEC_DescribeMaterialsResponse = _c.register(
-    DescribeMaterialsResponse,
-    "DescribeMaterialsResponse",
-    _s_DescribeMaterialsResponse,
-    (
-        ("material_info_set", "MaterialInfoSet", _c.list_of(_c.struct("MaterialInfo")), False, ()),
-        (
-            "failed_material_info_set",
-            "FailedMaterialInfoSet",
-            _c.list_of(_c.struct("FailedMaterialInfo")),
-            False,
-            (),
-        ),
-    ),
-)
-_CODEC_SearchMaterialRequest = _c.register(
-    SearchMaterialRequest,
-    "SearchMaterialRequest",
-    _s_SearchMaterialRequest,
-    (
-        ("search_scopes", "SearchScopes", _c.list_of(_c.struct("SearchScope")), True, ()),
-        ("material_types", "MaterialTypes", _c.list_of(_c.check_str), False, ()),
-        ("text", "Text", _c.check_str, False, ()),
-        ("resolutions", "Resolutions", _c.list_of(_c.check_str), False, ()),
-        ("duration_range", "DurationRange", _c.struct("IntegerRange"), False, ()),
-        ("create_time_range", "CreateTimeRange", _c.struct("TimeRange"), False, ()),
-        ("preset_tag_ids", "PresetTagIds", _c.list_of(_c.check_str), False, ()),
-        ("tags", "Tags", _c.list_of(_c.check_str), False, ()),
-        ("sort", "Sort", _c.struct("SortBy"), False, ()),
-        ("offset", "Offset", _c.check_int, False, ()),
-        ("limit", "Limit", _c.check_int, False, ()),
-    ),
-)
-_CODEC_SearchMaterialResponse = _c.register(
-    SearchMaterialResponse,
-    "SearchMaterialResponse",
-    _s_SearchMaterialResponse,
-    (
-        ("total_count", "TotalCount", _c.check_int, False, ()),
-        ("material_info_set", "MaterialInfoSet", _c.list_of(_c.struct("MaterialInfo")), False, ()),
-    ),
-)
-_CODEC_ProcessMaterialRequest = _c.register(
-    ProcessMaterialRequest,
-    "ProcessMaterialRequest",
-    _s_ProcessMaterialRequest,
-    (
-        ("material_id", "MaterialId", _c.check_str, True, ()),
-        ("definition", "Definition", _c.check_int, False, ()),
-    ),
-)
-_CODEC_ProcessMaterialResponse = _c.register(
-    ProcessMaterialResponse,
-    "ProcessMaterialResponse",
-    _s_ProcessMaterialResponse,
-    (("task_id", "TaskId", _c.check_str, False, ()),),
-)
-_CODEC_SearchSharedMaterialRequest = _c.register(
-    SearchSharedMaterialRequest,
-    "SearchSharedMaterialRequest",
-    _s_SearchSharedMaterialRequest,
-    (
-        ("authorizer", "Authorizer", _c.struct("Entity"), True, ()),
-        ("authorizee", "Authorizee", _c.struct("Entity"), True, ()),
-        ("material_types", "MaterialTypes", _c.list_of(_c.check_str), False, ()),
-        ("text", "Text", _c.check_str, False, ()),
-        ("resolutions", "Resolutions", _c.list_of(_c.check_str), False, ()),
-        ("duration_range", "DurationRange", _c.struct("IntegerRange"), False, ()),
-        ("create_time_range", "CreateTimeRange", _c.struct("TimeRange"), False, ()),
-        ("preset_tag_ids", "PresetTagIds", _c.list_of(_c.check_str), False, ()),
-        ("sort", "Sort", _c.struct("SortBy"), False, ()),
-        ("offset", "Offset", _c.check_int, False, ()),
-        ("limit", "Limit", _c.check_int, False, ()),
-    ),
-)
-_CODEC_SearchSharedMaterialResponse = _c.register(
-    SearchSharedMaterialResponse,
-    "SearchSharedMaterialResponse",
-    _s_SearchSharedMaterialResponse,
-    (
-        ("total_count", "TotalCount", _c.check_int, False, ()),
-        ("material_info_set", "MaterialInfoSet", _c.list_of(_c.struct("MaterialInfo")), False, ()),
-    ),
-)
-_CODEC_AddMaterialFrameTagRequest = _c.register(
-    AddMaterialFrameTagRequest,
-    "AddMaterialFrameTagRequest",
-    _s_AddMaterialFrameTagRequest,
-    (
-        ("material_id", "MaterialId", _c.check_str, True, ()),
-        ("start_time_offset", "StartTimeOffset", _c.check_float, True, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, True, ()),
-        ("tags", "Tags", _c.list_of(_c.check_str), True, ()),
-        ("version", "Version", _c.check_str, True, ()),
-    ),
-)
-_CODEC_AddMaterialFrameTagResponse = _c.register(
-    AddMaterialFrameTagResponse,
-    "AddMaterialFrameTagResponse",
-    _s_AddMaterialFrameTagResponse,
-    (("item_id", "ItemId", _c.check_str, False, ()),),
-)
-_CODEC_ModifyMaterialFrameTagRequest = _c.register(
-    ModifyMaterialFrameTagRequest,
-    "ModifyMaterialFrameTagRequest",
-    _s_ModifyMaterialFrameTagRequest,
-    (
-        ("material_id", "MaterialId", _c.check_str, True, ()),
-        ("item_id", "ItemId", _c.check_str, True, ()),
-        ("tags", "Tags", _c.list_of(_c.check_str), True, ()),
-        ("version", "Version", _c.check_str, True, ()),
-    ),
-)
-_CODEC_DeleteMaterialFrameTagRequest = _c.register(
-    DeleteMaterialFrameTagRequest,
-    "DeleteMaterialFrameTagRequest",
-    _s_DeleteMaterialFrameTagRequest,
-    (
-        ("material_id", "MaterialId", _c.check_str, True, ()),
-        ("item_id", "ItemId", _c.check_str, False, ()),
-        ("version", "Version", _c.check_str, False, ()),
-    ),
-)
-_CODEC_DescribeMaterialFrameTagRequest = _c.register(
-    DescribeMaterialFrameTagRequest,
-    "DescribeMaterialFrameTagRequest",
-    _s_DescribeMaterialFrameTagRequest,
-    (
-        ("material_id", "MaterialId", _c.check_str, True, ()),
-        ("start_time_offset", "StartTimeOffset", _c.check_float, True, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, True, ()),
-        ("only_manual", "OnlyManual", _c.check_bool, False, ()),
-    ),
-)
-_CODEC_DescribeMaterialFrameTagResponse = _c.register(
-    DescribeMaterialFrameTagResponse,
-    "DescribeMaterialFrameTagResponse",
-    _s_DescribeMaterialFrameTagResponse,
-    (("frame_tag_info", "FrameTagInfo", _c.struct("FrameTagInfo"), False, ()),),
-)
-_CODEC_DescribeFaceInMaterialRequest = _c.register(
-    DescribeFaceInMaterialRequest,
-    "DescribeFaceInMaterialRequest",
-    _s_DescribeFaceInMaterialRequest,
-    (("material_id", "MaterialId", _c.check_str, True, ()),),
-)
-_CODEC_DescribeFaceInMaterialResponse = _c.register(
-    DescribeFaceInMaterialResponse,
-    "DescribeFaceInMaterialResponse",
-    _s_DescribeFaceInMaterialResponse,
-    (("face_info", "FaceInfo", _c.struct("FaceInfo"), False, ()),),
-)
-_CODEC_DescribeMaterialSubtitleRequest = _c.register(
-    DescribeMaterialSubtitleRequest,
-    "DescribeMaterialSubtitleRequest",
-    _s_DescribeMaterialSubtitleRequest,
-    (
-        ("material_id", "MaterialId", _c.check_str, True, ()),
-        ("start_time_offset", "StartTimeOffset", _c.check_float, True, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, True, ()),
-    ),
-)
-_CODEC_DescribeMaterialSubtitleResponse = _c.register(
-    DescribeMaterialSubtitleResponse,
-    "DescribeMaterialSubtitleResponse",
-    _s_DescribeMaterialSubtitleResponse,
-    (("subtitle_info", "SubtitleInfo", _c.struct("SubtitleInfo"), False, ()),),
-)
-_CODEC_DescribeTextInMaterialRequest = _c.register(
-    DescribeTextInMaterialRequest,
-    "DescribeTextInMaterialRequest",
-    _s_DescribeTextInMaterialRequest,
-    (
-        ("material_id", "MaterialId", _c.check_str, True, ()),
-        ("start_time_offset", "StartTimeOffset", _c.check_float, True, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, True, ()),
-    ),
-)
-_CODEC_DescribeTextInMaterialResponse = _c.register(
-    DescribeTextInMaterialResponse,
-    "DescribeTextInMaterialResponse",
-    _s_DescribeTextInMaterialResponse,
-    (("text_info", "TextInfo", _c.struct("TextInfo"), False, ()),),
-)
-_CODEC_DescribeObjectInMaterialRequest = _c.register(
-    DescribeObjectInMaterialRequest,
-    "DescribeObjectInMaterialRequest",
-    _s_DescribeObjectInMaterialRequest,
-    (("material_id", "MaterialId", _c.check_str, True, ()),),
-)
-_CODEC_DescribeObjectInMaterialResponse = _c.register(
-    DescribeObjectInMaterialResponse,
-    "DescribeObjectInMaterialResponse",
-    _s_DescribeObjectInMaterialResponse,
-    (("object_info", "ObjectInfo", _c.struct("ObjectInfo"), False, ()),),
-)
-_CODEC_CreateClassRequest = _c.register(
-    CreateClassRequest,
-    "CreateClassRequest",
-    _s_CreateClassRequest,
-    (
-        ("parent_class_id", "ParentClassId", _c.check_int, True, ()),
-        ("name", "Name", _c.check_str, True, ()),
-        ("owner", "Owner", _c.struct("Entity"), True, ()),
-    ),
-)
-_CODEC_CreateClassResponse = _c.register(
-    CreateClassResponse,
-    "CreateClassResponse",
-    _s_CreateClassResponse,
-    (("class_id", "ClassId", _c.check_int, False, ()),),
-)
-_CODEC_DeleteClassRequest = _c.register(
-    DeleteClassRequest,
-    "DeleteClassRequest",
-    _s_DeleteClassRequest,
-    (("class_id", "ClassId", _c.check_int, True, ()),),
-)
-_CODEC_DescribeClassRequest = _c.register(
-    DescribeClassRequest,
-    "DescribeClassRequest",
-    _s_DescribeClassRequest,
-    (
-        ("platform", "Platform", _c.check_str, True, ()),
-        ("owner", "Owner", _c.struct("Entity"), True, ()),
-        ("base_class_id", "BaseClassId", _c.check_int, False, ()),
-        ("first_level", "FirstLevel", _c.check_bool, False, ()),
-    ),
-)
-_CODEC_DescribeClassResponse = _c.register(
-    DescribeClassResponse,
-    "DescribeClassResponse",
-    _s_DescribeClassResponse,
-    (
-        ("path_info_set", "PathInfoSet", _c.list_of(_c.struct("ClassInfo")), False, ()),
-        ("class_info_set", "ClassInfoSet", _c.list_of(_c.struct("ClassInfo")), False, ()),
-    ),
-)
-_CODEC_ModifyClassRequest = _c.register(
-    ModifyClassRequest,
-    "ModifyClassRequest",
-    _s_ModifyClassRequest,
-    (
-        ("class_id", "ClassId", _c.check_int, True, ()),
-        ("owner", "Owner", _c.struct("Entity"), True, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("parent_class_id", "ParentClassId", _c.check_int, False, ()),
-    ),
-)
-_CODEC_CreateUploadMaterialRequest = _c.register(
-    CreateUploadMaterialRequest,
-    "CreateUploadMaterialRequest",
-    _s_CreateUploadMaterialRequest,
-    (
-        ("class_id", "ClassId", _c.check_int, True, ()),
-        ("material_type", "MaterialType", _c.check_str, True, ()),
-        ("name", "Name", _c.check_str, True, ()),
-        ("owner", "Owner", _c.struct("Entity"), True, ()),
-        ("verify_sign", "VerifySign", _c.check_str, False, ()),
-    ),
-)
-_CODEC_CreateUploadMaterialResponse = _c.register(
-    CreateUploadMaterialResponse,
-    "CreateUploadMaterialResponse",
-    _s_CreateUploadMaterialResponse,
-    (
-        ("upload_context", "UploadContext", _c.check_str, False, ()),
-        ("vod_upload_sign", "VodUploadSign", _c.check_str, False, ()),
-    ),
-)
-_CODEC_FinishUploadMaterialRequest = _c.register(
-    FinishUploadMaterialRequest,
-    "FinishUploadMaterialRequest",
-    _s_FinishUploadMaterialRequest,
-    (
-        ("upload_context", "UploadContext", _c.check_str, True, ()),
-        ("vod_file_id", "VodFileId", _c.check_str, True, ()),
-    ),
-)
-_CODEC_FinishUploadMaterialResponse = _c.register(
-    FinishUploadMaterialResponse,
-    "FinishUploadMaterialResponse",
-    _s_FinishUploadMaterialResponse,
-    (("material_id", "MaterialId", _c.check_str, False, ()),),
-)
+    _wire = _c.Wire({"material_id": "MaterialId"})
 
 
 __all__ = [

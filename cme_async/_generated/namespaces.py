@@ -11,72 +11,54 @@ import httpx
 from cme_async import _converter as _c
 from cme_async import _paging as _p
 from cme_async._generated.material import (
+    AddMaterialFrameTagRequest,
     AddMaterialFrameTagResponse,
+    CreateClassRequest,
     CreateClassResponse,
+    CreateUploadMaterialRequest,
     CreateUploadMaterialResponse,
+    DeleteClassRequest,
+    DeleteMaterialFrameTagRequest,
+    DeleteMaterialRequest,
+    DescribeClassRequest,
     DescribeClassResponse,
+    DescribeFaceInMaterialRequest,
     DescribeFaceInMaterialResponse,
+    DescribeMaterialFrameTagRequest,
     DescribeMaterialFrameTagResponse,
+    DescribeMaterialsRequest,
     DescribeMaterialsResponse,
+    DescribeMaterialSubtitleRequest,
     DescribeMaterialSubtitleResponse,
+    DescribeObjectInMaterialRequest,
     DescribeObjectInMaterialResponse,
+    DescribeTextInMaterialRequest,
     DescribeTextInMaterialResponse,
+    FinishUploadMaterialRequest,
     FinishUploadMaterialResponse,
+    ListMediaRequest,
     ListMediaResponse,
+    ModifyClassRequest,
+    ModifyMaterialFrameTagRequest,
+    ModifyMaterialRequest,
+    ProcessMaterialRequest,
     ProcessMaterialResponse,
+    SearchMaterialRequest,
     SearchMaterialResponse,
+    SearchSharedMaterialRequest,
     SearchSharedMaterialResponse,
-    _CODEC_AddMaterialFrameTagRequest,
-    _CODEC_CreateClassRequest,
-    _CODEC_CreateUploadMaterialRequest,
-    _CODEC_DeleteClassRequest,
-    _CODEC_DeleteMaterialFrameTagRequest,
-    _CODEC_DeleteMaterialRequest,
-    _CODEC_DescribeClassRequest,
-    _CODEC_DescribeFaceInMaterialRequest,
-    _CODEC_DescribeMaterialFrameTagRequest,
-    _CODEC_DescribeMaterialsRequest,
-    _CODEC_DescribeMaterialSubtitleRequest,
-    _CODEC_DescribeObjectInMaterialRequest,
-    _CODEC_DescribeTextInMaterialRequest,
-    _CODEC_FinishUploadMaterialRequest,
-    _CODEC_ListMediaRequest,
-    _CODEC_ModifyClassRequest,
-    _CODEC_ModifyMaterialFrameTagRequest,
-    _CODEC_ModifyMaterialRequest,
-    _CODEC_ProcessMaterialRequest,
-    _CODEC_SearchMaterialRequest,
-    _CODEC_SearchSharedMaterialRequest,
-    _s_AddMaterialFrameTagResponse,
-    _s_CreateClassResponse,
-    _s_CreateUploadMaterialResponse,
-    _s_DescribeClassResponse,
-    _s_DescribeFaceInMaterialResponse,
-    _s_DescribeMaterialFrameTagResponse,
-    _s_DescribeMaterialsResponse,
-    _s_DescribeMaterialSubtitleResponse,
-    _s_DescribeObjectInMaterialResponse,
-    _s_DescribeTextInMaterialResponse,
-    _s_FinishUploadMaterialResponse,
-    _s_ListMediaResponse,
-    _s_ProcessMaterialResponse,
-    _s_SearchMaterialResponse,
-    _s_SearchSharedMaterialResponse,
 )
 from cme_async._generated.project import (
+    AddMaterialToProjectRequest,
+    DeleteMaterialFromProjectRequest,
+    DeleteProjectRequest,
+    DescribeProjectMaterialsRequest,
     DescribeProjectMaterialsResponse,
+    DescribeProjectsRequest,
     DescribeProjectsResponse,
+    ModifyProjectRequest,
+    SearchProjectRequest,
     SearchProjectResponse,
-    _CODEC_AddMaterialToProjectRequest,
-    _CODEC_DeleteMaterialFromProjectRequest,
-    _CODEC_DeleteProjectRequest,
-    _CODEC_DescribeProjectMaterialsRequest,
-    _CODEC_DescribeProjectsRequest,
-    _CODEC_ModifyProjectRequest,
-    _CODEC_SearchProjectRequest,
-    _s_DescribeProjectMaterialsResponse,
-    _s_DescribeProjectsResponse,
-    _s_SearchProjectResponse,
 )
 from cme_async._generated.structs import (
     Entity,
@@ -96,23 +78,120 @@ from cme_async._generated.structs import (
     TextItem,
     TimeRange,
 )
-from cme_async._generated.task import (
-    DescribeTasksResponse,
-    _CODEC_DeleteTaskRequest,
-    _CODEC_DescribeTasksRequest,
-    _s_DescribeTasksResponse,
-)
+from cme_async._generated.task import DeleteTaskRequest, DescribeTasksRequest, DescribeTasksResponse
 from cme_async._generated.team import (
+    DescribeJoinTeamsRequest,
     DescribeJoinTeamsResponse,
+    DescribeTeamsRequest,
     DescribeTeamsResponse,
-    _CODEC_DescribeJoinTeamsRequest,
-    _CODEC_DescribeTeamsRequest,
-    _s_DescribeJoinTeamsResponse,
-    _s_DescribeTeamsResponse,
 )
 
 if TYPE_CHECKING:
     from cme_async._client import AsyncCmeClient
+
+
+_LIST_MEDIA_PAGES = _p.Pages(
+    "Material",
+    "ListMedia",
+    ListMediaResponse,
+    "offset",
+    "material_info_set",
+    total="material_total_count",
+    default_page_size=20,
+    max_page_size=30,
+    replay_safe=True,
+)
+_SEARCH_MATERIAL_PAGES = _p.Pages(
+    "Material",
+    "SearchMaterial",
+    SearchMaterialResponse,
+    "offset",
+    "material_info_set",
+    total="total_count",
+    default_page_size=50,
+    replay_safe=True,
+)
+_SEARCH_SHARED_MATERIAL_PAGES = _p.Pages(
+    "Material",
+    "SearchSharedMaterial",
+    SearchSharedMaterialResponse,
+    "offset",
+    "material_info_set",
+    total="total_count",
+    default_page_size=50,
+    replay_safe=True,
+)
+_DESCRIBE_MATERIAL_FRAME_TAG_PAGES = _p.Pages(
+    "Material",
+    "DescribeMaterialFrameTag",
+    DescribeMaterialFrameTagResponse,
+    "time_window",
+    "frame_tag_info.frame_tag_set",
+    cursor="frame_tag_info.last_time_offset",
+    item_key="item_id",
+    replay_safe=True,
+)
+_DESCRIBE_MATERIAL_SUBTITLE_PAGES = _p.Pages(
+    "Material",
+    "DescribeMaterialSubtitle",
+    DescribeMaterialSubtitleResponse,
+    "time_window",
+    "subtitle_info.subtitle_set",
+    cursor="subtitle_info.last_time_offset",
+    item_key="item_id",
+    replay_safe=True,
+)
+_DESCRIBE_TEXT_IN_MATERIAL_PAGES = _p.Pages(
+    "Material",
+    "DescribeTextInMaterial",
+    DescribeTextInMaterialResponse,
+    "time_window",
+    "text_info.text_set",
+    cursor="text_info.last_time_offset",
+    item_key="item_id",
+    replay_safe=True,
+)
+_DESCRIBE_PROJECTS_PAGES = _p.Pages(
+    "Project",
+    "DescribeProjects",
+    DescribeProjectsResponse,
+    "offset",
+    "project_info_set",
+    total="total_count",
+    default_page_size=50,
+    replay_safe=True,
+)
+_SEARCH_PROJECT_PAGES = _p.Pages(
+    "Project",
+    "SearchProject",
+    SearchProjectResponse,
+    "offset",
+    "project_basic_info_set",
+    total="total_count",
+    default_page_size=50,
+    replay_safe=True,
+)
+_DESCRIBE_TASKS_PAGES = _p.Pages(
+    "Task",
+    "DescribeTasks",
+    DescribeTasksResponse,
+    "offset",
+    "task_info_set",
+    total="total_count",
+    max_page_size=30,
+    replay_safe=True,
+)
+_DESCRIBE_JOIN_TEAMS_PAGES = _p.Pages(
+    "Team",
+    "DescribeJoinTeams",
+    DescribeJoinTeamsResponse,
+    "offset",
+    "team_set",
+    total="total_count",
+    default_page_size=20,
+    max_page_size=30,
+    replay_safe=True,
+)
 
 
 class MaterialActions:
@@ -133,32 +212,22 @@ class MaterialActions:
     ) -> None:
         """Delete a media item by its ID.
 
-        ``POST /PaaS/Material/DeleteMaterial``; safe to replay (retried on transient errors).
-        The documentation of this action has 1 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DeleteMaterial``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#materialdeletematerial.
 
         Args:
             material_id: ID of the media to delete. [Wire ``MaterialId``; str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not
-                exist (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it
-                means 'not found'.)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.MaterialId``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DeleteMaterialRequest, {"material_id": material_id}, "material.delete_material"
+            DeleteMaterialRequest, {"material_id": material_id}, "material.delete_material"
         )
         await self._client.call(
             "Material",
@@ -167,6 +236,7 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def modify_material(
@@ -183,8 +253,8 @@ class MaterialActions:
     ) -> None:
         """Modify a media item: its class (folder), name and tags.
 
-        ``POST /PaaS/Material/ModifyMaterial``; safe to replay (retried on transient errors).
-        The documentation of this action has 1 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/ModifyMaterial``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#materialmodifymaterial.
 
         Args:
             material_id: ID of the media to modify. [Wire ``MaterialId``; str; required]
@@ -194,27 +264,17 @@ class MaterialActions:
             preset_tag_ids: IDs of preset tags. [Wire ``PresetTagIds``; list of str]
             tags: Custom tags: at most 30, each at most 15 characters. [Wire ``Tags``; list of
                 str; at most 30 items; each at most 15 characters]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not
-                exist (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it
-                means 'not found'.)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.MaterialId``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_ModifyMaterialRequest,
+            ModifyMaterialRequest,
             {
                 "material_id": material_id,
                 "class_id": class_id,
@@ -231,6 +291,7 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def list_media(
@@ -247,9 +308,8 @@ class MaterialActions:
     ) -> ListMediaResponse:
         """List the media and sub-classes of one class (folder) of an owner.
 
-        ``POST /PaaS/Material/ListMedia``; safe to replay (retried on transient errors). Paged
-        (offset): see :meth:`iter_list_media`. The documentation of this action has 4 recorded
-        oddities: see docs/actions.md.
+        ``POST /PaaS/Material/ListMedia``; replay-safe (retried on transient errors). Paged:
+        :meth:`iter_list_media`. Documentation oddities: docs/actions.md#materiallistmedia.
 
         Args:
             platform: Platform. [Wire ``Platform``; str; required]
@@ -259,28 +319,18 @@ class MaterialActions:
                 0; minimum 0]
             limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server
                 default 20; maximum 30]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            ListMediaResponse: the answer's ``Data`` (every field None when it is absent).
+            ListMediaResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-                greate than max').)
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.Limit``.
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_ListMediaRequest,
+            ListMediaRequest,
             {
                 "platform": platform,
                 "class_id": class_id,
@@ -297,8 +347,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_ListMediaResponse, data, "Material/ListMedia")
+        return _c.parse(ListMediaResponse, data, "Material/ListMedia")
 
     def iter_list_media(
         self,
@@ -313,65 +364,27 @@ class MaterialActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[MaterialInfo]:
-        """Iterate over ``MaterialInfoSet`` of :meth:`list_media` across pages.
+        """Iterate over ``MaterialInfoSet`` of :meth:`list_media`, page by page.
 
-        Offset paging: asks for ``page_size`` items a page (default 20, at most 30) from
-        ``offset`` on and stops at ``MaterialTotalCount``, at a short page or at ``max_items``.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            platform: Platform. [Wire ``Platform``; str; required]
-            class_id: Class (folder) ID. [Wire ``ClassId``; int; required]
-            owner: Owner of the class. [Wire ``Owner``; Entity; required]
-            offset: Offset of the first record, default 0. [Wire ``Offset``; int; server default
-                0; minimum 0]
-            page_size: Items per request (the ``Limit`` sent).
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            MaterialInfo: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-                greate than max').)
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`list_media`; ``page_size`` (the ``Limit`` of each request)
+        replaces ``limit``; ``max_items`` stops after that many items. They are checked now,
+        before any request. How pages end: docs/actions.md#paging.
         """
-        where = "material.iter_list_media"
         body = _c.request_body(
-            _CODEC_ListMediaRequest,
+            ListMediaRequest,
             {"platform": platform, "class_id": class_id, "owner": owner, "offset": offset},
-            where,
+            "material.iter_list_media",
         )
-        _p.check_max_items(max_items, where)
-        size = _p.page_size_for(page_size, 20, 30, where)
-
-        async def fetch(offset: int, limit: int) -> tuple[Sequence[MaterialInfo], int | None]:
-            data = await self._client.call(
-                "Material",
-                "ListMedia",
-                {**body, "Offset": offset, "Limit": limit},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            page = _c.parse(_s_ListMediaResponse, data, "Material/ListMedia")
-            return page.material_info_set or [], page.material_total_count
-
-        return _p.iter_offset(
-            fetch, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+        return _p.paginate(
+            self._client.call,
+            _LIST_MEDIA_PAGES,
+            body,
+            where="material.iter_list_media",
+            page_size=page_size,
+            max_items=max_items,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def describe_materials(
@@ -386,34 +399,25 @@ class MaterialActions:
     ) -> DescribeMaterialsResponse:
         """Get the details of media items by ID; parts of the details can be left out.
 
-        ``POST /PaaS/Material/DescribeMaterials``; safe to replay (retried on transient errors).
-        The documentation of this action has 6 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DescribeMaterials``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#materialdescribematerials.
 
         Args:
             material_ids: IDs of the media to describe. [Wire ``MaterialIds``; list of str;
                 required]
             filter_info: Which optional details to return. [Wire ``FilterInfo``; FilterInfo]
             sort: Sort order; Sort.Field is CreateTime or UpdateTime. [Wire ``Sort``; SortBy]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeMaterialsResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeMaterialsResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeMaterialsRequest,
+            DescribeMaterialsRequest,
             {"material_ids": material_ids, "filter_info": filter_info, "sort": sort},
             "material.describe_materials",
         )
@@ -424,8 +428,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_DescribeMaterialsResponse, data, "Material/DescribeMaterials")
+        return _c.parse(DescribeMaterialsResponse, data, "Material/DescribeMaterials")
 
     async def search_material(
         self,
@@ -447,9 +452,9 @@ class MaterialActions:
     ) -> SearchMaterialResponse:
         """Search media by type, text, resolution, duration, creation time and tags in up to five search scopes.
 
-        ``POST /PaaS/Material/SearchMaterial``; safe to replay (retried on transient errors).
-        Paged (offset): see :meth:`iter_search_material`. The documentation of this action has 6
-        recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/SearchMaterial``; replay-safe (retried on transient errors).
+        Paged: :meth:`iter_search_material`. Documentation oddities:
+        docs/actions.md#materialsearchmaterial.
 
         Args:
             search_scopes: Search scopes, at most 5. [Wire ``SearchScopes``; list of
@@ -469,26 +474,17 @@ class MaterialActions:
                 then sorted by relevance). [Wire ``Sort``; SortBy]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            SearchMaterialResponse: the answer's ``Data`` (every field None when it is absent).
+            SearchMaterialResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_SearchMaterialRequest,
+            SearchMaterialRequest,
             {
                 "search_scopes": search_scopes,
                 "material_types": material_types,
@@ -511,8 +507,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_SearchMaterialResponse, data, "Material/SearchMaterial")
+        return _c.parse(SearchMaterialResponse, data, "Material/SearchMaterial")
 
     def iter_search_material(
         self,
@@ -533,54 +530,14 @@ class MaterialActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[MaterialInfo]:
-        """Iterate over ``MaterialInfoSet`` of :meth:`search_material` across pages.
+        """Iterate over ``MaterialInfoSet`` of :meth:`search_material`, page by page.
 
-        Offset paging: asks for ``page_size`` items a page (default 50) from ``offset`` on and
-        stops at ``TotalCount``, at a short page or at ``max_items``.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            search_scopes: Search scopes, at most 5. [Wire ``SearchScopes``; list of
-                SearchScope; required; at most 5 items]
-            material_types: Media types: AUDIO, VIDEO, IMAGE. [Wire ``MaterialTypes``; list of
-                str; known values: AUDIO, VIDEO, IMAGE (others are passed through)]
-            text: Search text, fuzzy match on media name or description, at most 15 characters.
-                [Wire ``Text``; str; at most 15 characters]
-            resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str;
-                known values: LD, SD, HD, FHD, 2K, 4K (others are passed through); Note: LD is
-                accepted here but missing from the Resolution value list of 复杂结构.md.]
-            duration_range: Duration range in seconds. [Wire ``DurationRange``; IntegerRange]
-            create_time_range: Creation-time range. [Wire ``CreateTimeRange``; TimeRange]
-            preset_tag_ids: Preset tag IDs. [Wire ``PresetTagIds``; list of str]
-            tags: Custom tags. [Wire ``Tags``; list of str]
-            sort: Sort order; Sort.Field: CreateTime. Ignored when Text is given (results are
-                then sorted by relevance). [Wire ``Sort``; SortBy]
-            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            page_size: Items per request (the ``Limit`` sent).
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            MaterialInfo: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`search_material`; ``page_size`` (the ``Limit`` of each request)
+        replaces ``limit``; ``max_items`` stops after that many items. They are checked now,
+        before any request. How pages end: docs/actions.md#paging.
         """
-        where = "material.iter_search_material"
         body = _c.request_body(
-            _CODEC_SearchMaterialRequest,
+            SearchMaterialRequest,
             {
                 "search_scopes": search_scopes,
                 "material_types": material_types,
@@ -593,25 +550,18 @@ class MaterialActions:
                 "sort": sort,
                 "offset": offset,
             },
-            where,
+            "material.iter_search_material",
         )
-        _p.check_max_items(max_items, where)
-        size = _p.page_size_for(page_size, 50, None, where)
-
-        async def fetch(offset: int, limit: int) -> tuple[Sequence[MaterialInfo], int | None]:
-            data = await self._client.call(
-                "Material",
-                "SearchMaterial",
-                {**body, "Offset": offset, "Limit": limit},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            page = _c.parse(_s_SearchMaterialResponse, data, "Material/SearchMaterial")
-            return page.material_info_set or [], page.total_count
-
-        return _p.iter_offset(
-            fetch, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+        return _p.paginate(
+            self._client.call,
+            _SEARCH_MATERIAL_PAGES,
+            body,
+            where="material.iter_search_material",
+            page_size=page_size,
+            max_items=max_items,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def process_material(
@@ -625,9 +575,8 @@ class MaterialActions:
     ) -> ProcessMaterialResponse:
         """Start AI recognition or subtitle (ASR) recognition on a video media item.
 
-        ``POST /PaaS/Material/ProcessMaterial``; not safe to replay (never retried once it may
-        have reached CME). The documentation of this action has 4 recorded oddities: see
-        docs/actions.md.
+        ``POST /PaaS/Material/ProcessMaterial``; not replay-safe (never retried once it may have
+        reached CME). Documentation oddities: docs/actions.md#materialprocessmaterial.
 
         Args:
             material_id: ID of the media to process. [Wire ``MaterialId``; str; required]
@@ -635,26 +584,17 @@ class MaterialActions:
                 objects, faces); 30 = subtitle recognition only. [Wire ``Definition``; int;
                 Note: Documented as required, but both documented example requests omit it, so
                 the catalogue keeps it optional (the server decides).]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            ProcessMaterialResponse: the answer's ``Data`` (every field None when it is absent).
+            ProcessMaterialResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_ProcessMaterialRequest,
+            ProcessMaterialRequest,
             {"material_id": material_id, "definition": definition},
             "material.process_material",
         )
@@ -665,8 +605,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=False,
         )
-        return _c.parse(_s_ProcessMaterialResponse, data, "Material/ProcessMaterial")
+        return _c.parse(ProcessMaterialResponse, data, "Material/ProcessMaterial")
 
     async def search_shared_material(
         self,
@@ -688,9 +629,9 @@ class MaterialActions:
     ) -> SearchSharedMaterialResponse:
         """Search the media an authorizer has shared with an authorizee.
 
-        ``POST /PaaS/Material/SearchSharedMaterial``; safe to replay (retried on transient
-        errors). Paged (offset): see :meth:`iter_search_shared_material`. The documentation of
-        this action has 4 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/SearchSharedMaterial``; replay-safe (retried on transient errors).
+        Paged: :meth:`iter_search_shared_material`. Documentation oddities:
+        docs/actions.md#materialsearchsharedmaterial.
 
         Args:
             authorizer: The authorizer (who shared). [Wire ``Authorizer``; Entity; required]
@@ -709,26 +650,17 @@ class MaterialActions:
                 ``Sort``; SortBy]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            SearchSharedMaterialResponse: the answer's ``Data`` (every field None when it is absent).
+            SearchSharedMaterialResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_SearchSharedMaterialRequest,
+            SearchSharedMaterialRequest,
             {
                 "authorizer": authorizer,
                 "authorizee": authorizee,
@@ -751,8 +683,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_SearchSharedMaterialResponse, data, "Material/SearchSharedMaterial")
+        return _c.parse(SearchSharedMaterialResponse, data, "Material/SearchSharedMaterial")
 
     def iter_search_shared_material(
         self,
@@ -773,53 +706,14 @@ class MaterialActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[MaterialInfo]:
-        """Iterate over ``MaterialInfoSet`` of :meth:`search_shared_material` across pages.
+        """Iterate over ``MaterialInfoSet`` of :meth:`search_shared_material`, page by page.
 
-        Offset paging: asks for ``page_size`` items a page (default 50) from ``offset`` on and
-        stops at ``TotalCount``, at a short page or at ``max_items``.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            authorizer: The authorizer (who shared). [Wire ``Authorizer``; Entity; required]
-            authorizee: The authorizee (who was granted access). [Wire ``Authorizee``; Entity;
-                required]
-            material_types: Media types: AUDIO, VIDEO, IMAGE. [Wire ``MaterialTypes``; list of
-                str; known values: AUDIO, VIDEO, IMAGE (others are passed through)]
-            text: Search text, fuzzy match on media name or description, at most 15 characters.
-                [Wire ``Text``; str; at most 15 characters]
-            resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str;
-                known values: LD, SD, HD, FHD, 2K, 4K (others are passed through)]
-            duration_range: Duration range in seconds. [Wire ``DurationRange``; IntegerRange]
-            create_time_range: Creation-time range. [Wire ``CreateTimeRange``; TimeRange]
-            preset_tag_ids: Preset tag IDs. [Wire ``PresetTagIds``; list of str]
-            sort: Sort order; Sort.Field: CreateTime. Ignored when Text is given. [Wire
-                ``Sort``; SortBy]
-            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            page_size: Items per request (the ``Limit`` sent).
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            MaterialInfo: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`search_shared_material`; ``page_size`` (the ``Limit`` of each
+        request) replaces ``limit``; ``max_items`` stops after that many items. They are checked
+        now, before any request. How pages end: docs/actions.md#paging.
         """
-        where = "material.iter_search_shared_material"
         body = _c.request_body(
-            _CODEC_SearchSharedMaterialRequest,
+            SearchSharedMaterialRequest,
             {
                 "authorizer": authorizer,
                 "authorizee": authorizee,
@@ -832,25 +726,18 @@ class MaterialActions:
                 "sort": sort,
                 "offset": offset,
             },
-            where,
+            "material.iter_search_shared_material",
         )
-        _p.check_max_items(max_items, where)
-        size = _p.page_size_for(page_size, 50, None, where)
-
-        async def fetch(offset: int, limit: int) -> tuple[Sequence[MaterialInfo], int | None]:
-            data = await self._client.call(
-                "Material",
-                "SearchSharedMaterial",
-                {**body, "Offset": offset, "Limit": limit},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            page = _c.parse(_s_SearchSharedMaterialResponse, data, "Material/SearchSharedMaterial")
-            return page.material_info_set or [], page.total_count
-
-        return _p.iter_offset(
-            fetch, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+        return _p.paginate(
+            self._client.call,
+            _SEARCH_SHARED_MATERIAL_PAGES,
+            body,
+            where="material.iter_search_shared_material",
+            page_size=page_size,
+            max_items=max_items,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def add_material_frame_tag(
@@ -867,8 +754,8 @@ class MaterialActions:
     ) -> AddMaterialFrameTagResponse:
         """Add a frame tag (tags on a time range) to a media item.
 
-        ``POST /PaaS/Material/AddMaterialFrameTag``; not safe to replay (never retried once it
-        may have reached CME).
+        ``POST /PaaS/Material/AddMaterialFrameTag``; not replay-safe (never retried once it may
+        have reached CME).
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -879,26 +766,17 @@ class MaterialActions:
             tags: Frame tags. [Wire ``Tags``; list of str; required]
             version: Frame-tag version: the current version to amend AI tags, "manual" for
                 purely manual tags. [Wire ``Version``; str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            AddMaterialFrameTagResponse: the answer's ``Data`` (every field None when it is absent).
+            AddMaterialFrameTagResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue`` (Invalid parameter value (e.g.
-                'starttime bigger than endtime', 'param lack of CategorySet or Name').)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_AddMaterialFrameTagRequest,
+            AddMaterialFrameTagRequest,
             {
                 "material_id": material_id,
                 "start_time_offset": start_time_offset,
@@ -915,8 +793,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=False,
         )
-        return _c.parse(_s_AddMaterialFrameTagResponse, data, "Material/AddMaterialFrameTag")
+        return _c.parse(AddMaterialFrameTagResponse, data, "Material/AddMaterialFrameTag")
 
     async def modify_material_frame_tag(
         self,
@@ -931,34 +810,25 @@ class MaterialActions:
     ) -> None:
         """Modify the tags of a frame-tag item of a media item.
 
-        ``POST /PaaS/Material/ModifyMaterialFrameTag``; safe to replay (retried on transient
-        errors). The documentation of this action has 2 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/ModifyMaterialFrameTag``; replay-safe (retried on transient
+        errors). Documentation oddities: docs/actions.md#materialmodifymaterialframetag.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
             item_id: Frame-tag item ID. [Wire ``ItemId``; str; required]
             tags: Tags. [Wire ``Tags``; list of str; required]
             version: Current version. [Wire ``Version``; str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_ModifyMaterialFrameTagRequest,
+            ModifyMaterialFrameTagRequest,
             {"material_id": material_id, "item_id": item_id, "tags": tags, "version": version},
             "material.modify_material_frame_tag",
         )
@@ -969,6 +839,7 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def delete_material_frame_tag(
@@ -983,8 +854,8 @@ class MaterialActions:
     ) -> None:
         """Delete a frame tag of a media item.
 
-        ``POST /PaaS/Material/DeleteMaterialFrameTag``; safe to replay (retried on transient
-        errors). The documentation of this action has 4 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DeleteMaterialFrameTag``; replay-safe (retried on transient
+        errors). Documentation oddities: docs/actions.md#materialdeletematerialframetag.
 
         Args:
             material_id: ID of the media whose frame tag is deleted. [Wire ``MaterialId``; str;
@@ -995,27 +866,17 @@ class MaterialActions:
             version: Frame-tag version, from DescribeMaterialFrameTag (live page only). [Wire
                 ``Version``; str; Note: Only on the live page (DOC-51370, 2023-07-12),
                 '从查询媒体帧标签信息中获取'; optional here for the same reason.]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.MaterialId`` (The media does not
-                exist (媒体不存在 / material not exist). Raised as a parameter error (by prefix); it
-                means 'not found'.)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.MaterialId``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DeleteMaterialFrameTagRequest,
+            DeleteMaterialFrameTagRequest,
             {"material_id": material_id, "item_id": item_id, "version": version},
             "material.delete_material_frame_tag",
         )
@@ -1026,6 +887,7 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def describe_material_frame_tag(
@@ -1041,9 +903,9 @@ class MaterialActions:
     ) -> DescribeMaterialFrameTagResponse:
         """Get the frame tags of a media item in a time window.
 
-        ``POST /PaaS/Material/DescribeMaterialFrameTag``; safe to replay (retried on transient
-        errors). Paged (time_window): see :meth:`iter_describe_material_frame_tag`. The
-        documentation of this action has 2 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DescribeMaterialFrameTag``; replay-safe (retried on transient
+        errors). Paged: :meth:`iter_describe_material_frame_tag`. Documentation oddities:
+        docs/actions.md#materialdescribematerialframetag.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -1054,26 +916,17 @@ class MaterialActions:
             only_manual: Only manual tags. [Wire ``OnlyManual``; bool; Note: Documented as
                 required, but both documented example requests omit it, so the catalogue keeps
                 it optional.]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeMaterialFrameTagResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeMaterialFrameTagResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            NotFoundError: ``ResourceNotFound``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeMaterialFrameTagRequest,
+            DescribeMaterialFrameTagRequest,
             {
                 "material_id": material_id,
                 "start_time_offset": start_time_offset,
@@ -1089,10 +942,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(
-            _s_DescribeMaterialFrameTagResponse, data, "Material/DescribeMaterialFrameTag"
-        )
+        return _c.parse(DescribeMaterialFrameTagResponse, data, "Material/DescribeMaterialFrameTag")
 
     def iter_describe_material_frame_tag(
         self,
@@ -1106,78 +958,31 @@ class MaterialActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[FrameTagItem]:
-        """Iterate over ``FrameTagInfo.FrameTagSet`` of :meth:`describe_material_frame_tag` across pages.
+        """Iterate over ``FrameTagInfo.FrameTagSet`` of :meth:`describe_material_frame_tag`, page by page.
 
-        Time-window paging: queries from ``start_time_offset`` (default 0) to
-        ``end_time_offset``, then again from ``FrameTagInfo.LastTimeOffset`` until it is -1,
-        stops moving or reaches the end, or until ``max_items``; an item repeated at a window
-        boundary is yielded once.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            material_id: Media ID. [Wire ``MaterialId``; str; required]
-            end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
-                required]
-            only_manual: Only manual tags. [Wire ``OnlyManual``; bool; Note: Documented as
-                required, but both documented example requests omit it, so the catalogue keeps
-                it optional.]
-            start_time_offset: Where the first window starts, seconds.
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            FrameTagItem: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`describe_material_frame_tag`; ``start_time_offset`` defaults to
+        0; ``max_items`` stops after that many items. They are checked now, before any request.
+        How pages end: docs/actions.md#paging.
         """
-        where = "material.iter_describe_material_frame_tag"
         body = _c.request_body(
-            _CODEC_DescribeMaterialFrameTagRequest,
+            DescribeMaterialFrameTagRequest,
             {
                 "material_id": material_id,
                 "end_time_offset": end_time_offset,
                 "only_manual": only_manual,
                 "start_time_offset": start_time_offset,
             },
-            where,
+            "material.iter_describe_material_frame_tag",
         )
-        _p.check_max_items(max_items, where)
-
-        async def fetch(start: float) -> tuple[Sequence[FrameTagItem], float | None]:
-            data = await self._client.call(
-                "Material",
-                "DescribeMaterialFrameTag",
-                {**body, "StartTimeOffset": start},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            info = _c.parse(
-                _s_DescribeMaterialFrameTagResponse, data, "Material/DescribeMaterialFrameTag"
-            ).frame_tag_info
-            if info is None:
-                return [], None
-            return info.frame_tag_set or [], info.last_time_offset
-
-        return _p.iter_time_window(
-            fetch,
-            start=start_time_offset,
-            end=end_time_offset,
+        return _p.paginate(
+            self._client.call,
+            _DESCRIBE_MATERIAL_FRAME_TAG_PAGES,
+            body,
+            where="material.iter_describe_material_frame_tag",
             max_items=max_items,
-            key=lambda item: item.item_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def describe_face_in_material(
@@ -1190,31 +995,22 @@ class MaterialActions:
     ) -> DescribeFaceInMaterialResponse:
         """Get the face-recognition result of a media item.
 
-        ``POST /PaaS/Material/DescribeFaceInMaterial``; safe to replay (retried on transient
-        errors). The documentation of this action has 3 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DescribeFaceInMaterial``; replay-safe (retried on transient
+        errors). Documentation oddities: docs/actions.md#materialdescribefaceinmaterial.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeFaceInMaterialResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeFaceInMaterialResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            NotFoundError: ``ResourceNotFound``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeFaceInMaterialRequest,
+            DescribeFaceInMaterialRequest,
             {"material_id": material_id},
             "material.describe_face_in_material",
         )
@@ -1225,8 +1021,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_DescribeFaceInMaterialResponse, data, "Material/DescribeFaceInMaterial")
+        return _c.parse(DescribeFaceInMaterialResponse, data, "Material/DescribeFaceInMaterial")
 
     async def describe_material_subtitle(
         self,
@@ -1240,9 +1037,9 @@ class MaterialActions:
     ) -> DescribeMaterialSubtitleResponse:
         """Get the subtitle (speech) recognition result of a media item in a time window.
 
-        ``POST /PaaS/Material/DescribeMaterialSubtitle``; safe to replay (retried on transient
-        errors). Paged (time_window): see :meth:`iter_describe_material_subtitle`. The
-        documentation of this action has 2 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DescribeMaterialSubtitle``; replay-safe (retried on transient
+        errors). Paged: :meth:`iter_describe_material_subtitle`. Documentation oddities:
+        docs/actions.md#materialdescribematerialsubtitle.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -1250,26 +1047,17 @@ class MaterialActions:
                 float; required]
             end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
                 required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeMaterialSubtitleResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeMaterialSubtitleResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            NotFoundError: ``ResourceNotFound``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeMaterialSubtitleRequest,
+            DescribeMaterialSubtitleRequest,
             {
                 "material_id": material_id,
                 "start_time_offset": start_time_offset,
@@ -1284,10 +1072,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(
-            _s_DescribeMaterialSubtitleResponse, data, "Material/DescribeMaterialSubtitle"
-        )
+        return _c.parse(DescribeMaterialSubtitleResponse, data, "Material/DescribeMaterialSubtitle")
 
     def iter_describe_material_subtitle(
         self,
@@ -1300,74 +1087,30 @@ class MaterialActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[SubtitleItem]:
-        """Iterate over ``SubtitleInfo.SubtitleSet`` of :meth:`describe_material_subtitle` across pages.
+        """Iterate over ``SubtitleInfo.SubtitleSet`` of :meth:`describe_material_subtitle`, page by page.
 
-        Time-window paging: queries from ``start_time_offset`` (default 0) to
-        ``end_time_offset``, then again from ``SubtitleInfo.LastTimeOffset`` until it is -1,
-        stops moving or reaches the end, or until ``max_items``; an item repeated at a window
-        boundary is yielded once.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            material_id: Media ID. [Wire ``MaterialId``; str; required]
-            end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
-                required]
-            start_time_offset: Where the first window starts, seconds.
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            SubtitleItem: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`describe_material_subtitle`; ``start_time_offset`` defaults to
+        0; ``max_items`` stops after that many items. They are checked now, before any request.
+        How pages end: docs/actions.md#paging.
         """
-        where = "material.iter_describe_material_subtitle"
         body = _c.request_body(
-            _CODEC_DescribeMaterialSubtitleRequest,
+            DescribeMaterialSubtitleRequest,
             {
                 "material_id": material_id,
                 "end_time_offset": end_time_offset,
                 "start_time_offset": start_time_offset,
             },
-            where,
+            "material.iter_describe_material_subtitle",
         )
-        _p.check_max_items(max_items, where)
-
-        async def fetch(start: float) -> tuple[Sequence[SubtitleItem], float | None]:
-            data = await self._client.call(
-                "Material",
-                "DescribeMaterialSubtitle",
-                {**body, "StartTimeOffset": start},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            info = _c.parse(
-                _s_DescribeMaterialSubtitleResponse, data, "Material/DescribeMaterialSubtitle"
-            ).subtitle_info
-            if info is None:
-                return [], None
-            return info.subtitle_set or [], info.last_time_offset
-
-        return _p.iter_time_window(
-            fetch,
-            start=start_time_offset,
-            end=end_time_offset,
+        return _p.paginate(
+            self._client.call,
+            _DESCRIBE_MATERIAL_SUBTITLE_PAGES,
+            body,
+            where="material.iter_describe_material_subtitle",
             max_items=max_items,
-            key=lambda item: item.item_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def describe_text_in_material(
@@ -1382,9 +1125,9 @@ class MaterialActions:
     ) -> DescribeTextInMaterialResponse:
         """Get the on-screen text (OCR) recognition result of a media item in a time window.
 
-        ``POST /PaaS/Material/DescribeTextInMaterial``; safe to replay (retried on transient
-        errors). Paged (time_window): see :meth:`iter_describe_text_in_material`. The
-        documentation of this action has 2 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DescribeTextInMaterial``; replay-safe (retried on transient
+        errors). Paged: :meth:`iter_describe_text_in_material`. Documentation oddities:
+        docs/actions.md#materialdescribetextinmaterial.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
@@ -1392,26 +1135,17 @@ class MaterialActions:
                 float; required]
             end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
                 required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeTextInMaterialResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeTextInMaterialResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            NotFoundError: ``ResourceNotFound``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeTextInMaterialRequest,
+            DescribeTextInMaterialRequest,
             {
                 "material_id": material_id,
                 "start_time_offset": start_time_offset,
@@ -1426,8 +1160,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_DescribeTextInMaterialResponse, data, "Material/DescribeTextInMaterial")
+        return _c.parse(DescribeTextInMaterialResponse, data, "Material/DescribeTextInMaterial")
 
     def iter_describe_text_in_material(
         self,
@@ -1440,74 +1175,30 @@ class MaterialActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[TextItem]:
-        """Iterate over ``TextInfo.TextSet`` of :meth:`describe_text_in_material` across pages.
+        """Iterate over ``TextInfo.TextSet`` of :meth:`describe_text_in_material`, page by page.
 
-        Time-window paging: queries from ``start_time_offset`` (default 0) to
-        ``end_time_offset``, then again from ``TextInfo.LastTimeOffset`` until it is -1, stops
-        moving or reaches the end, or until ``max_items``; an item repeated at a window boundary
-        is yielded once.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            material_id: Media ID. [Wire ``MaterialId``; str; required]
-            end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
-                required]
-            start_time_offset: Where the first window starts, seconds.
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            TextItem: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`describe_text_in_material`; ``start_time_offset`` defaults to 0;
+        ``max_items`` stops after that many items. They are checked now, before any request. How
+        pages end: docs/actions.md#paging.
         """
-        where = "material.iter_describe_text_in_material"
         body = _c.request_body(
-            _CODEC_DescribeTextInMaterialRequest,
+            DescribeTextInMaterialRequest,
             {
                 "material_id": material_id,
                 "end_time_offset": end_time_offset,
                 "start_time_offset": start_time_offset,
             },
-            where,
+            "material.iter_describe_text_in_material",
         )
-        _p.check_max_items(max_items, where)
-
-        async def fetch(start: float) -> tuple[Sequence[TextItem], float | None]:
-            data = await self._client.call(
-                "Material",
-                "DescribeTextInMaterial",
-                {**body, "StartTimeOffset": start},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            info = _c.parse(
-                _s_DescribeTextInMaterialResponse, data, "Material/DescribeTextInMaterial"
-            ).text_info
-            if info is None:
-                return [], None
-            return info.text_set or [], info.last_time_offset
-
-        return _p.iter_time_window(
-            fetch,
-            start=start_time_offset,
-            end=end_time_offset,
+        return _p.paginate(
+            self._client.call,
+            _DESCRIBE_TEXT_IN_MATERIAL_PAGES,
+            body,
+            where="material.iter_describe_text_in_material",
             max_items=max_items,
-            key=lambda item: item.item_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def describe_object_in_material(
@@ -1520,31 +1211,22 @@ class MaterialActions:
     ) -> DescribeObjectInMaterialResponse:
         """Get the object-recognition result of a media item.
 
-        ``POST /PaaS/Material/DescribeObjectInMaterial``; safe to replay (retried on transient
-        errors). The documentation of this action has 2 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DescribeObjectInMaterial``; replay-safe (retried on transient
+        errors). Documentation oddities: docs/actions.md#materialdescribeobjectinmaterial.
 
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeObjectInMaterialResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeObjectInMaterialResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            NotFoundError: ``ResourceNotFound``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeObjectInMaterialRequest,
+            DescribeObjectInMaterialRequest,
             {"material_id": material_id},
             "material.describe_object_in_material",
         )
@@ -1555,10 +1237,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(
-            _s_DescribeObjectInMaterialResponse, data, "Material/DescribeObjectInMaterial"
-        )
+        return _c.parse(DescribeObjectInMaterialResponse, data, "Material/DescribeObjectInMaterial")
 
     async def create_class(
         self,
@@ -1572,34 +1253,24 @@ class MaterialActions:
     ) -> CreateClassResponse:
         """Create a class (folder) under a parent class.
 
-        ``POST /PaaS/Material/CreateClass``; not safe to replay (never retried once it may have
-        reached CME). The documentation of this action has 2 recorded oddities: see
-        docs/actions.md.
+        ``POST /PaaS/Material/CreateClass``; not replay-safe (never retried once it may have
+        reached CME). Documentation oddities: docs/actions.md#materialcreateclass.
 
         Args:
             parent_class_id: Parent class ID. [Wire ``ParentClassId``; int; required]
             name: Class name. [Wire ``Name``; str; required]
             owner: Owner of the class. [Wire ``Owner``; Entity; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            CreateClassResponse: the answer's ``Data`` (every field None when it is absent).
+            CreateClassResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_CreateClassRequest,
+            CreateClassRequest,
             {"parent_class_id": parent_class_id, "name": name, "owner": owner},
             "material.create_class",
         )
@@ -1610,8 +1281,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=False,
         )
-        return _c.parse(_s_CreateClassResponse, data, "Material/CreateClass")
+        return _c.parse(CreateClassResponse, data, "Material/CreateClass")
 
     async def delete_class(
         self,
@@ -1623,32 +1295,21 @@ class MaterialActions:
     ) -> None:
         """Delete a class (folder).
 
-        ``POST /PaaS/Material/DeleteClass``; safe to replay (retried on transient errors). The
-        documentation of this action has 2 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DeleteClass``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#materialdeleteclass.
 
         Args:
             class_id: Class ID. [Wire ``ClassId``; int; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
-        body = _c.request_body(
-            _CODEC_DeleteClassRequest, {"class_id": class_id}, "material.delete_class"
-        )
+        body = _c.request_body(DeleteClassRequest, {"class_id": class_id}, "material.delete_class")
         await self._client.call(
             "Material",
             "DeleteClass",
@@ -1656,6 +1317,7 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def describe_class(
@@ -1671,8 +1333,8 @@ class MaterialActions:
     ) -> DescribeClassResponse:
         """List the classes (folders) of an owner, from the root or from a given class.
 
-        ``POST /PaaS/Material/DescribeClass``; safe to replay (retried on transient errors). The
-        documentation of this action has 4 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/DescribeClass``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#materialdescribeclass.
 
         Args:
             platform: Platform. [Wire ``Platform``; str; required]
@@ -1680,26 +1342,17 @@ class MaterialActions:
             base_class_id: ID of the class to start from; default -1 = the root. [Wire
                 ``BaseClassId``; int; server default -1]
             first_level: Only return one level of classes. [Wire ``FirstLevel``; bool]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeClassResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeClassResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeClassRequest,
+            DescribeClassRequest,
             {
                 "platform": platform,
                 "owner": owner,
@@ -1715,8 +1368,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_DescribeClassResponse, data, "Material/DescribeClass")
+        return _c.parse(DescribeClassResponse, data, "Material/DescribeClass")
 
     async def modify_class(
         self,
@@ -1731,34 +1385,25 @@ class MaterialActions:
     ) -> None:
         """Rename a class (folder) or move it under another parent.
 
-        ``POST /PaaS/Material/ModifyClass``; safe to replay (retried on transient errors). The
-        documentation of this action has 1 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Material/ModifyClass``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#materialmodifyclass.
 
         Args:
             class_id: Class ID. [Wire ``ClassId``; int; required]
             owner: Owner of the class. [Wire ``Owner``; Entity; required]
             name: New class name. [Wire ``Name``; str]
             parent_class_id: New parent class ID. [Wire ``ParentClassId``; int]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_ModifyClassRequest,
+            ModifyClassRequest,
             {
                 "class_id": class_id,
                 "owner": owner,
@@ -1774,6 +1419,7 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def create_upload_material(
@@ -1790,9 +1436,8 @@ class MaterialActions:
     ) -> CreateUploadMaterialResponse:
         """Apply for an upload: returns the upload context and the VOD upload signature to upload the file with.
 
-        ``POST /PaaS/Material/CreateUploadMaterial``; not safe to replay (never retried once it
-        may have reached CME). The documentation of this action has 3 recorded oddities: see
-        docs/actions.md.
+        ``POST /PaaS/Material/CreateUploadMaterial``; not replay-safe (never retried once it may
+        have reached CME). Documentation oddities: docs/actions.md#materialcreateuploadmaterial.
 
         Args:
             class_id: Class (folder) ID to upload into. [Wire ``ClassId``; int; required]
@@ -1804,26 +1449,17 @@ class MaterialActions:
             verify_sign: Upload signature (a client access signature with action=Upload). [Wire
                 ``VerifySign``; str; Note: Only on the live page (DOC-51360): an action=Upload
                 client access signature.]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            CreateUploadMaterialResponse: the answer's ``Data`` (every field None when it is absent).
+            CreateUploadMaterialResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_CreateUploadMaterialRequest,
+            CreateUploadMaterialRequest,
             {
                 "class_id": class_id,
                 "material_type": material_type,
@@ -1840,8 +1476,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=False,
         )
-        return _c.parse(_s_CreateUploadMaterialResponse, data, "Material/CreateUploadMaterial")
+        return _c.parse(CreateUploadMaterialResponse, data, "Material/CreateUploadMaterial")
 
     async def finish_upload_material(
         self,
@@ -1854,35 +1491,25 @@ class MaterialActions:
     ) -> FinishUploadMaterialResponse:
         """Finish an upload after the file was uploaded to VOD; returns the new media ID.
 
-        ``POST /PaaS/Material/FinishUploadMaterial``; not safe to replay (never retried once it
-        may have reached CME). The documentation of this action has 2 recorded oddities: see
-        docs/actions.md.
+        ``POST /PaaS/Material/FinishUploadMaterial``; not replay-safe (never retried once it may
+        have reached CME). Documentation oddities: docs/actions.md#materialfinishuploadmaterial.
 
         Args:
             upload_context: Upload context returned by CreateUploadMaterial. [Wire
                 ``UploadContext``; str; required]
             vod_file_id: VOD file ID returned by the VOD upload SDK. [Wire ``VodFileId``; str;
                 required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            FinishUploadMaterialResponse: the answer's ``Data`` (every field None when it is absent).
+            FinishUploadMaterialResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.UploadContext`` (Invalid upload
-                context (非法上传上下文; not in the server error list).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.UploadContext``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_FinishUploadMaterialRequest,
+            FinishUploadMaterialRequest,
             {"upload_context": upload_context, "vod_file_id": vod_file_id},
             "material.finish_upload_material",
         )
@@ -1893,8 +1520,9 @@ class MaterialActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=False,
         )
-        return _c.parse(_s_FinishUploadMaterialResponse, data, "Material/FinishUploadMaterial")
+        return _c.parse(FinishUploadMaterialResponse, data, "Material/FinishUploadMaterial")
 
 
 class ProjectActions:
@@ -1916,35 +1544,24 @@ class ProjectActions:
     ) -> None:
         """Link media items to a project.
 
-        ``POST /PaaS/Project/AddMaterialToProject``; not safe to replay (never retried once it
-        may have reached CME). The documentation of this action has 3 recorded oddities: see
-        docs/actions.md.
+        ``POST /PaaS/Project/AddMaterialToProject``; not replay-safe (never retried once it may
+        have reached CME). Documentation oddities: docs/actions.md#projectaddmaterialtoproject.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
             material_ids: Media IDs, at most 10. [Wire ``MaterialIds``; list of str; required;
                 at most 10 items]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not
-                exist (项目不存在 / project not exist). Raised as a parameter error (by prefix); it
-                means 'not found'.)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.ProjectId``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_AddMaterialToProjectRequest,
+            AddMaterialToProjectRequest,
             {"project_id": project_id, "material_ids": material_ids},
             "project.add_material_to_project",
         )
@@ -1955,6 +1572,7 @@ class ProjectActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=False,
         )
 
     async def delete_material_from_project(
@@ -1968,34 +1586,24 @@ class ProjectActions:
     ) -> None:
         """Remove media items from a project.
 
-        ``POST /PaaS/Project/DeleteMaterialFromProject``; safe to replay (retried on transient
-        errors). The documentation of this action has 1 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Project/DeleteMaterialFromProject``; replay-safe (retried on transient
+        errors). Documentation oddities: docs/actions.md#projectdeletematerialfromproject.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
             material_ids: Media IDs, at most 10. [Wire ``MaterialIds``; list of str; required;
                 at most 10 items]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not
-                exist (项目不存在 / project not exist). Raised as a parameter error (by prefix); it
-                means 'not found'.)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.ProjectId``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DeleteMaterialFromProjectRequest,
+            DeleteMaterialFromProjectRequest,
             {"project_id": project_id, "material_ids": material_ids},
             "project.delete_material_from_project",
         )
@@ -2006,6 +1614,7 @@ class ProjectActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def describe_project_materials(
@@ -2018,31 +1627,22 @@ class ProjectActions:
     ) -> DescribeProjectMaterialsResponse:
         """List the IDs of the media linked to a project.
 
-        ``POST /PaaS/Project/DescribeProjectMaterials``; safe to replay (retried on transient
-        errors). The documentation of this action has 2 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Project/DescribeProjectMaterials``; replay-safe (retried on transient
+        errors). Documentation oddities: docs/actions.md#projectdescribeprojectmaterials.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeProjectMaterialsResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeProjectMaterialsResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            PermissionDeniedError: ``OperationDenied.PermissionDeny`` (Permission denied
-                (权限不足).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            PermissionDeniedError: ``OperationDenied.PermissionDeny``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeProjectMaterialsRequest,
+            DescribeProjectMaterialsRequest,
             {"project_id": project_id},
             "project.describe_project_materials",
         )
@@ -2053,10 +1653,9 @@ class ProjectActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(
-            _s_DescribeProjectMaterialsResponse, data, "Project/DescribeProjectMaterials"
-        )
+        return _c.parse(DescribeProjectMaterialsResponse, data, "Project/DescribeProjectMaterials")
 
     async def delete_project(
         self,
@@ -2068,32 +1667,22 @@ class ProjectActions:
     ) -> None:
         """Delete a project by its ID.
 
-        ``POST /PaaS/Project/DeleteProject``; safe to replay (retried on transient errors). The
-        documentation of this action has 1 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Project/DeleteProject``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#projectdeleteproject.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not
-                exist (项目不存在 / project not exist). Raised as a parameter error (by prefix); it
-                means 'not found'.)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.ProjectId``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DeleteProjectRequest, {"project_id": project_id}, "project.delete_project"
+            DeleteProjectRequest, {"project_id": project_id}, "project.delete_project"
         )
         await self._client.call(
             "Project",
@@ -2102,6 +1691,7 @@ class ProjectActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def modify_project(
@@ -2121,8 +1711,8 @@ class ProjectActions:
     ) -> None:
         """Modify a project: name, description, cover, aspect ratio, switcher and stream-connect settings.
 
-        ``POST /PaaS/Project/ModifyProject``; safe to replay (retried on transient errors). The
-        documentation of this action has 3 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Project/ModifyProject``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#projectmodifyproject.
 
         Args:
             project_id: Project ID. [Wire ``ProjectId``; str; required]
@@ -2139,27 +1729,17 @@ class ProjectActions:
                 SwitcherInfoForUpdate]
             stream_connect_info: Stream-connect (云转推) project changes. [Wire
                 ``StreamConnectInfo``; StreamConnectInfoForUpdate]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.ProjectId`` (The project does not
-                exist (项目不存在 / project not exist). Raised as a parameter error (by prefix); it
-                means 'not found'.)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.ProjectId``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_ModifyProjectRequest,
+            ModifyProjectRequest,
             {
                 "project_id": project_id,
                 "name": name,
@@ -2179,6 +1759,7 @@ class ProjectActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
 
     async def describe_projects(
@@ -2196,9 +1777,9 @@ class ProjectActions:
     ) -> DescribeProjectsResponse:
         """List projects by project ID and category.
 
-        ``POST /PaaS/Project/DescribeProjects``; safe to replay (retried on transient errors).
-        Paged (offset): see :meth:`iter_describe_projects`. The documentation of this action has
-        6 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Project/DescribeProjects``; replay-safe (retried on transient errors).
+        Paged: :meth:`iter_describe_projects`. Documentation oddities:
+        docs/actions.md#projectdescribeprojects.
 
         Args:
             project_ids: Project IDs, at most 20. [Wire ``ProjectIds``; list of str; at most 20
@@ -2212,26 +1793,17 @@ class ProjectActions:
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeProjectsResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeProjectsResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            NotFoundError: ``ResourceNotFound``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeProjectsRequest,
+            DescribeProjectsRequest,
             {
                 "project_ids": project_ids,
                 "category_set": category_set,
@@ -2249,8 +1821,9 @@ class ProjectActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_DescribeProjectsResponse, data, "Project/DescribeProjects")
+        return _c.parse(DescribeProjectsResponse, data, "Project/DescribeProjects")
 
     def iter_describe_projects(
         self,
@@ -2266,48 +1839,14 @@ class ProjectActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[ProjectInfo]:
-        """Iterate over ``ProjectInfoSet`` of :meth:`describe_projects` across pages.
+        """Iterate over ``ProjectInfoSet`` of :meth:`describe_projects`, page by page.
 
-        Offset paging: asks for ``page_size`` items a page (default 50) from ``offset`` on and
-        stops at ``TotalCount``, at a short page or at ``max_items``.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            project_ids: Project IDs, at most 20. [Wire ``ProjectIds``; list of str; at most 20
-                items; Note: Typed 'String' on the page but described as an array of at most 20;
-                the catalogue uses a list of strings.]
-            category_set: Categories: Default, Live, VideoSegmentation, Switcher, StreamConnect.
-                [Wire ``CategorySet``; list of str; known values: Default, Live,
-                VideoSegmentation, Switcher, StreamConnect (others are passed through)]
-            name: Project name, at most 30 characters. [Wire ``Name``; str; at most 30
-                characters]
-            sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
-            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            page_size: Items per request (the ``Limit`` sent).
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            ProjectInfo: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`describe_projects`; ``page_size`` (the ``Limit`` of each
+        request) replaces ``limit``; ``max_items`` stops after that many items. They are checked
+        now, before any request. How pages end: docs/actions.md#paging.
         """
-        where = "project.iter_describe_projects"
         body = _c.request_body(
-            _CODEC_DescribeProjectsRequest,
+            DescribeProjectsRequest,
             {
                 "project_ids": project_ids,
                 "category_set": category_set,
@@ -2315,25 +1854,18 @@ class ProjectActions:
                 "sort": sort,
                 "offset": offset,
             },
-            where,
+            "project.iter_describe_projects",
         )
-        _p.check_max_items(max_items, where)
-        size = _p.page_size_for(page_size, 50, None, where)
-
-        async def fetch(offset: int, limit: int) -> tuple[Sequence[ProjectInfo], int | None]:
-            data = await self._client.call(
-                "Project",
-                "DescribeProjects",
-                {**body, "Offset": offset, "Limit": limit},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            page = _c.parse(_s_DescribeProjectsResponse, data, "Project/DescribeProjects")
-            return page.project_info_set or [], page.total_count
-
-        return _p.iter_offset(
-            fetch, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+        return _p.paginate(
+            self._client.call,
+            _DESCRIBE_PROJECTS_PAGES,
+            body,
+            where="project.iter_describe_projects",
+            page_size=page_size,
+            max_items=max_items,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def search_project(
@@ -2350,9 +1882,9 @@ class ProjectActions:
     ) -> SearchProjectResponse:
         """Search projects by category and (fuzzy) project name.
 
-        ``POST /PaaS/Project/SearchProject``; safe to replay (retried on transient errors).
-        Paged (offset): see :meth:`iter_search_project`. The documentation of this action has 5
-        recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Project/SearchProject``; replay-safe (retried on transient errors). Paged:
+        :meth:`iter_search_project`. Documentation oddities:
+        docs/actions.md#projectsearchproject.
 
         Args:
             category_set: Categories: Default, Live, VideoSegmentation. CategorySet and Name
@@ -2363,26 +1895,17 @@ class ProjectActions:
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
             limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            SearchProjectResponse: the answer's ``Data`` (every field None when it is absent).
+            SearchProjectResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue`` (Invalid parameter value (e.g.
-                'starttime bigger than endtime', 'param lack of CategorySet or Name').)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_SearchProjectRequest,
+            SearchProjectRequest,
             {
                 "category_set": category_set,
                 "name": name,
@@ -2399,8 +1922,9 @@ class ProjectActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_SearchProjectResponse, data, "Project/SearchProject")
+        return _c.parse(SearchProjectResponse, data, "Project/SearchProject")
 
     def iter_search_project(
         self,
@@ -2415,65 +1939,27 @@ class ProjectActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[ProjectBasicInfo]:
-        """Iterate over ``ProjectBasicInfoSet`` of :meth:`search_project` across pages.
+        """Iterate over ``ProjectBasicInfoSet`` of :meth:`search_project`, page by page.
 
-        Offset paging: asks for ``page_size`` items a page (default 50) from ``offset`` on and
-        stops at ``TotalCount``, at a short page or at ``max_items``.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            category_set: Categories: Default, Live, VideoSegmentation. CategorySet and Name
-                must not both be empty. [Wire ``CategorySet``; list of str; known values:
-                Default, Live, VideoSegmentation (others are passed through)]
-            name: Project name (fuzzy), at most 15 characters. CategorySet and Name must not
-                both be empty. [Wire ``Name``; str; at most 15 characters]
-            sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
-            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            page_size: Items per request (the ``Limit`` sent).
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            ProjectBasicInfo: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue`` (Invalid parameter value (e.g.
-                'starttime bigger than endtime', 'param lack of CategorySet or Name').)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`search_project`; ``page_size`` (the ``Limit`` of each request)
+        replaces ``limit``; ``max_items`` stops after that many items. They are checked now,
+        before any request. How pages end: docs/actions.md#paging.
         """
-        where = "project.iter_search_project"
         body = _c.request_body(
-            _CODEC_SearchProjectRequest,
+            SearchProjectRequest,
             {"category_set": category_set, "name": name, "sort": sort, "offset": offset},
-            where,
+            "project.iter_search_project",
         )
-        _p.check_max_items(max_items, where)
-        size = _p.page_size_for(page_size, 50, None, where)
-
-        async def fetch(offset: int, limit: int) -> tuple[Sequence[ProjectBasicInfo], int | None]:
-            data = await self._client.call(
-                "Project",
-                "SearchProject",
-                {**body, "Offset": offset, "Limit": limit},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            page = _c.parse(_s_SearchProjectResponse, data, "Project/SearchProject")
-            return page.project_basic_info_set or [], page.total_count
-
-        return _p.iter_offset(
-            fetch, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+        return _p.paginate(
+            self._client.call,
+            _SEARCH_PROJECT_PAGES,
+            body,
+            where="project.iter_search_project",
+            page_size=page_size,
+            max_items=max_items,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
 
@@ -2503,9 +1989,8 @@ class TaskActions:
     ) -> DescribeTasksResponse:
         """List tasks by project name, project ID, media ID, task ID, task type and status.
 
-        ``POST /PaaS/Task/DescribeTasks``; safe to replay (retried on transient errors). Paged
-        (offset): see :meth:`iter_describe_tasks`. The documentation of this action has 5
-        recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Task/DescribeTasks``; replay-safe (retried on transient errors). Paged:
+        :meth:`iter_describe_tasks`. Documentation oddities: docs/actions.md#taskdescribetasks.
 
         Args:
             project_name: Filter by project name. [Wire ``ProjectName``; str]
@@ -2518,28 +2003,18 @@ class TaskActions:
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
             offset: Offset. [Wire ``Offset``; int; minimum 0]
             limit: Records per page, at most 30. [Wire ``Limit``; int; maximum 30]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeTasksResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeTasksResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-                greate than max').)
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.Limit``.
+            NotFoundError: ``ResourceNotFound``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeTasksRequest,
+            DescribeTasksRequest,
             {
                 "project_name": project_name,
                 "project_id": project_id,
@@ -2560,8 +2035,9 @@ class TaskActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_DescribeTasksResponse, data, "Task/DescribeTasks")
+        return _c.parse(DescribeTasksResponse, data, "Task/DescribeTasks")
 
     def iter_describe_tasks(
         self,
@@ -2580,49 +2056,14 @@ class TaskActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[TaskInfo]:
-        """Iterate over ``TaskInfoSet`` of :meth:`describe_tasks` across pages.
+        """Iterate over ``TaskInfoSet`` of :meth:`describe_tasks`, page by page.
 
-        Offset paging: asks for ``page_size`` items a page (default 30, at most 30) from
-        ``offset`` on and stops at ``TotalCount``, at a short page or at ``max_items``.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            project_name: Filter by project name. [Wire ``ProjectName``; str]
-            project_id: Filter by project ID. [Wire ``ProjectId``; str]
-            material_id: Filter by media ID. [Wire ``MaterialId``; str]
-            task_ids: Filter by task IDs. [Wire ``TaskIds``; list of str]
-            task_type_set: Filter by task types. [Wire ``TaskTypeSet``; list of str]
-            status_set: Filter by task status (PROCESSING, SUCCESS, FAIL). [Wire ``StatusSet``;
-                list of str; see TaskStatus; other values are passed through]
-            sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
-            offset: Offset. [Wire ``Offset``; int; minimum 0]
-            page_size: Items per request (the ``Limit`` sent).
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            TaskInfo: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-                greate than max').)
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`describe_tasks`; ``page_size`` (the ``Limit`` of each request)
+        replaces ``limit``; ``max_items`` stops after that many items. They are checked now,
+        before any request. How pages end: docs/actions.md#paging.
         """
-        where = "task.iter_describe_tasks"
         body = _c.request_body(
-            _CODEC_DescribeTasksRequest,
+            DescribeTasksRequest,
             {
                 "project_name": project_name,
                 "project_id": project_id,
@@ -2633,25 +2074,18 @@ class TaskActions:
                 "sort": sort,
                 "offset": offset,
             },
-            where,
+            "task.iter_describe_tasks",
         )
-        _p.check_max_items(max_items, where)
-        size = _p.page_size_for(page_size, None, 30, where)
-
-        async def fetch(offset: int, limit: int) -> tuple[Sequence[TaskInfo], int | None]:
-            data = await self._client.call(
-                "Task",
-                "DescribeTasks",
-                {**body, "Offset": offset, "Limit": limit},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            page = _c.parse(_s_DescribeTasksResponse, data, "Task/DescribeTasks")
-            return page.task_info_set or [], page.total_count
-
-        return _p.iter_offset(
-            fetch, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+        return _p.paginate(
+            self._client.call,
+            _DESCRIBE_TASKS_PAGES,
+            body,
+            where="task.iter_describe_tasks",
+            page_size=page_size,
+            max_items=max_items,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def delete_task(
@@ -2664,32 +2098,29 @@ class TaskActions:
     ) -> None:
         """Delete a task by its ID.
 
-        ``POST /PaaS/Task/DeleteTask``; safe to replay (retried on transient errors). The
-        documentation of this action has 1 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Task/DeleteTask``; replay-safe (retried on transient errors). Documentation
+        oddities: docs/actions.md#taskdeletetask.
 
         Args:
             task_id: Task ID. [Wire ``TaskId``; str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
             None: the answer carries no ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            NotFoundError: ``ResourceNotFound`` (Resource not found; AI-result queries answer it
-                when there is no result ('no frameTag index', 'no asr index', ...).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            NotFoundError: ``ResourceNotFound``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
-        body = _c.request_body(_CODEC_DeleteTaskRequest, {"task_id": task_id}, "task.delete_task")
+        body = _c.request_body(DeleteTaskRequest, {"task_id": task_id}, "task.delete_task")
         await self._client.call(
-            "Task", "DeleteTask", body, timeout=timeout, max_retries=max_retries, deadline=deadline
+            "Task",
+            "DeleteTask",
+            body,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            replay_safe=True,
         )
 
 
@@ -2711,31 +2142,21 @@ class TeamActions:
     ) -> DescribeTeamsResponse:
         """Get team information by team ID.
 
-        ``POST /PaaS/Team/DescribeTeams``; safe to replay (retried on transient errors). The
-        documentation of this action has 3 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Team/DescribeTeams``; replay-safe (retried on transient errors).
+        Documentation oddities: docs/actions.md#teamdescribeteams.
 
         Args:
             team_ids: Team IDs. [Wire ``TeamIds``; list of str; required]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeTeamsResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeTeamsResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            ServerError: ``InternalError`` (Internal error (服务器内部错误 / system error).)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            ServerError: ``InternalError``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
-        body = _c.request_body(
-            _CODEC_DescribeTeamsRequest, {"team_ids": team_ids}, "team.describe_teams"
-        )
+        body = _c.request_body(DescribeTeamsRequest, {"team_ids": team_ids}, "team.describe_teams")
         data = await self._client.call(
             "Team",
             "DescribeTeams",
@@ -2743,8 +2164,9 @@ class TeamActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_DescribeTeamsResponse, data, "Team/DescribeTeams")
+        return _c.parse(DescribeTeamsResponse, data, "Team/DescribeTeams")
 
     async def describe_join_teams(
         self,
@@ -2757,36 +2179,25 @@ class TeamActions:
     ) -> DescribeJoinTeamsResponse:
         """List the teams the current user has joined.
 
-        ``POST /PaaS/Team/DescribeJoinTeams``; safe to replay (retried on transient errors).
-        Paged (offset): see :meth:`iter_describe_join_teams`. The documentation of this action
-        has 4 recorded oddities: see docs/actions.md.
+        ``POST /PaaS/Team/DescribeJoinTeams``; replay-safe (retried on transient errors). Paged:
+        :meth:`iter_describe_join_teams`. Documentation oddities:
+        docs/actions.md#teamdescribejointeams.
 
         Args:
             limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server
                 default 20; maximum 30]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
 
         Returns:
-            DescribeJoinTeamsResponse: the answer's ``Data`` (every field None when it is absent).
+            DescribeJoinTeamsResponse: the answer's ``Data``.
 
         Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-                greate than max').)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+            InvalidParameterError: ``InvalidParameterValue.Limit``.
+
+        Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(
-            _CODEC_DescribeJoinTeamsRequest,
-            {"limit": limit, "offset": offset},
-            "team.describe_join_teams",
+            DescribeJoinTeamsRequest, {"limit": limit, "offset": offset}, "team.describe_join_teams"
         )
         data = await self._client.call(
             "Team",
@@ -2795,8 +2206,9 @@ class TeamActions:
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            replay_safe=True,
         )
-        return _c.parse(_s_DescribeJoinTeamsResponse, data, "Team/DescribeJoinTeams")
+        return _c.parse(DescribeJoinTeamsResponse, data, "Team/DescribeJoinTeams")
 
     def iter_describe_join_teams(
         self,
@@ -2808,55 +2220,25 @@ class TeamActions:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> AsyncIterator[JoinTeamInfo]:
-        """Iterate over ``TeamSet`` of :meth:`describe_join_teams` across pages.
+        """Iterate over ``TeamSet`` of :meth:`describe_join_teams`, page by page.
 
-        Offset paging: asks for ``page_size`` items a page (default 20, at most 30) from
-        ``offset`` on and stops at ``TotalCount``, at a short page or at ``max_items``.
-
-        Arguments are checked when this method is called, before any request; the
-        call options apply to each request.
-
-        Args:
-            offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            page_size: Items per request (the ``Limit`` sent).
-            max_items: Stop after this many items (all when None).
-            timeout: Per-attempt timeout in seconds (the client's default when None).
-            max_retries: Retries for this call (the client's default when None).
-            deadline: Time limit in seconds for the whole call, every attempt and wait
-                included (the client's default when None).
-
-        Yields:
-            JoinTeamInfo: one item at a time, across pages.
-
-        Raises:
-            TypeError: a required argument is missing or an argument has the wrong type;
-                nothing is sent.
-            ValueError: an argument cannot be sent (an unknown key in a mapping, a
-                non-finite number); nothing is sent.
-            InvalidParameterError: ``InvalidParameterValue.Limit`` (Invalid Limit (e.g. 'Limit
-                greate than max').)
-            CmeError: any other failure (authentication, rate limit, server,
-                connection, timeout).
+        Arguments as for :meth:`describe_join_teams`; ``page_size`` (the ``Limit`` of each
+        request) replaces ``limit``; ``max_items`` stops after that many items. They are checked
+        now, before any request. How pages end: docs/actions.md#paging.
         """
-        where = "team.iter_describe_join_teams"
-        body = _c.request_body(_CODEC_DescribeJoinTeamsRequest, {"offset": offset}, where)
-        _p.check_max_items(max_items, where)
-        size = _p.page_size_for(page_size, 20, 30, where)
-
-        async def fetch(offset: int, limit: int) -> tuple[Sequence[JoinTeamInfo], int | None]:
-            data = await self._client.call(
-                "Team",
-                "DescribeJoinTeams",
-                {**body, "Offset": offset, "Limit": limit},
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=deadline,
-            )
-            page = _c.parse(_s_DescribeJoinTeamsResponse, data, "Team/DescribeJoinTeams")
-            return page.team_set or [], page.total_count
-
-        return _p.iter_offset(
-            fetch, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+        body = _c.request_body(
+            DescribeJoinTeamsRequest, {"offset": offset}, "team.iter_describe_join_teams"
+        )
+        return _p.paginate(
+            self._client.call,
+            _DESCRIBE_JOIN_TEAMS_PAGES,
+            body,
+            where="team.iter_describe_join_teams",
+            page_size=page_size,
+            max_items=max_items,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
 

@@ -14,92 +14,103 @@ from cme_async._generated.structs import (
     SortBy,
     StreamConnectInfoForUpdate,
     SwitcherInfoForUpdate,
-    _s_ProjectBasicInfo,
-    _s_ProjectInfo,
-    _s_SortBy,
-    _s_StreamConnectInfoForUpdate,
-    _s_SwitcherInfoForUpdate,
 )
 
 
 @attrs.define
-class AddMaterialToProjectRequest:
+class AddMaterialToProjectRequest(_c.Model):
     """Request of ``Project/AddMaterialToProject``: Link media items to a project.
 
     Attributes:
         project_id: Project ID. [Wire ``ProjectId``; str; required]
         material_ids: Media IDs, at most 10. [Wire ``MaterialIds``; list of str; required; at
             most 10 items]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_id: str
     material_ids: list[str]
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"project_id": "ProjectId", "material_ids": "MaterialIds"},
+        required=frozenset({"material_ids", "project_id"}),
+    )
+
 
 @attrs.define
-class DeleteMaterialFromProjectRequest:
+class DeleteMaterialFromProjectRequest(_c.Model):
     """Request of ``Project/DeleteMaterialFromProject``: Remove media items from a project.
 
     Attributes:
         project_id: Project ID. [Wire ``ProjectId``; str; required]
         material_ids: Media IDs, at most 10. [Wire ``MaterialIds``; list of str; required; at
             most 10 items]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_id: str
     material_ids: list[str]
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"project_id": "ProjectId", "material_ids": "MaterialIds"},
+        required=frozenset({"material_ids", "project_id"}),
+    )
+
 
 @attrs.define
-class DescribeProjectMaterialsRequest:
+class DescribeProjectMaterialsRequest(_c.Model):
     """Request of ``Project/DescribeProjectMaterials``: List the IDs of the media linked to a project.
 
     Attributes:
         project_id: Project ID. [Wire ``ProjectId``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"project_id": "ProjectId"}, required=frozenset({"project_id"}))
+
 
 @attrs.define
-class DescribeProjectMaterialsResponse:
+class DescribeProjectMaterialsResponse(_c.Model):
     """``Data`` of the answer to ``Project/DescribeProjectMaterials``.
 
     Attributes:
         material_id_set: Media IDs. [Wire ``MaterialIdSet``; list of str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id_set: list[str] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"material_id_set": "MaterialIdSet"})
+
 
 @attrs.define
-class DeleteProjectRequest:
+class DeleteProjectRequest(_c.Model):
     """Request of ``Project/DeleteProject``: Delete a project by its ID.
 
     Attributes:
         project_id: Project ID. [Wire ``ProjectId``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"project_id": "ProjectId"}, required=frozenset({"project_id"}))
+
 
 @attrs.define
-class ModifyProjectRequest:
+class ModifyProjectRequest(_c.Model):
     """Request of ``Project/ModifyProject``: Modify a project: name, description, cover, aspect ratio, switcher and stream-connect settings.
 
     Attributes:
@@ -117,8 +128,8 @@ class ModifyProjectRequest:
             SwitcherInfoForUpdate]
         stream_connect_info: Stream-connect (云转推) project changes. [Wire ``StreamConnectInfo``;
             StreamConnectInfoForUpdate]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_id: str
@@ -131,9 +142,23 @@ class ModifyProjectRequest:
     stream_connect_info: StreamConnectInfoForUpdate | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "project_id": "ProjectId",
+            "name": "Name",
+            "description": "Description",
+            "cover_url": "CoverUrl",
+            "cover_source": "CoverSource",
+            "wh_ratio": "WHRatio",
+            "switcher_info": "SwitcherInfo",
+            "stream_connect_info": "StreamConnectInfo",
+        },
+        required=frozenset({"project_id"}),
+    )
+
 
 @attrs.define
-class DescribeProjectsRequest:
+class DescribeProjectsRequest(_c.Model):
     """Request of ``Project/DescribeProjects``: List projects by project ID and category.
 
     Attributes:
@@ -147,8 +172,8 @@ class DescribeProjectsRequest:
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
         limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_ids: list[str] | None = None
@@ -159,25 +184,38 @@ class DescribeProjectsRequest:
     limit: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "project_ids": "ProjectIds",
+            "category_set": "CategorySet",
+            "name": "Name",
+            "sort": "Sort",
+            "offset": "Offset",
+            "limit": "Limit",
+        }
+    )
+
 
 @attrs.define
-class DescribeProjectsResponse:
+class DescribeProjectsResponse(_c.Model):
     """``Data`` of the answer to ``Project/DescribeProjects``.
 
     Attributes:
         total_count: Total number of matching projects. [Wire ``TotalCount``; int]
         project_info_set: Projects. [Wire ``ProjectInfoSet``; list of ProjectInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
     project_info_set: list[ProjectInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"total_count": "TotalCount", "project_info_set": "ProjectInfoSet"})
+
 
 @attrs.define
-class SearchProjectRequest:
+class SearchProjectRequest(_c.Model):
     """Request of ``Project/SearchProject``: Search projects by category and (fuzzy) project name.
 
     Attributes:
@@ -189,8 +227,8 @@ class SearchProjectRequest:
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
         limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     category_set: list[str] | None = None
@@ -200,321 +238,34 @@ class SearchProjectRequest:
     limit: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "category_set": "CategorySet",
+            "name": "Name",
+            "sort": "Sort",
+            "offset": "Offset",
+            "limit": "Limit",
+        }
+    )
+
 
 @attrs.define
-class SearchProjectResponse:
+class SearchProjectResponse(_c.Model):
     """``Data`` of the answer to ``Project/SearchProject``.
 
     Attributes:
         total_count: Total number of matching projects. [Wire ``TotalCount``; int]
         project_basic_info_set: Projects (basic information). [Wire ``ProjectBasicInfoSet``;
             list of ProjectBasicInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
     project_basic_info_set: list[ProjectBasicInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-
-_K_AddMaterialToProjectRequest = frozenset({"MaterialIds", "ProjectId"})
-
-
-def _s_AddMaterialToProjectRequest(d: Any, _: Any = None) -> AddMaterialToProjectRequest:
-    """Structure a wire ``AddMaterialToProjectRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "AddMaterialToProjectRequest")
-    g: Any = d.get
-    return AddMaterialToProjectRequest(
-        g("ProjectId"),
-        g("MaterialIds"),
-        {}
-        if _K_AddMaterialToProjectRequest.issuperset(d)
-        else _c.extras(d, _K_AddMaterialToProjectRequest),
-    )
-
-
-_K_DeleteMaterialFromProjectRequest = frozenset({"MaterialIds", "ProjectId"})
-
-
-def _s_DeleteMaterialFromProjectRequest(d: Any, _: Any = None) -> DeleteMaterialFromProjectRequest:
-    """Structure a wire ``DeleteMaterialFromProjectRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DeleteMaterialFromProjectRequest")
-    g: Any = d.get
-    return DeleteMaterialFromProjectRequest(
-        g("ProjectId"),
-        g("MaterialIds"),
-        {}
-        if _K_DeleteMaterialFromProjectRequest.issuperset(d)
-        else _c.extras(d, _K_DeleteMaterialFromProjectRequest),
-    )
-
-
-_K_DescribeProjectMaterialsRequest = frozenset({"ProjectId"})
-
-
-def _s_DescribeProjectMaterialsRequest(d: Any, _: Any = None) -> DescribeProjectMaterialsRequest:
-    """Structure a wire ``DescribeProjectMaterialsRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeProjectMaterialsRequest")
-    g: Any = d.get
-    return DescribeProjectMaterialsRequest(
-        g("ProjectId"),
-        {}
-        if _K_DescribeProjectMaterialsRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeProjectMaterialsRequest),
-    )
-
-
-_K_DescribeProjectMaterialsResponse = frozenset({"MaterialIdSet"})
-
-
-def _s_DescribeProjectMaterialsResponse(d: Any, _: Any = None) -> DescribeProjectMaterialsResponse:
-    """Structure a wire ``DescribeProjectMaterialsResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeProjectMaterialsResponse")
-    g: Any = d.get
-    return DescribeProjectMaterialsResponse(
-        g("MaterialIdSet"),
-        {}
-        if _K_DescribeProjectMaterialsResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeProjectMaterialsResponse),
-    )
-
-
-_K_DeleteProjectRequest = frozenset({"ProjectId"})
-
-
-def _s_DeleteProjectRequest(d: Any, _: Any = None) -> DeleteProjectRequest:
-    """Structure a wire ``DeleteProjectRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DeleteProjectRequest")
-    g: Any = d.get
-    return DeleteProjectRequest(
-        g("ProjectId"),
-        {} if _K_DeleteProjectRequest.issuperset(d) else _c.extras(d, _K_DeleteProjectRequest),
-    )
-
-
-_K_ModifyProjectRequest = frozenset(
-    {
-        "CoverSource",
-        "CoverUrl",
-        "Description",
-        "Name",
-        "ProjectId",
-        "StreamConnectInfo",
-        "SwitcherInfo",
-        "WHRatio",
-    }
-)
-
-
-def _s_ModifyProjectRequest(d: Any, _: Any = None) -> ModifyProjectRequest:
-    """Structure a wire ``ModifyProjectRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ModifyProjectRequest")
-    g: Any = d.get
-    v6 = g("SwitcherInfo")
-    v7 = g("StreamConnectInfo")
-    return ModifyProjectRequest(
-        g("ProjectId"),
-        g("Name"),
-        g("Description"),
-        g("CoverUrl"),
-        g("CoverSource"),
-        g("WHRatio"),
-        _s_SwitcherInfoForUpdate(v6) if v6 is not None else None,
-        _s_StreamConnectInfoForUpdate(v7) if v7 is not None else None,
-        {} if _K_ModifyProjectRequest.issuperset(d) else _c.extras(d, _K_ModifyProjectRequest),
-    )
-
-
-_K_DescribeProjectsRequest = frozenset(
-    {"CategorySet", "Limit", "Name", "Offset", "ProjectIds", "Sort"}
-)
-
-
-def _s_DescribeProjectsRequest(d: Any, _: Any = None) -> DescribeProjectsRequest:
-    """Structure a wire ``DescribeProjectsRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeProjectsRequest")
-    g: Any = d.get
-    v3 = g("Sort")
-    return DescribeProjectsRequest(
-        g("ProjectIds"),
-        g("CategorySet"),
-        g("Name"),
-        _s_SortBy(v3) if v3 is not None else None,
-        g("Offset"),
-        g("Limit"),
-        {}
-        if _K_DescribeProjectsRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeProjectsRequest),
-    )
-
-
-_K_DescribeProjectsResponse = frozenset({"ProjectInfoSet", "TotalCount"})
-
-
-def _s_DescribeProjectsResponse(d: Any, _: Any = None) -> DescribeProjectsResponse:
-    """Structure a wire ``DescribeProjectsResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeProjectsResponse")
-    g: Any = d.get
-    v1 = g("ProjectInfoSet")
-    return DescribeProjectsResponse(
-        g("TotalCount"),
-        [_s_ProjectInfo(x) for x in v1] if v1 is not None else None,
-        {}
-        if _K_DescribeProjectsResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeProjectsResponse),
-    )
-
-
-_K_SearchProjectRequest = frozenset({"CategorySet", "Limit", "Name", "Offset", "Sort"})
-
-
-def _s_SearchProjectRequest(d: Any, _: Any = None) -> SearchProjectRequest:
-    """Structure a wire ``SearchProjectRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SearchProjectRequest")
-    g: Any = d.get
-    v2 = g("Sort")
-    return SearchProjectRequest(
-        g("CategorySet"),
-        g("Name"),
-        _s_SortBy(v2) if v2 is not None else None,
-        g("Offset"),
-        g("Limit"),
-        {} if _K_SearchProjectRequest.issuperset(d) else _c.extras(d, _K_SearchProjectRequest),
-    )
-
-
-_K_SearchProjectResponse = frozenset({"ProjectBasicInfoSet", "TotalCount"})
-
-
-def _s_SearchProjectResponse(d: Any, _: Any = None) -> SearchProjectResponse:
-    """Structure a wire ``SearchProjectResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SearchProjectResponse")
-    g: Any = d.get
-    v1 = g("ProjectBasicInfoSet")
-    return SearchProjectResponse(
-        g("TotalCount"),
-        [_s_ProjectBasicInfo(x) for x in v1] if v1 is not None else None,
-        {} if _K_SearchProjectResponse.issuperset(d) else _c.extras(d, _K_SearchProjectResponse),
-    )
-
-
-_CODEC_AddMaterialToProjectRequest = _c.register(
-    AddMaterialToProjectRequest,
-    "AddMaterialToProjectRequest",
-    _s_AddMaterialToProjectRequest,
-    (
-        ("project_id", "ProjectId", _c.check_str, True, ()),
-        ("material_ids", "MaterialIds", _c.list_of(_c.check_str), True, ()),
-    ),
-)
-_CODEC_DeleteMaterialFromProjectRequest = _c.register(
-    DeleteMaterialFromProjectRequest,
-    "DeleteMaterialFromProjectRequest",
-    _s_DeleteMaterialFromProjectRequest,
-    (
-        ("project_id", "ProjectId", _c.check_str, True, ()),
-        ("material_ids", "MaterialIds", _c.list_of(_c.check_str), True, ()),
-    ),
-)
-_CODEC_DescribeProjectMaterialsRequest = _c.register(
-    DescribeProjectMaterialsRequest,
-    "DescribeProjectMaterialsRequest",
-    _s_DescribeProjectMaterialsRequest,
-    (("project_id", "ProjectId", _c.check_str, True, ()),),
-)
-_CODEC_DescribeProjectMaterialsResponse = _c.register(
-    DescribeProjectMaterialsResponse,
-    "DescribeProjectMaterialsResponse",
-    _s_DescribeProjectMaterialsResponse,
-    (("material_id_set", "MaterialIdSet", _c.list_of(_c.check_str), False, ()),),
-)
-_CODEC_DeleteProjectRequest = _c.register(
-    DeleteProjectRequest,
-    "DeleteProjectRequest",
-    _s_DeleteProjectRequest,
-    (("project_id", "ProjectId", _c.check_str, True, ()),),
-)
-_CODEC_ModifyProjectRequest = _c.register(
-    ModifyProjectRequest,
-    "ModifyProjectRequest",
-    _s_ModifyProjectRequest,
-    (
-        ("project_id", "ProjectId", _c.check_str, True, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("description", "Description", _c.check_str, False, ()),
-        ("cover_url", "CoverUrl", _c.check_str, False, ()),
-        ("cover_source", "CoverSource", _c.check_str, False, ()),
-        ("wh_ratio", "WHRatio", _c.check_str, False, ()),
-        ("switcher_info", "SwitcherInfo", _c.struct("SwitcherInfoForUpdate"), False, ()),
-        (
-            "stream_connect_info",
-            "StreamConnectInfo",
-            _c.struct("StreamConnectInfoForUpdate"),
-            False,
-            (),
-        ),
-    ),
-)
-_CODEC_DescribeProjectsRequest = _c.register(
-    DescribeProjectsRequest,
-    "DescribeProjectsRequest",
-    _s_DescribeProjectsRequest,
-    (
-        ("project_ids", "ProjectIds", _c.list_of(_c.check_str), False, ()),
-        ("category_set", "CategorySet", _c.list_of(_c.check_str), False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("sort", "Sort", _c.struct("SortBy"), False, ()),
-        ("offset", "Offset", _c.check_int, False, ()),
-        ("limit", "Limit", _c.check_int, False, ()),
-    ),
-)
-_CODEC_DescribeProjectsResponse = _c.register(
-    DescribeProjectsResponse,
-    "DescribeProjectsResponse",
-    _s_DescribeProjectsResponse,
-    (
-        ("total_count", "TotalCount", _c.check_int, False, ()),
-        ("project_info_set", "ProjectInfoSet", _c.list_of(_c.struct("ProjectInfo")), False, ()),
-    ),
-)
-_CODEC_SearchProjectRequest = _c.register(
-    SearchProjectRequest,
-    "SearchProjectRequest",
-    _s_SearchProjectRequest,
-    (
-        ("category_set", "CategorySet", _c.list_of(_c.check_str), False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("sort", "Sort", _c.struct("SortBy"), False, ()),
-        ("offset", "Offset", _c.check_int, False, ()),
-        ("limit", "Limit", _c.check_int, False, ()),
-    ),
-)
-_CODEC_SearchProjectResponse = _c.register(
-    SearchProjectResponse,
-    "SearchProjectResponse",
-    _s_SearchProjectResponse,
-    (
-        ("total_count", "TotalCount", _c.check_int, False, ()),
-        (
-            "project_basic_info_set",
-            "ProjectBasicInfoSet",
-            _c.list_of(_c.struct("ProjectBasicInfo")),
-            False,
-            (),
-        ),
-    ),
-)
+    _wire = _c.Wire({"total_count": "TotalCount", "project_basic_info_set": "ProjectBasicInfoSet"})
 
 
 __all__ = [

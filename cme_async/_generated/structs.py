@@ -11,7 +11,7 @@ from cme_async import _converter as _c
 
 
 @attrs.define
-class AudioMaterial:
+class AudioMaterial(_c.Model):
     """Audio media information.
 
     Attributes:
@@ -19,8 +19,8 @@ class AudioMaterial:
         material_url: Media URL. [Wire ``MaterialUrl``; str]
         cover_url: Cover URL. [Wire ``CoverUrl``; str]
         original_url: Original media URL. [Wire ``OriginalUrl``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     meta_data: MediaMetaData | None = None
@@ -29,17 +29,26 @@ class AudioMaterial:
     original_url: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "meta_data": "MetaData",
+            "material_url": "MaterialUrl",
+            "cover_url": "CoverUrl",
+            "original_url": "OriginalUrl",
+        }
+    )
+
 
 @attrs.define
-class AuthorizationInfo:
+class AuthorizationInfo(_c.Model):
     """Authorization information (not used by any client action).
 
     Attributes:
         platform: Platform. [Wire ``Platform``; str]
         name: Template name. [Wire ``Name``; str]
         permission_set: Permissions. [Wire ``PermissionSet``; list of Permission]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     platform: str | None = None
@@ -47,9 +56,11 @@ class AuthorizationInfo:
     permission_set: list[Permission] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"platform": "Platform", "name": "Name", "permission_set": "PermissionSet"})
+
 
 @attrs.define
-class CMEExportInfo:
+class CMEExportInfo(_c.Model):
     """Export to CME (not used by any client action).
 
     Attributes:
@@ -57,8 +68,8 @@ class CMEExportInfo:
         name: Media name. [Wire ``Name``; str]
         description: Media description. [Wire ``Description``; str]
         class_path: Class path of the media. [Wire ``ClassPath``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     owner: Entity | None = None
@@ -67,9 +78,13 @@ class CMEExportInfo:
     class_path: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"owner": "Owner", "name": "Name", "description": "Description", "class_path": "ClassPath"}
+    )
+
 
 @attrs.define
-class ClassInfo:
+class ClassInfo(_c.Model):
     """Class (folder) information.
 
     Attributes:
@@ -79,8 +94,8 @@ class ClassInfo:
         class_path: Class path. [Wire ``ClassPath``; str]
         class_id: Class ID. [Wire ``ClassId``; int]
         parent_class_id: Parent class ID. [Wire ``ParentClassId``; int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     platform: str | None = None
@@ -91,17 +106,28 @@ class ClassInfo:
     parent_class_id: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "platform": "Platform",
+            "owner": "Owner",
+            "name": "Name",
+            "class_path": "ClassPath",
+            "class_id": "ClassId",
+            "parent_class_id": "ParentClassId",
+        }
+    )
+
 
 @attrs.define
-class EffectMaterial:
+class EffectMaterial(_c.Model):
     """Effect material (subtitle, transition, filter, text, style ...).
 
     Attributes:
         attribute: Attribute. [Wire ``Attribute``; str]
         cover_url: Cover URL. [Wire ``CoverUrl``; str]
         material_url: Media URL. [Wire ``MaterialUrl``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     attribute: str | None = None
@@ -109,9 +135,13 @@ class EffectMaterial:
     material_url: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"attribute": "Attribute", "cover_url": "CoverUrl", "material_url": "MaterialUrl"}
+    )
+
 
 @attrs.define
-class Entity:
+class Entity(_c.Model):
     """An owner or grantee: a person or a team.
 
     Attributes:
@@ -119,17 +149,19 @@ class Entity:
             values are passed through; Note: Tencent's CEP plugin also uses COOPERATION_SPACE;
             unknown values are kept.]
         id: Entity ID (user ID or team ID). [Wire ``Id``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     type: str | None = None
     id: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"type": "Type", "id": "Id"}, required=frozenset({"id", "type"}))
+
 
 @attrs.define
-class FaceInfo:
+class FaceInfo(_c.Model):
     """Face-recognition result.
 
     Note: Structure description '任务识别结果。' is generic.
@@ -137,17 +169,19 @@ class FaceInfo:
     Attributes:
         version: Recognition version. [Wire ``Version``; str]
         face_set: Faces. [Wire ``FaceSet``; list of FaceItem]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     version: str | None = None
     face_set: list[FaceItem] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"version": "Version", "face_set": "FaceSet"})
+
 
 @attrs.define
-class FaceItem:
+class FaceItem(_c.Model):
     """A recognised person.
 
     Note: DescribeFaceInMaterial example key is 'Id ' (trailing space).
@@ -162,8 +196,8 @@ class FaceItem:
         face_url: Face image URL. [Wire ``FaceUrl``; str]
         segment_set: Segments where the face appears. [Wire ``SegmentSet``; list of
             FaceSegmentItem]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     id: str | None = None
@@ -173,9 +207,20 @@ class FaceItem:
     segment_set: list[FaceSegmentItem] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "id": "Id",
+            "name": "Name",
+            "type": "Type",
+            "face_url": "FaceUrl",
+            "segment_set": "SegmentSet",
+        },
+        aliases={"id": ("Id ",)},
+    )
+
 
 @attrs.define
-class FaceSegmentItem:
+class FaceSegmentItem(_c.Model):
     """A face-recognition segment.
 
     Attributes:
@@ -184,8 +229,8 @@ class FaceSegmentItem:
         area_coord_set: Area [x1, y1, x2, y2]: top-left and bottom-right corners. [Wire
             ``AreaCoordSet``; list of int]
         confidence: Confidence, 0-100. [Wire ``Confidence``; float]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     start_time_offset: float | None = None
@@ -194,40 +239,53 @@ class FaceSegmentItem:
     confidence: float | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+            "area_coord_set": "AreaCoordSet",
+            "confidence": "Confidence",
+        }
+    )
+
 
 @attrs.define
-class FailedMaterialInfo:
+class FailedMaterialInfo(_c.Model):
     """A media item that could not be described.
 
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str]
         error_info: Error. [Wire ``ErrorInfo``; TfError]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str | None = None
     error_info: TfError | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"material_id": "MaterialId", "error_info": "ErrorInfo"})
+
 
 @attrs.define
-class FilterInfo:
+class FilterInfo(_c.Model):
     """Which optional media details to return.
 
     Attributes:
         need_image_sprite_info: Return the image-sprite information. [Wire
             ``NeedImageSpriteInfo``; bool]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     need_image_sprite_info: bool | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"need_image_sprite_info": "NeedImageSpriteInfo"})
+
 
 @attrs.define
-class FrameTagInfo:
+class FrameTagInfo(_c.Model):
     """Frame tags of a media item.
 
     Attributes:
@@ -235,8 +293,8 @@ class FrameTagInfo:
         frame_tag_set: Frame tags. [Wire ``FrameTagSet``; list of FrameTagItem]
         last_time_offset: Largest offset in this result; unless -1, query again from this time.
             Seconds. [Wire ``LastTimeOffset``; float]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     version: str | None = None
@@ -244,9 +302,13 @@ class FrameTagInfo:
     last_time_offset: float | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"version": "Version", "frame_tag_set": "FrameTagSet", "last_time_offset": "LastTimeOffset"}
+    )
+
 
 @attrs.define
-class FrameTagItem:
+class FrameTagItem(_c.Model):
     """A frame-tag item.
 
     Attributes:
@@ -254,8 +316,8 @@ class FrameTagItem:
         start_time_offset: Start offset, seconds. [Wire ``StartTimeOffset``; float]
         end_time_offset: End offset, seconds. [Wire ``EndTimeOffset``; float]
         tags: Tags. [Wire ``Tags``; list of str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     item_id: str | None = None
@@ -264,9 +326,18 @@ class FrameTagItem:
     tags: list[str] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "item_id": "ItemId",
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+            "tags": "Tags",
+        }
+    )
+
 
 @attrs.define
-class ImageMaterial:
+class ImageMaterial(_c.Model):
     """Image media information.
 
     Attributes:
@@ -277,8 +348,8 @@ class ImageMaterial:
         original_url: Original media URL. [Wire ``OriginalUrl``; str]
         resolution: Resolution (SD/HD/FHD/2K/4K). [Wire ``Resolution``; str; see Resolution;
             other values are passed through]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     width: int | None = None
@@ -289,9 +360,20 @@ class ImageMaterial:
     resolution: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "width": "Width",
+            "height": "Height",
+            "size": "Size",
+            "material_url": "MaterialUrl",
+            "original_url": "OriginalUrl",
+            "resolution": "Resolution",
+        }
+    )
+
 
 @attrs.define
-class ImageSpriteInfo:
+class ImageSpriteInfo(_c.Model):
     """Image-sprite (thumbnail strip) information.
 
     Attributes:
@@ -300,8 +382,8 @@ class ImageSpriteInfo:
         total_count: Number of thumbnails. [Wire ``TotalCount``; int]
         web_vtt_url: WebVTT index URL. [Wire ``WebVttUrl``; str]
         image_url_set: Sprite image URLs. [Wire ``ImageUrlSet``; list of str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     height: int | None = None
@@ -311,25 +393,40 @@ class ImageSpriteInfo:
     image_url_set: list[str] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "height": "Height",
+            "width": "Width",
+            "total_count": "TotalCount",
+            "web_vtt_url": "WebVttUrl",
+            "image_url_set": "ImageUrlSet",
+        }
+    )
+
 
 @attrs.define
-class IntegerRange:
+class IntegerRange(_c.Model):
     """An integer range.
 
     Attributes:
         lower_bound: Lower bound. [Wire ``LowerBound``; int; required]
         upper_bound: Upper bound. [Wire ``UpperBound``; int; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     lower_bound: int | None = None
     upper_bound: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"lower_bound": "LowerBound", "upper_bound": "UpperBound"},
+        required=frozenset({"lower_bound", "upper_bound"}),
+    )
+
 
 @attrs.define
-class JoinTeamInfo:
+class JoinTeamInfo(_c.Model):
     """A team the user has joined.
 
     Attributes:
@@ -338,8 +435,8 @@ class JoinTeamInfo:
         member_count: Number of members. [Wire ``MemberCount``; int]
         role: The user's role: Owner, Admin or Member. [Wire ``Role``; str; see TeamRole; other
             values are passed through]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     team_id: str | None = None
@@ -348,9 +445,13 @@ class JoinTeamInfo:
     role: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"team_id": "TeamId", "name": "Name", "member_count": "MemberCount", "role": "Role"}
+    )
+
 
 @attrs.define
-class LinkMaterial:
+class LinkMaterial(_c.Model):
     """A link to a media item or a class.
 
     Note: LinkStatus value 'NOT FOUND' contains a space.
@@ -363,8 +464,8 @@ class LinkMaterial:
             'NOT FOUND' contains a space as documented.]
         link_material_info: Linked media. [Wire ``LinkMaterialInfo``; MaterialInfo]
         link_class_info: Linked class. [Wire ``LinkClassInfo``; ClassInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     link_type: str | None = None
@@ -373,9 +474,18 @@ class LinkMaterial:
     link_class_info: ClassInfo | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "link_type": "LinkType",
+            "link_status": "LinkStatus",
+            "link_material_info": "LinkMaterialInfo",
+            "link_class_info": "LinkClassInfo",
+        }
+    )
+
 
 @attrs.define
-class MaterialBasicInfo:
+class MaterialBasicInfo(_c.Model):
     """Basic media information.
 
     Note: ClassPath is described as '素材 ID。' (copy-paste; it is the class path, e.g. '/个人/视频').
@@ -401,8 +511,8 @@ class MaterialBasicInfo:
         media_url: Media URL. [Wire ``MediaUrl``; str or list of str; Note: Typed 'Array of
             String'; every example shows one URL string. Both are accepted.]
         owner: Owner. [Wire ``Owner``; Entity]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str | None = None
@@ -418,9 +528,25 @@ class MaterialBasicInfo:
     owner: Entity | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "material_id": "MaterialId",
+            "material_type": "MaterialType",
+            "name": "Name",
+            "class_path": "ClassPath",
+            "create_time": "CreateTime",
+            "update_time": "UpdateTime",
+            "tag_info_set": "TagInfoSet",
+            "tag_set": "TagSet",
+            "preview_url": "PreviewUrl",
+            "media_url": "MediaUrl",
+            "owner": "Owner",
+        }
+    )
+
 
 @attrs.define
-class MaterialInfo:
+class MaterialInfo(_c.Model):
     """Media information.
 
     Note: Examples only show
@@ -451,8 +577,8 @@ class MaterialInfo:
             ``VideoEditTemplateMaterial``; VideoEditTemplateMaterial]
         third_party_publish_channel_material: Publishing-channel information. [Wire
             ``ThirdPartyPublishChannelMaterial``; ThirdPartyPublishChannelMaterial]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     basic_info: MaterialBasicInfo | None = None
@@ -473,24 +599,48 @@ class MaterialInfo:
     third_party_publish_channel_material: ThirdPartyPublishChannelMaterial | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "basic_info": "MaterialBasicInfo",
+            "media_info": "MediaInfo",
+            "material_status": "MaterialStatus",
+            "link_material": "LinkMaterial",
+            "audio_material": "AudioMaterial",
+            "video_material": "VideoMaterial",
+            "image_material": "ImageMaterial",
+            "sticker_material": "StickerMaterial",
+            "subtitle_material": "SubtitleMaterial",
+            "transition_material": "TransitionMaterial",
+            "filter_material": "FilterMaterial",
+            "text_material": "TextMaterial",
+            "text_image_material": "TextImageMaterial",
+            "style_material": "StyleMaterial",
+            "video_edit_template_material": "VideoEditTemplateMaterial",
+            "third_party_publish_channel_material": "ThirdPartyPublishChannelMaterial",
+        },
+        aliases={"basic_info": ("BasicInfo",)},
+    )
+
 
 @attrs.define
-class MaterialStatus:
+class MaterialStatus(_c.Model):
     """Media status.
 
     Attributes:
         transcode_status: Transcoding status: NORMAL, ABNORMAL, PROCESSING. [Wire
             ``TranscodeStatus``; str; see TranscodeStatus; other values are passed through]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     transcode_status: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"transcode_status": "TranscodeStatus"})
+
 
 @attrs.define
-class MaterialTagInfo:
+class MaterialTagInfo(_c.Model):
     """A preset tag.
 
     Attributes:
@@ -499,8 +649,8 @@ class MaterialTagInfo:
         id: Tag ID. [Wire ``Id``; str]
         name: Tag name. [Wire ``Name``; str]
         parent_id: Parent tag ID. [Wire ``ParentId``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     type: str | None = None
@@ -509,9 +659,11 @@ class MaterialTagInfo:
     parent_id: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"type": "Type", "id": "Id", "name": "Name", "parent_id": "ParentId"})
+
 
 @attrs.define
-class MediaAudioStreamItem:
+class MediaAudioStreamItem(_c.Model):
     """Audio stream information.
 
     Note: Bitrate description (video+audio sum) and Codec description ('视频的编码格式') are copied
@@ -521,8 +673,8 @@ class MediaAudioStreamItem:
         bitrate: Bitrate, bps. [Wire ``Bitrate``; int]
         codec: Codec. [Wire ``Codec``; str]
         sampling_rate: Sampling rate, Hz. [Wire ``SamplingRate``; int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     bitrate: int | None = None
@@ -530,9 +682,11 @@ class MediaAudioStreamItem:
     sampling_rate: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"bitrate": "Bitrate", "codec": "Codec", "sampling_rate": "SamplingRate"})
+
 
 @attrs.define
-class MediaInfo:
+class MediaInfo(_c.Model):
     """Size and duration of a media item.
 
     Attributes:
@@ -542,8 +696,8 @@ class MediaInfo:
         duration: Duration, seconds. [Wire ``Duration``; float]
         media_type: Media type: VIDEO, AUDIO, IMAGE. [Wire ``MediaType``; str; known values:
             VIDEO, AUDIO, IMAGE (others are passed through)]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     width: int | None = None
@@ -553,9 +707,19 @@ class MediaInfo:
     media_type: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "width": "Width",
+            "height": "Height",
+            "size": "Size",
+            "duration": "Duration",
+            "media_type": "MediaType",
+        }
+    )
+
 
 @attrs.define
-class MediaMetaData:
+class MediaMetaData(_c.Model):
     """Media metadata.
 
     Note: Rotate typed String but the DescribeMaterials example has 0 (number).
@@ -577,8 +741,8 @@ class MediaMetaData:
         audio_stream_set: Audio streams. [Wire ``AudioStreamSet`` (also read from
             'AudioStreamInfoSet'); list of MediaAudioStreamItem; Note: The DescribeMaterials
             example (and the server API) name it AudioStreamInfoSet. Both are accepted.]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     size: int | None = None
@@ -592,9 +756,27 @@ class MediaMetaData:
     audio_stream_set: list[MediaAudioStreamItem] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "size": "Size",
+            "container": "Container",
+            "bitrate": "Bitrate",
+            "height": "Height",
+            "width": "Width",
+            "duration": "Duration",
+            "rotate": "Rotate",
+            "video_stream_set": "VideoStreamSet",
+            "audio_stream_set": "AudioStreamSet",
+        },
+        aliases={
+            "video_stream_set": ("VideoStreamInfoSet",),
+            "audio_stream_set": ("AudioStreamInfoSet",),
+        },
+    )
+
 
 @attrs.define
-class MediaVideoStreamItem:
+class MediaVideoStreamItem(_c.Model):
     """Video stream information.
 
     Attributes:
@@ -603,8 +785,8 @@ class MediaVideoStreamItem:
         width: Width, px. [Wire ``Width``; int]
         codec: Codec. [Wire ``Codec``; str]
         fps: Frame rate. [Wire ``Fps``; int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     bitrate: int | None = None
@@ -614,25 +796,31 @@ class MediaVideoStreamItem:
     fps: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"bitrate": "Bitrate", "height": "Height", "width": "Width", "codec": "Codec", "fps": "Fps"}
+    )
+
 
 @attrs.define
-class ObjectInfo:
+class ObjectInfo(_c.Model):
     """Object-recognition result.
 
     Attributes:
         version: Recognition version. [Wire ``Version``; str]
         object_set: Recognised objects. [Wire ``ObjectSet``; list of ObjectItem]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     version: str | None = None
     object_set: list[ObjectItem] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"version": "Version", "object_set": "ObjectSet"})
+
 
 @attrs.define
-class ObjectItem:
+class ObjectItem(_c.Model):
     """A recognised object.
 
     Note: ItemId described as '物体识别版本号' (copy-paste of ObjectInfo.Version).
@@ -643,8 +831,8 @@ class ObjectItem:
         name: Object name. [Wire ``Name``; str]
         segment_item_set: Segments where the object appears. [Wire ``SegmentItemSet``; list of
             ObjectSegmentItem]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     item_id: str | None = None
@@ -652,9 +840,11 @@ class ObjectItem:
     segment_item_set: list[ObjectSegmentItem] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"item_id": "ItemId", "name": "Name", "segment_item_set": "SegmentItemSet"})
+
 
 @attrs.define
-class ObjectSegmentItem:
+class ObjectSegmentItem(_c.Model):
     """An object-recognition segment.
 
     Attributes:
@@ -662,8 +852,8 @@ class ObjectSegmentItem:
         end_time_offset: Segment end, seconds. [Wire ``EndTimeOffset``; float]
         confidence: Confidence, 0-100. [Wire ``Confidence``; float]
         area_coord_set: Area [x1, y1, x2, y2]. [Wire ``AreaCoordSet``; list of int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     start_time_offset: float | None = None
@@ -672,9 +862,18 @@ class ObjectSegmentItem:
     area_coord_set: list[int] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+            "confidence": "Confidence",
+            "area_coord_set": "AreaCoordSet",
+        }
+    )
+
 
 @attrs.define
-class Permission:
+class Permission(_c.Model):
     """A permission (not used by any client action).
 
     Attributes:
@@ -685,8 +884,8 @@ class Permission:
             required; known values: Read, Write, Execute, Copy (others are passed through)]
         sub_right: Sub-right: Create, Modify, Delete, Download. [Wire ``SubRight``; str; known
             values: Create, Modify, Delete, Download (others are passed through)]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     prime_resource: str | None = None
@@ -695,9 +894,19 @@ class Permission:
     sub_right: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "prime_resource": "PrimeResource",
+            "sub_resource": "SubResource",
+            "prime_right": "PrimeRight",
+            "sub_right": "SubRight",
+        },
+        required=frozenset({"prime_resource", "prime_right"}),
+    )
+
 
 @attrs.define
-class PermissionTemplateInfo:
+class PermissionTemplateInfo(_c.Model):
     """A permission template (not used by any client action).
 
     Note: PermissionSet type written 'Array [Permission]' (missing 'of').
@@ -709,8 +918,8 @@ class PermissionTemplateInfo:
         permission_set: Permissions. [Wire ``PermissionSet``; list of Permission]
         create_time: Creation time, ISO 8601. [Wire ``CreateTime``; str]
         update_time: Update time, ISO 8601. [Wire ``UpdateTime``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     id: str | None = None
@@ -721,9 +930,20 @@ class PermissionTemplateInfo:
     update_time: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "id": "Id",
+            "name": "Name",
+            "owner": "Owner",
+            "permission_set": "PermissionSet",
+            "create_time": "CreateTime",
+            "update_time": "UpdateTime",
+        }
+    )
+
 
 @attrs.define
-class ProjectBasicInfo:
+class ProjectBasicInfo(_c.Model):
     """Basic project information.
 
     Note: Category type written 'Array String' (missing 'of'; 复杂结构.md: 'Array of String'), but
@@ -743,8 +963,8 @@ class ProjectBasicInfo:
         cover_source: Cover source. [Wire ``CoverSource``; str]
         create_time: Creation time, ISO 8601. [Wire ``CreateTime``; str]
         update_time: Update time, ISO 8601. [Wire ``UpdateTime``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_id: str | None = None
@@ -758,9 +978,23 @@ class ProjectBasicInfo:
     update_time: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "project_id": "ProjectId",
+            "name": "Name",
+            "owner": "Owner",
+            "category": "Category",
+            "wh_ratio": "WHRatio",
+            "cover_url": "CoverUrl",
+            "cover_source": "CoverSource",
+            "create_time": "CreateTime",
+            "update_time": "UpdateTime",
+        }
+    )
+
 
 @attrs.define
-class ProjectInfo:
+class ProjectInfo(_c.Model):
     """Project information.
 
     Note: Category type written 'Array String' (missing 'of'; 复杂结构.md: 'Array of String'), but
@@ -784,8 +1018,8 @@ class ProjectInfo:
         version: Track-data version. [Wire ``Version``; int]
         create_time: Creation time, ISO 8601. [Wire ``CreateTime``; str]
         update_time: Update time, ISO 8601. [Wire ``UpdateTime``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_id: str | None = None
@@ -802,26 +1036,45 @@ class ProjectInfo:
     update_time: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "project_id": "ProjectId",
+            "name": "Name",
+            "owner": "Owner",
+            "category": "Category",
+            "description": "Description",
+            "wh_ratio": "WHRatio",
+            "cover_url": "CoverUrl",
+            "cover_source": "CoverSource",
+            "fusion_data": "FusionData",
+            "version": "Version",
+            "create_time": "CreateTime",
+            "update_time": "UpdateTime",
+        }
+    )
+
 
 @attrs.define
-class Resource:
+class Resource(_c.Model):
     """A resource (not used by any client action).
 
     Attributes:
         type: Resource type: MATERIAL or CLASS. [Wire ``Type``; str; required; known values:
             MATERIAL, CLASS (others are passed through)]
         id: Resource ID. [Wire ``Id``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     type: str | None = None
     id: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"type": "Type", "id": "Id"}, required=frozenset({"id", "type"}))
+
 
 @attrs.define
-class SearchScope:
+class SearchScope(_c.Model):
     """A search scope.
 
     Note: ClassId typed String but SearchMaterial examples pass numbers; other APIs type ClassId
@@ -836,8 +1089,8 @@ class SearchScope:
             Integer. Both are accepted.]
         search_one_depth: Only search the class itself, not its sub-classes. [Wire
             ``SearchOneDepth``; bool]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     platform: str | None = None
@@ -846,9 +1099,19 @@ class SearchScope:
     search_one_depth: bool | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "platform": "Platform",
+            "owner": "Owner",
+            "class_id": "ClassId",
+            "search_one_depth": "SearchOneDepth",
+        },
+        required=frozenset({"owner", "platform"}),
+    )
+
 
 @attrs.define
-class ShareRootInfo:
+class ShareRootInfo(_c.Model):
     """Root of a share (not used by any client action).
 
     Note: Field MaterialInfo is typed MaterialBasicInfo (name/type mismatch). Not used by any of
@@ -857,17 +1120,19 @@ class ShareRootInfo:
     Attributes:
         material_info: Basic media information. [Wire ``MaterialInfo``; MaterialBasicInfo]
         class_info: Class information. [Wire ``ClassInfo``; ClassInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_info: MaterialBasicInfo | None = None
     class_info: ClassInfo | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"material_info": "MaterialInfo", "class_info": "ClassInfo"})
+
 
 @attrs.define
-class SortBy:
+class SortBy(_c.Model):
     """Sort order.
 
     Note: Request fields write the type as 'Sort' (core pages: 'SortBy'); it links to the server
@@ -877,31 +1142,35 @@ class SortBy:
         field: Field to sort by, e.g. CreateTime. [Wire ``Field``; str; required]
         order: Asc or Desc, default Desc. [Wire ``Order``; str; server default 'Desc'; see
             SortOrder; other values are passed through]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     field: str | None = None
     order: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"field": "Field", "order": "Order"}, required=frozenset({"field"}))
+
 
 @attrs.define
-class StreamConnectInfoForUpdate:
+class StreamConnectInfoForUpdate(_c.Model):
     """Stream-connect project changes.
 
     Attributes:
         stop_time: Stop time, ISO 8601. [Wire ``StopTime``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     stop_time: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"stop_time": "StopTime"})
+
 
 @attrs.define
-class SubtitleInfo:
+class SubtitleInfo(_c.Model):
     """Subtitle-recognition result.
 
     Note: SubtitleSet type written 'Array [SubtitleItem]' (missing 'of').
@@ -911,8 +1180,8 @@ class SubtitleInfo:
         subtitle_set: Speech-recognition results. [Wire ``SubtitleSet``; list of SubtitleItem]
         last_time_offset: Largest offset in this result; query again from this time; -1 = end of
             the results. Seconds. [Wire ``LastTimeOffset``; float]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     version: str | None = None
@@ -920,9 +1189,13 @@ class SubtitleInfo:
     last_time_offset: float | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"version": "Version", "subtitle_set": "SubtitleSet", "last_time_offset": "LastTimeOffset"}
+    )
+
 
 @attrs.define
-class SubtitleItem:
+class SubtitleItem(_c.Model):
     """A subtitle segment.
 
     Note: EndTimeOffset is described as '起始偏移时间' (should be 结束).
@@ -932,8 +1205,8 @@ class SubtitleItem:
         start_time_offset: Start offset, seconds. [Wire ``StartTimeOffset``; float]
         end_time_offset: End offset, seconds. [Wire ``EndTimeOffset``; float]
         text: Text. [Wire ``Text``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     item_id: str | None = None
@@ -942,26 +1215,37 @@ class SubtitleItem:
     text: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "item_id": "ItemId",
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+            "text": "Text",
+        }
+    )
+
 
 @attrs.define
-class SwitcherInfoForUpdate:
+class SwitcherInfoForUpdate(_c.Model):
     """Switcher project changes.
 
     Attributes:
         stop_time: Switcher stop time, ISO 8601. [Wire ``StopTime``; str]
         pgm_output_config: PGM output configuration. [Wire ``PgmOutputConfig``;
             SwitcherPgmOutputConfigForUpdate]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     stop_time: str | None = None
     pgm_output_config: SwitcherPgmOutputConfigForUpdate | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"stop_time": "StopTime", "pgm_output_config": "PgmOutputConfig"})
+
 
 @attrs.define
-class SwitcherPgmOutputConfigForUpdate:
+class SwitcherPgmOutputConfigForUpdate(_c.Model):
     """Switcher PGM output configuration.
 
     Attributes:
@@ -970,8 +1254,8 @@ class SwitcherPgmOutputConfigForUpdate:
         height: Output height, pixels. [Wire ``Height``; int]
         fps: Output frame rate, frames/s. [Wire ``Fps``; int]
         bit_rate: Output bitrate, bit/s. [Wire ``BitRate``; int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     template_id: int | None = None
@@ -981,9 +1265,19 @@ class SwitcherPgmOutputConfigForUpdate:
     bit_rate: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "template_id": "TemplateId",
+            "width": "Width",
+            "height": "Height",
+            "fps": "Fps",
+            "bit_rate": "BitRate",
+        }
+    )
+
 
 @attrs.define
-class TaskInfo:
+class TaskInfo(_c.Model):
     """Task information.
 
     Note: DescribeTasks example also returns TaskType (e.g. VIDEO_EDIT_PROJECT_EXPORT), not
@@ -998,8 +1292,8 @@ class TaskInfo:
         task_type: Task type, e.g. VIDEO_EDIT_PROJECT_EXPORT (seen in examples). [Wire
             ``TaskType``; str; Note: Not in the structure page; the DescribeTasks example
             returns it (VIDEO_EDIT_PROJECT_EXPORT).]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     task_id: str | None = None
@@ -1009,9 +1303,19 @@ class TaskInfo:
     task_type: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "task_id": "TaskId",
+            "status": "Status",
+            "progress": "Progress",
+            "create_time": "CreateTime",
+            "task_type": "TaskType",
+        }
+    )
+
 
 @attrs.define
-class TeamInfo:
+class TeamInfo(_c.Model):
     """Team information.
 
     Attributes:
@@ -1020,8 +1324,8 @@ class TeamInfo:
         member_count: Number of members. [Wire ``MemberCount``; int]
         create_time: Creation time, ISO 8601. [Wire ``CreateTime``; str]
         update_time: Update time, ISO 8601. [Wire ``UpdateTime``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     team_id: str | None = None
@@ -1031,9 +1335,19 @@ class TeamInfo:
     update_time: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "team_id": "TeamId",
+            "name": "Name",
+            "member_count": "MemberCount",
+            "create_time": "CreateTime",
+            "update_time": "UpdateTime",
+        }
+    )
+
 
 @attrs.define
-class TextInfo:
+class TextInfo(_c.Model):
     """Text-recognition result.
 
     Note: TextSet type written 'Array [TextItem]' (missing 'of').
@@ -1043,8 +1357,8 @@ class TextInfo:
         text_set: Text-recognition results. [Wire ``TextSet``; list of TextItem]
         last_time_offset: Largest offset in this result; query again from this time; -1 = end of
             the results. Seconds. [Wire ``LastTimeOffset``; float]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     version: str | None = None
@@ -1052,9 +1366,13 @@ class TextInfo:
     last_time_offset: float | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"version": "Version", "text_set": "TextSet", "last_time_offset": "LastTimeOffset"}
+    )
+
 
 @attrs.define
-class TextItem:
+class TextItem(_c.Model):
     """A text segment.
 
     Note: EndTimeOffset is described as '起始偏移时间' (should be 结束).
@@ -1064,8 +1382,8 @@ class TextItem:
         start_time_offset: Start offset, seconds. [Wire ``StartTimeOffset``; float]
         end_time_offset: End offset, seconds. [Wire ``EndTimeOffset``; float]
         segment_set: Text pieces. [Wire ``SegmentSet``; list of TextSegmentItem]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     item_id: str | None = None
@@ -1074,33 +1392,44 @@ class TextItem:
     segment_set: list[TextSegmentItem] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "item_id": "ItemId",
+            "start_time_offset": "StartTimeOffset",
+            "end_time_offset": "EndTimeOffset",
+            "segment_set": "SegmentSet",
+        }
+    )
+
 
 @attrs.define
-class TextSegmentItem:
+class TextSegmentItem(_c.Model):
     """A piece of recognised text.
 
     Attributes:
         text: Text. [Wire ``Text``; str]
         area_coord_set: Area [x1, y1, x2, y2]. [Wire ``AreaCoordSet``; list of int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     text: str | None = None
     area_coord_set: list[int] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"text": "Text", "area_coord_set": "AreaCoordSet"})
+
 
 @attrs.define
-class TfError:
+class TfError(_c.Model):
     """An error code and its messages.
 
     Attributes:
         code: Error code. [Wire ``Code``; str]
         message: Message (Chinese). [Wire ``Message``; str]
         english_message: Message (English). [Wire ``EnglishMessage``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     code: str | None = None
@@ -1108,9 +1437,11 @@ class TfError:
     english_message: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"code": "Code", "message": "Message", "english_message": "EnglishMessage"})
+
 
 @attrs.define
-class ThirdPartyPublishChannelMaterial:
+class ThirdPartyPublishChannelMaterial(_c.Model):
     """A third-party publishing channel.
 
     Attributes:
@@ -1118,8 +1449,8 @@ class ThirdPartyPublishChannelMaterial:
             ``ThirdPartyPublish``; str; known values: OM, WB, KS (others are passed through)]
         open_id: Platform OpenId. [Wire ``OpenId``; str]
         valid_time: Validity, ISO 8601. [Wire ``ValidTime``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     third_party_publish: str | None = None
@@ -1127,25 +1458,34 @@ class ThirdPartyPublishChannelMaterial:
     valid_time: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"third_party_publish": "ThirdPartyPublish", "open_id": "OpenId", "valid_time": "ValidTime"}
+    )
+
 
 @attrs.define
-class TimeRange:
+class TimeRange(_c.Model):
     """A time range.
 
     Attributes:
         start_time: Start time, ISO 8601. [Wire ``StartTime``; str; required]
         end_time: End time, ISO 8601. [Wire ``EndTime``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     start_time: str | None = None
     end_time: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {"start_time": "StartTime", "end_time": "EndTime"},
+        required=frozenset({"end_time", "start_time"}),
+    )
+
 
 @attrs.define
-class VODExportInfo:
+class VODExportInfo(_c.Model):
     """Export to VOD (not used by any client action).
 
     Note: Name described as '项目 ID' and ClassId as '模板 ID' (copy-paste from
@@ -1154,17 +1494,19 @@ class VODExportInfo:
     Attributes:
         name: Name. [Wire ``Name``; str]
         class_id: Class ID. [Wire ``ClassId``; int]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     name: str | None = None
     class_id: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"name": "Name", "class_id": "ClassId"})
+
 
 @attrs.define
-class VideoEditProjectInput:
+class VideoEditProjectInput(_c.Model):
     """Video-edit export input (not used by any client action).
 
     Attributes:
@@ -1173,8 +1515,8 @@ class VideoEditProjectInput:
         export_destination: Export destination. [Wire ``ExportDestination``; str]
         vod_export_info: VOD export information. [Wire ``VODExportInfo``; VODExportInfo]
         cme_export_info: CME export information. [Wire ``CMEExportInfo``; CMEExportInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_id: str | None = None
@@ -1184,17 +1526,27 @@ class VideoEditProjectInput:
     cme_export_info: CMEExportInfo | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "project_id": "ProjectId",
+            "definition": "Definition",
+            "export_destination": "ExportDestination",
+            "vod_export_info": "VODExportInfo",
+            "cme_export_info": "CMEExportInfo",
+        }
+    )
+
 
 @attrs.define
-class VideoEditProjectOutput:
+class VideoEditProjectOutput(_c.Model):
     """Video-edit export output (not used by any client action).
 
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str]
         url: Media URL. [Wire ``URL``; str]
         cover_url: Cover URL. [Wire ``CoverURL``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     material_id: str | None = None
@@ -1202,9 +1554,11 @@ class VideoEditProjectOutput:
     cover_url: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"material_id": "MaterialId", "url": "URL", "cover_url": "CoverURL"})
+
 
 @attrs.define
-class VideoEditProjectTask:
+class VideoEditProjectTask(_c.Model):
     """A video-edit task (not used by any client action).
 
     Attributes:
@@ -1213,8 +1567,8 @@ class VideoEditProjectTask:
         video_edit_project_input: Input. [Wire ``VideoEditProjectInput``; VideoEditProjectInput]
         video_edit_project_output: Output. [Wire ``VideoEditProjectOutput``;
             VideoEditProjectOutput]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     err_code: int | None = None
@@ -1223,26 +1577,37 @@ class VideoEditProjectTask:
     video_edit_project_output: VideoEditProjectOutput | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "err_code": "ErrCode",
+            "err_msg": "ErrMsg",
+            "video_edit_project_input": "VideoEditProjectInput",
+            "video_edit_project_output": "VideoEditProjectOutput",
+        }
+    )
+
 
 @attrs.define
-class VideoEditTemplateMaterial:
+class VideoEditTemplateMaterial(_c.Model):
     """A video-edit template.
 
     Attributes:
         aspect_ratio: Aspect ratio, 16:9 or 9:16. [Wire ``AspectRatio``; str; known values:
             16:9, 9:16 (others are passed through)]
         fusion_data: Track data. [Wire ``FusionData``; str]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     aspect_ratio: str | None = None
     fusion_data: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"aspect_ratio": "AspectRatio", "fusion_data": "FusionData"})
+
 
 @attrs.define
-class VideoMaterial:
+class VideoMaterial(_c.Model):
     """Video media information.
 
     Note: ImageSpriteInfo type is never defined; the DescribeMaterials example shows {Height,
@@ -1258,8 +1623,8 @@ class VideoMaterial:
         original_url: Original media URL. [Wire ``OriginalUrl``; str]
         resolution: Resolution (seen in examples). [Wire ``Resolution``; str; Note: Not in the
             structure page; the DescribeMaterials example returns it (FHD).]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     meta_data: MediaMetaData | None = None
@@ -1270,1814 +1635,16 @@ class VideoMaterial:
     resolution: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-
-_K_AudioMaterial = frozenset({"CoverUrl", "MaterialUrl", "MetaData", "OriginalUrl"})
-
-
-def _s_AudioMaterial(d: Any, _: Any = None) -> AudioMaterial:
-    """Structure a wire ``AudioMaterial`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "AudioMaterial")
-    g: Any = d.get
-    v0 = g("MetaData")
-    return AudioMaterial(
-        _s_MediaMetaData(v0) if v0 is not None else None,
-        g("MaterialUrl"),
-        g("CoverUrl"),
-        g("OriginalUrl"),
-        {} if _K_AudioMaterial.issuperset(d) else _c.extras(d, _K_AudioMaterial),
+    _wire = _c.Wire(
+        {
+            "meta_data": "MetaData",
+            "image_sprite_info": "ImageSpriteInfo",
+            "material_url": "MaterialUrl",
+            "cover_url": "CoverUrl",
+            "original_url": "OriginalUrl",
+            "resolution": "Resolution",
+        }
     )
-
-
-_K_AuthorizationInfo = frozenset({"Name", "PermissionSet", "Platform"})
-
-
-def _s_AuthorizationInfo(d: Any, _: Any = None) -> AuthorizationInfo:
-    """Structure a wire ``AuthorizationInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "AuthorizationInfo")
-    g: Any = d.get
-    v2 = g("PermissionSet")
-    return AuthorizationInfo(
-        g("Platform"),
-        g("Name"),
-        [_s_Permission(x) for x in v2] if v2 is not None else None,
-        {} if _K_AuthorizationInfo.issuperset(d) else _c.extras(d, _K_AuthorizationInfo),
-    )
-
-
-_K_CMEExportInfo = frozenset({"ClassPath", "Description", "Name", "Owner"})
-
-
-def _s_CMEExportInfo(d: Any, _: Any = None) -> CMEExportInfo:
-    """Structure a wire ``CMEExportInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "CMEExportInfo")
-    g: Any = d.get
-    v0 = g("Owner")
-    return CMEExportInfo(
-        _s_Entity(v0) if v0 is not None else None,
-        g("Name"),
-        g("Description"),
-        g("ClassPath"),
-        {} if _K_CMEExportInfo.issuperset(d) else _c.extras(d, _K_CMEExportInfo),
-    )
-
-
-_K_ClassInfo = frozenset({"ClassId", "ClassPath", "Name", "Owner", "ParentClassId", "Platform"})
-
-
-def _s_ClassInfo(d: Any, _: Any = None) -> ClassInfo:
-    """Structure a wire ``ClassInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ClassInfo")
-    g: Any = d.get
-    v1 = g("Owner")
-    return ClassInfo(
-        g("Platform"),
-        _s_Entity(v1) if v1 is not None else None,
-        g("Name"),
-        g("ClassPath"),
-        g("ClassId"),
-        g("ParentClassId"),
-        {} if _K_ClassInfo.issuperset(d) else _c.extras(d, _K_ClassInfo),
-    )
-
-
-_K_EffectMaterial = frozenset({"Attribute", "CoverUrl", "MaterialUrl"})
-
-
-def _s_EffectMaterial(d: Any, _: Any = None) -> EffectMaterial:
-    """Structure a wire ``EffectMaterial`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "EffectMaterial")
-    g: Any = d.get
-    return EffectMaterial(
-        g("Attribute"),
-        g("CoverUrl"),
-        g("MaterialUrl"),
-        {} if _K_EffectMaterial.issuperset(d) else _c.extras(d, _K_EffectMaterial),
-    )
-
-
-_K_Entity = frozenset({"Id", "Type"})
-
-
-def _s_Entity(d: Any, _: Any = None) -> Entity:
-    """Structure a wire ``Entity`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "Entity")
-    g: Any = d.get
-    return Entity(
-        g("Type"),
-        g("Id"),
-        {} if _K_Entity.issuperset(d) else _c.extras(d, _K_Entity),
-    )
-
-
-_K_FaceInfo = frozenset({"FaceSet", "Version"})
-
-
-def _s_FaceInfo(d: Any, _: Any = None) -> FaceInfo:
-    """Structure a wire ``FaceInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FaceInfo")
-    g: Any = d.get
-    v1 = g("FaceSet")
-    return FaceInfo(
-        g("Version"),
-        [_s_FaceItem(x) for x in v1] if v1 is not None else None,
-        {} if _K_FaceInfo.issuperset(d) else _c.extras(d, _K_FaceInfo),
-    )
-
-
-_K_FaceItem = frozenset({"FaceUrl", "Id", "Id ", "Name", "SegmentSet", "Type"})
-
-
-def _s_FaceItem(d: Any, _: Any = None) -> FaceItem:
-    """Structure a wire ``FaceItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FaceItem")
-    g: Any = d.get
-    v0 = g("Id")
-    if v0 is None:
-        v0 = g("Id ")
-    v4 = g("SegmentSet")
-    return FaceItem(
-        v0,
-        g("Name"),
-        g("Type"),
-        g("FaceUrl"),
-        [_s_FaceSegmentItem(x) for x in v4] if v4 is not None else None,
-        {} if _K_FaceItem.issuperset(d) else _c.extras(d, _K_FaceItem),
-    )
-
-
-_K_FaceSegmentItem = frozenset({"AreaCoordSet", "Confidence", "EndTimeOffset", "StartTimeOffset"})
-
-
-def _s_FaceSegmentItem(d: Any, _: Any = None) -> FaceSegmentItem:
-    """Structure a wire ``FaceSegmentItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FaceSegmentItem")
-    g: Any = d.get
-    return FaceSegmentItem(
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        g("AreaCoordSet"),
-        g("Confidence"),
-        {} if _K_FaceSegmentItem.issuperset(d) else _c.extras(d, _K_FaceSegmentItem),
-    )
-
-
-_K_FailedMaterialInfo = frozenset({"ErrorInfo", "MaterialId"})
-
-
-def _s_FailedMaterialInfo(d: Any, _: Any = None) -> FailedMaterialInfo:
-    """Structure a wire ``FailedMaterialInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FailedMaterialInfo")
-    g: Any = d.get
-    v1 = g("ErrorInfo")
-    return FailedMaterialInfo(
-        g("MaterialId"),
-        _s_TfError(v1) if v1 is not None else None,
-        {} if _K_FailedMaterialInfo.issuperset(d) else _c.extras(d, _K_FailedMaterialInfo),
-    )
-
-
-_K_FilterInfo = frozenset({"NeedImageSpriteInfo"})
-
-
-def _s_FilterInfo(d: Any, _: Any = None) -> FilterInfo:
-    """Structure a wire ``FilterInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FilterInfo")
-    g: Any = d.get
-    return FilterInfo(
-        g("NeedImageSpriteInfo"),
-        {} if _K_FilterInfo.issuperset(d) else _c.extras(d, _K_FilterInfo),
-    )
-
-
-_K_FrameTagInfo = frozenset({"FrameTagSet", "LastTimeOffset", "Version"})
-
-
-def _s_FrameTagInfo(d: Any, _: Any = None) -> FrameTagInfo:
-    """Structure a wire ``FrameTagInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FrameTagInfo")
-    g: Any = d.get
-    v1 = g("FrameTagSet")
-    return FrameTagInfo(
-        g("Version"),
-        [_s_FrameTagItem(x) for x in v1] if v1 is not None else None,
-        g("LastTimeOffset"),
-        {} if _K_FrameTagInfo.issuperset(d) else _c.extras(d, _K_FrameTagInfo),
-    )
-
-
-_K_FrameTagItem = frozenset({"EndTimeOffset", "ItemId", "StartTimeOffset", "Tags"})
-
-
-def _s_FrameTagItem(d: Any, _: Any = None) -> FrameTagItem:
-    """Structure a wire ``FrameTagItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "FrameTagItem")
-    g: Any = d.get
-    return FrameTagItem(
-        g("ItemId"),
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        g("Tags"),
-        {} if _K_FrameTagItem.issuperset(d) else _c.extras(d, _K_FrameTagItem),
-    )
-
-
-_K_ImageMaterial = frozenset(
-    {"Height", "MaterialUrl", "OriginalUrl", "Resolution", "Size", "Width"}
-)
-
-
-def _s_ImageMaterial(d: Any, _: Any = None) -> ImageMaterial:
-    """Structure a wire ``ImageMaterial`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ImageMaterial")
-    g: Any = d.get
-    return ImageMaterial(
-        g("Width"),
-        g("Height"),
-        g("Size"),
-        g("MaterialUrl"),
-        g("OriginalUrl"),
-        g("Resolution"),
-        {} if _K_ImageMaterial.issuperset(d) else _c.extras(d, _K_ImageMaterial),
-    )
-
-
-_K_ImageSpriteInfo = frozenset({"Height", "ImageUrlSet", "TotalCount", "WebVttUrl", "Width"})
-
-
-def _s_ImageSpriteInfo(d: Any, _: Any = None) -> ImageSpriteInfo:
-    """Structure a wire ``ImageSpriteInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ImageSpriteInfo")
-    g: Any = d.get
-    return ImageSpriteInfo(
-        g("Height"),
-        g("Width"),
-        g("TotalCount"),
-        g("WebVttUrl"),
-        g("ImageUrlSet"),
-        {} if _K_ImageSpriteInfo.issuperset(d) else _c.extras(d, _K_ImageSpriteInfo),
-    )
-
-
-_K_IntegerRange = frozenset({"LowerBound", "UpperBound"})
-
-
-def _s_IntegerRange(d: Any, _: Any = None) -> IntegerRange:
-    """Structure a wire ``IntegerRange`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "IntegerRange")
-    g: Any = d.get
-    return IntegerRange(
-        g("LowerBound"),
-        g("UpperBound"),
-        {} if _K_IntegerRange.issuperset(d) else _c.extras(d, _K_IntegerRange),
-    )
-
-
-_K_JoinTeamInfo = frozenset({"MemberCount", "Name", "Role", "TeamId"})
-
-
-def _s_JoinTeamInfo(d: Any, _: Any = None) -> JoinTeamInfo:
-    """Structure a wire ``JoinTeamInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "JoinTeamInfo")
-    g: Any = d.get
-    return JoinTeamInfo(
-        g("TeamId"),
-        g("Name"),
-        g("MemberCount"),
-        g("Role"),
-        {} if _K_JoinTeamInfo.issuperset(d) else _c.extras(d, _K_JoinTeamInfo),
-    )
-
-
-_K_LinkMaterial = frozenset({"LinkClassInfo", "LinkMaterialInfo", "LinkStatus", "LinkType"})
-
-
-def _s_LinkMaterial(d: Any, _: Any = None) -> LinkMaterial:
-    """Structure a wire ``LinkMaterial`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "LinkMaterial")
-    g: Any = d.get
-    v2 = g("LinkMaterialInfo")
-    v3 = g("LinkClassInfo")
-    return LinkMaterial(
-        g("LinkType"),
-        g("LinkStatus"),
-        _s_MaterialInfo(v2) if v2 is not None else None,
-        _s_ClassInfo(v3) if v3 is not None else None,
-        {} if _K_LinkMaterial.issuperset(d) else _c.extras(d, _K_LinkMaterial),
-    )
-
-
-_K_MaterialBasicInfo = frozenset(
-    {
-        "ClassPath",
-        "CreateTime",
-        "MaterialId",
-        "MaterialType",
-        "MediaUrl",
-        "Name",
-        "Owner",
-        "PreviewUrl",
-        "TagInfoSet",
-        "TagSet",
-        "UpdateTime",
-    }
-)
-
-
-def _s_MaterialBasicInfo(d: Any, _: Any = None) -> MaterialBasicInfo:
-    """Structure a wire ``MaterialBasicInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "MaterialBasicInfo")
-    g: Any = d.get
-    v6 = g("TagInfoSet")
-    v10 = g("Owner")
-    return MaterialBasicInfo(
-        g("MaterialId"),
-        g("MaterialType"),
-        g("Name"),
-        g("ClassPath"),
-        g("CreateTime"),
-        g("UpdateTime"),
-        [_s_MaterialTagInfo(x) for x in v6] if v6 is not None else None,
-        g("TagSet"),
-        g("PreviewUrl"),
-        g("MediaUrl"),
-        _s_Entity(v10) if v10 is not None else None,
-        {} if _K_MaterialBasicInfo.issuperset(d) else _c.extras(d, _K_MaterialBasicInfo),
-    )
-
-
-_K_MaterialInfo = frozenset(
-    {
-        "AudioMaterial",
-        "BasicInfo",
-        "FilterMaterial",
-        "ImageMaterial",
-        "LinkMaterial",
-        "MaterialBasicInfo",
-        "MaterialStatus",
-        "MediaInfo",
-        "StickerMaterial",
-        "StyleMaterial",
-        "SubtitleMaterial",
-        "TextImageMaterial",
-        "TextMaterial",
-        "ThirdPartyPublishChannelMaterial",
-        "TransitionMaterial",
-        "VideoEditTemplateMaterial",
-        "VideoMaterial",
-    }
-)
-
-
-def _s_MaterialInfo(d: Any, _: Any = None) -> MaterialInfo:
-    """Structure a wire ``MaterialInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "MaterialInfo")
-    g: Any = d.get
-    v0 = g("MaterialBasicInfo")
-    if v0 is None:
-        v0 = g("BasicInfo")
-    v1 = g("MediaInfo")
-    v2 = g("MaterialStatus")
-    v3 = g("LinkMaterial")
-    v4 = g("AudioMaterial")
-    v5 = g("VideoMaterial")
-    v6 = g("ImageMaterial")
-    v7 = g("StickerMaterial")
-    v8 = g("SubtitleMaterial")
-    v9 = g("TransitionMaterial")
-    v10 = g("FilterMaterial")
-    v11 = g("TextMaterial")
-    v12 = g("TextImageMaterial")
-    v13 = g("StyleMaterial")
-    v14 = g("VideoEditTemplateMaterial")
-    v15 = g("ThirdPartyPublishChannelMaterial")
-    return MaterialInfo(
-        _s_MaterialBasicInfo(v0) if v0 is not None else None,
-        _s_MediaInfo(v1) if v1 is not None else None,
-        _s_MaterialStatus(v2) if v2 is not None else None,
-        _s_LinkMaterial(v3) if v3 is not None else None,
-        _s_AudioMaterial(v4) if v4 is not None else None,
-        _s_VideoMaterial(v5) if v5 is not None else None,
-        _s_ImageMaterial(v6) if v6 is not None else None,
-        _s_ImageMaterial(v7) if v7 is not None else None,
-        _s_EffectMaterial(v8) if v8 is not None else None,
-        _s_EffectMaterial(v9) if v9 is not None else None,
-        _s_EffectMaterial(v10) if v10 is not None else None,
-        _s_EffectMaterial(v11) if v11 is not None else None,
-        _s_EffectMaterial(v12) if v12 is not None else None,
-        _s_EffectMaterial(v13) if v13 is not None else None,
-        _s_VideoEditTemplateMaterial(v14) if v14 is not None else None,
-        _s_ThirdPartyPublishChannelMaterial(v15) if v15 is not None else None,
-        {} if _K_MaterialInfo.issuperset(d) else _c.extras(d, _K_MaterialInfo),
-    )
-
-
-_K_MaterialStatus = frozenset({"TranscodeStatus"})
-
-
-def _s_MaterialStatus(d: Any, _: Any = None) -> MaterialStatus:
-    """Structure a wire ``MaterialStatus`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "MaterialStatus")
-    g: Any = d.get
-    return MaterialStatus(
-        g("TranscodeStatus"),
-        {} if _K_MaterialStatus.issuperset(d) else _c.extras(d, _K_MaterialStatus),
-    )
-
-
-_K_MaterialTagInfo = frozenset({"Id", "Name", "ParentId", "Type"})
-
-
-def _s_MaterialTagInfo(d: Any, _: Any = None) -> MaterialTagInfo:
-    """Structure a wire ``MaterialTagInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "MaterialTagInfo")
-    g: Any = d.get
-    return MaterialTagInfo(
-        g("Type"),
-        g("Id"),
-        g("Name"),
-        g("ParentId"),
-        {} if _K_MaterialTagInfo.issuperset(d) else _c.extras(d, _K_MaterialTagInfo),
-    )
-
-
-_K_MediaAudioStreamItem = frozenset({"Bitrate", "Codec", "SamplingRate"})
-
-
-def _s_MediaAudioStreamItem(d: Any, _: Any = None) -> MediaAudioStreamItem:
-    """Structure a wire ``MediaAudioStreamItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "MediaAudioStreamItem")
-    g: Any = d.get
-    return MediaAudioStreamItem(
-        g("Bitrate"),
-        g("Codec"),
-        g("SamplingRate"),
-        {} if _K_MediaAudioStreamItem.issuperset(d) else _c.extras(d, _K_MediaAudioStreamItem),
-    )
-
-
-_K_MediaInfo = frozenset({"Duration", "Height", "MediaType", "Size", "Width"})
-
-
-def _s_MediaInfo(d: Any, _: Any = None) -> MediaInfo:
-    """Structure a wire ``MediaInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "MediaInfo")
-    g: Any = d.get
-    return MediaInfo(
-        g("Width"),
-        g("Height"),
-        g("Size"),
-        g("Duration"),
-        g("MediaType"),
-        {} if _K_MediaInfo.issuperset(d) else _c.extras(d, _K_MediaInfo),
-    )
-
-
-_K_MediaMetaData = frozenset(
-    {
-        "AudioStreamInfoSet",
-        "AudioStreamSet",
-        "Bitrate",
-        "Container",
-        "Duration",
-        "Height",
-        "Rotate",
-        "Size",
-        "VideoStreamInfoSet",
-        "VideoStreamSet",
-        "Width",
-    }
-)
-
-
-def _s_MediaMetaData(d: Any, _: Any = None) -> MediaMetaData:
-    """Structure a wire ``MediaMetaData`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "MediaMetaData")
-    g: Any = d.get
-    v7 = g("VideoStreamSet")
-    if v7 is None:
-        v7 = g("VideoStreamInfoSet")
-    v8 = g("AudioStreamSet")
-    if v8 is None:
-        v8 = g("AudioStreamInfoSet")
-    return MediaMetaData(
-        g("Size"),
-        g("Container"),
-        g("Bitrate"),
-        g("Height"),
-        g("Width"),
-        g("Duration"),
-        g("Rotate"),
-        [_s_MediaVideoStreamItem(x) for x in v7] if v7 is not None else None,
-        [_s_MediaAudioStreamItem(x) for x in v8] if v8 is not None else None,
-        {} if _K_MediaMetaData.issuperset(d) else _c.extras(d, _K_MediaMetaData),
-    )
-
-
-_K_MediaVideoStreamItem = frozenset({"Bitrate", "Codec", "Fps", "Height", "Width"})
-
-
-def _s_MediaVideoStreamItem(d: Any, _: Any = None) -> MediaVideoStreamItem:
-    """Structure a wire ``MediaVideoStreamItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "MediaVideoStreamItem")
-    g: Any = d.get
-    return MediaVideoStreamItem(
-        g("Bitrate"),
-        g("Height"),
-        g("Width"),
-        g("Codec"),
-        g("Fps"),
-        {} if _K_MediaVideoStreamItem.issuperset(d) else _c.extras(d, _K_MediaVideoStreamItem),
-    )
-
-
-_K_ObjectInfo = frozenset({"ObjectSet", "Version"})
-
-
-def _s_ObjectInfo(d: Any, _: Any = None) -> ObjectInfo:
-    """Structure a wire ``ObjectInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ObjectInfo")
-    g: Any = d.get
-    v1 = g("ObjectSet")
-    return ObjectInfo(
-        g("Version"),
-        [_s_ObjectItem(x) for x in v1] if v1 is not None else None,
-        {} if _K_ObjectInfo.issuperset(d) else _c.extras(d, _K_ObjectInfo),
-    )
-
-
-_K_ObjectItem = frozenset({"ItemId", "Name", "SegmentItemSet"})
-
-
-def _s_ObjectItem(d: Any, _: Any = None) -> ObjectItem:
-    """Structure a wire ``ObjectItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ObjectItem")
-    g: Any = d.get
-    v2 = g("SegmentItemSet")
-    return ObjectItem(
-        g("ItemId"),
-        g("Name"),
-        [_s_ObjectSegmentItem(x) for x in v2] if v2 is not None else None,
-        {} if _K_ObjectItem.issuperset(d) else _c.extras(d, _K_ObjectItem),
-    )
-
-
-_K_ObjectSegmentItem = frozenset({"AreaCoordSet", "Confidence", "EndTimeOffset", "StartTimeOffset"})
-
-
-def _s_ObjectSegmentItem(d: Any, _: Any = None) -> ObjectSegmentItem:
-    """Structure a wire ``ObjectSegmentItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ObjectSegmentItem")
-    g: Any = d.get
-    return ObjectSegmentItem(
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        g("Confidence"),
-        g("AreaCoordSet"),
-        {} if _K_ObjectSegmentItem.issuperset(d) else _c.extras(d, _K_ObjectSegmentItem),
-    )
-
-
-_K_Permission = frozenset({"PrimeResource", "PrimeRight", "SubResource", "SubRight"})
-
-
-def _s_Permission(d: Any, _: Any = None) -> Permission:
-    """Structure a wire ``Permission`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "Permission")
-    g: Any = d.get
-    return Permission(
-        g("PrimeResource"),
-        g("SubResource"),
-        g("PrimeRight"),
-        g("SubRight"),
-        {} if _K_Permission.issuperset(d) else _c.extras(d, _K_Permission),
-    )
-
-
-_K_PermissionTemplateInfo = frozenset(
-    {"CreateTime", "Id", "Name", "Owner", "PermissionSet", "UpdateTime"}
-)
-
-
-def _s_PermissionTemplateInfo(d: Any, _: Any = None) -> PermissionTemplateInfo:
-    """Structure a wire ``PermissionTemplateInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "PermissionTemplateInfo")
-    g: Any = d.get
-    v2 = g("Owner")
-    v3 = g("PermissionSet")
-    return PermissionTemplateInfo(
-        g("Id"),
-        g("Name"),
-        _s_Entity(v2) if v2 is not None else None,
-        [_s_Permission(x) for x in v3] if v3 is not None else None,
-        g("CreateTime"),
-        g("UpdateTime"),
-        {} if _K_PermissionTemplateInfo.issuperset(d) else _c.extras(d, _K_PermissionTemplateInfo),
-    )
-
-
-_K_ProjectBasicInfo = frozenset(
-    {
-        "Category",
-        "CoverSource",
-        "CoverUrl",
-        "CreateTime",
-        "Name",
-        "Owner",
-        "ProjectId",
-        "UpdateTime",
-        "WHRatio",
-    }
-)
-
-
-def _s_ProjectBasicInfo(d: Any, _: Any = None) -> ProjectBasicInfo:
-    """Structure a wire ``ProjectBasicInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ProjectBasicInfo")
-    g: Any = d.get
-    v2 = g("Owner")
-    return ProjectBasicInfo(
-        g("ProjectId"),
-        g("Name"),
-        _s_Entity(v2) if v2 is not None else None,
-        g("Category"),
-        g("WHRatio"),
-        g("CoverUrl"),
-        g("CoverSource"),
-        g("CreateTime"),
-        g("UpdateTime"),
-        {} if _K_ProjectBasicInfo.issuperset(d) else _c.extras(d, _K_ProjectBasicInfo),
-    )
-
-
-_K_ProjectInfo = frozenset(
-    {
-        "Category",
-        "CoverSource",
-        "CoverUrl",
-        "CreateTime",
-        "Description",
-        "FusionData",
-        "Name",
-        "Owner",
-        "ProjectId",
-        "UpdateTime",
-        "Version",
-        "WHRatio",
-    }
-)
-
-
-def _s_ProjectInfo(d: Any, _: Any = None) -> ProjectInfo:
-    """Structure a wire ``ProjectInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ProjectInfo")
-    g: Any = d.get
-    v2 = g("Owner")
-    return ProjectInfo(
-        g("ProjectId"),
-        g("Name"),
-        _s_Entity(v2) if v2 is not None else None,
-        g("Category"),
-        g("Description"),
-        g("WHRatio"),
-        g("CoverUrl"),
-        g("CoverSource"),
-        g("FusionData"),
-        g("Version"),
-        g("CreateTime"),
-        g("UpdateTime"),
-        {} if _K_ProjectInfo.issuperset(d) else _c.extras(d, _K_ProjectInfo),
-    )
-
-
-_K_Resource = frozenset({"Id", "Type"})
-
-
-def _s_Resource(d: Any, _: Any = None) -> Resource:
-    """Structure a wire ``Resource`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "Resource")
-    g: Any = d.get
-    return Resource(
-        g("Type"),
-        g("Id"),
-        {} if _K_Resource.issuperset(d) else _c.extras(d, _K_Resource),
-    )
-
-
-_K_SearchScope = frozenset({"ClassId", "Owner", "Platform", "SearchOneDepth"})
-
-
-def _s_SearchScope(d: Any, _: Any = None) -> SearchScope:
-    """Structure a wire ``SearchScope`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SearchScope")
-    g: Any = d.get
-    v1 = g("Owner")
-    return SearchScope(
-        g("Platform"),
-        _s_Entity(v1) if v1 is not None else None,
-        g("ClassId"),
-        g("SearchOneDepth"),
-        {} if _K_SearchScope.issuperset(d) else _c.extras(d, _K_SearchScope),
-    )
-
-
-_K_ShareRootInfo = frozenset({"ClassInfo", "MaterialInfo"})
-
-
-def _s_ShareRootInfo(d: Any, _: Any = None) -> ShareRootInfo:
-    """Structure a wire ``ShareRootInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ShareRootInfo")
-    g: Any = d.get
-    v0 = g("MaterialInfo")
-    v1 = g("ClassInfo")
-    return ShareRootInfo(
-        _s_MaterialBasicInfo(v0) if v0 is not None else None,
-        _s_ClassInfo(v1) if v1 is not None else None,
-        {} if _K_ShareRootInfo.issuperset(d) else _c.extras(d, _K_ShareRootInfo),
-    )
-
-
-_K_SortBy = frozenset({"Field", "Order"})
-
-
-def _s_SortBy(d: Any, _: Any = None) -> SortBy:
-    """Structure a wire ``SortBy`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SortBy")
-    g: Any = d.get
-    return SortBy(
-        g("Field"),
-        g("Order"),
-        {} if _K_SortBy.issuperset(d) else _c.extras(d, _K_SortBy),
-    )
-
-
-_K_StreamConnectInfoForUpdate = frozenset({"StopTime"})
-
-
-def _s_StreamConnectInfoForUpdate(d: Any, _: Any = None) -> StreamConnectInfoForUpdate:
-    """Structure a wire ``StreamConnectInfoForUpdate`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "StreamConnectInfoForUpdate")
-    g: Any = d.get
-    return StreamConnectInfoForUpdate(
-        g("StopTime"),
-        {}
-        if _K_StreamConnectInfoForUpdate.issuperset(d)
-        else _c.extras(d, _K_StreamConnectInfoForUpdate),
-    )
-
-
-_K_SubtitleInfo = frozenset({"LastTimeOffset", "SubtitleSet", "Version"})
-
-
-def _s_SubtitleInfo(d: Any, _: Any = None) -> SubtitleInfo:
-    """Structure a wire ``SubtitleInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SubtitleInfo")
-    g: Any = d.get
-    v1 = g("SubtitleSet")
-    return SubtitleInfo(
-        g("Version"),
-        [_s_SubtitleItem(x) for x in v1] if v1 is not None else None,
-        g("LastTimeOffset"),
-        {} if _K_SubtitleInfo.issuperset(d) else _c.extras(d, _K_SubtitleInfo),
-    )
-
-
-_K_SubtitleItem = frozenset({"EndTimeOffset", "ItemId", "StartTimeOffset", "Text"})
-
-
-def _s_SubtitleItem(d: Any, _: Any = None) -> SubtitleItem:
-    """Structure a wire ``SubtitleItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SubtitleItem")
-    g: Any = d.get
-    return SubtitleItem(
-        g("ItemId"),
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        g("Text"),
-        {} if _K_SubtitleItem.issuperset(d) else _c.extras(d, _K_SubtitleItem),
-    )
-
-
-_K_SwitcherInfoForUpdate = frozenset({"PgmOutputConfig", "StopTime"})
-
-
-def _s_SwitcherInfoForUpdate(d: Any, _: Any = None) -> SwitcherInfoForUpdate:
-    """Structure a wire ``SwitcherInfoForUpdate`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SwitcherInfoForUpdate")
-    g: Any = d.get
-    v1 = g("PgmOutputConfig")
-    return SwitcherInfoForUpdate(
-        g("StopTime"),
-        _s_SwitcherPgmOutputConfigForUpdate(v1) if v1 is not None else None,
-        {} if _K_SwitcherInfoForUpdate.issuperset(d) else _c.extras(d, _K_SwitcherInfoForUpdate),
-    )
-
-
-_K_SwitcherPgmOutputConfigForUpdate = frozenset({"BitRate", "Fps", "Height", "TemplateId", "Width"})
-
-
-def _s_SwitcherPgmOutputConfigForUpdate(d: Any, _: Any = None) -> SwitcherPgmOutputConfigForUpdate:
-    """Structure a wire ``SwitcherPgmOutputConfigForUpdate`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "SwitcherPgmOutputConfigForUpdate")
-    g: Any = d.get
-    return SwitcherPgmOutputConfigForUpdate(
-        g("TemplateId"),
-        g("Width"),
-        g("Height"),
-        g("Fps"),
-        g("BitRate"),
-        {}
-        if _K_SwitcherPgmOutputConfigForUpdate.issuperset(d)
-        else _c.extras(d, _K_SwitcherPgmOutputConfigForUpdate),
-    )
-
-
-_K_TaskInfo = frozenset({"CreateTime", "Progress", "Status", "TaskId", "TaskType"})
-
-
-def _s_TaskInfo(d: Any, _: Any = None) -> TaskInfo:
-    """Structure a wire ``TaskInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "TaskInfo")
-    g: Any = d.get
-    return TaskInfo(
-        g("TaskId"),
-        g("Status"),
-        g("Progress"),
-        g("CreateTime"),
-        g("TaskType"),
-        {} if _K_TaskInfo.issuperset(d) else _c.extras(d, _K_TaskInfo),
-    )
-
-
-_K_TeamInfo = frozenset({"CreateTime", "MemberCount", "Name", "TeamId", "UpdateTime"})
-
-
-def _s_TeamInfo(d: Any, _: Any = None) -> TeamInfo:
-    """Structure a wire ``TeamInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "TeamInfo")
-    g: Any = d.get
-    return TeamInfo(
-        g("TeamId"),
-        g("Name"),
-        g("MemberCount"),
-        g("CreateTime"),
-        g("UpdateTime"),
-        {} if _K_TeamInfo.issuperset(d) else _c.extras(d, _K_TeamInfo),
-    )
-
-
-_K_TextInfo = frozenset({"LastTimeOffset", "TextSet", "Version"})
-
-
-def _s_TextInfo(d: Any, _: Any = None) -> TextInfo:
-    """Structure a wire ``TextInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "TextInfo")
-    g: Any = d.get
-    v1 = g("TextSet")
-    return TextInfo(
-        g("Version"),
-        [_s_TextItem(x) for x in v1] if v1 is not None else None,
-        g("LastTimeOffset"),
-        {} if _K_TextInfo.issuperset(d) else _c.extras(d, _K_TextInfo),
-    )
-
-
-_K_TextItem = frozenset({"EndTimeOffset", "ItemId", "SegmentSet", "StartTimeOffset"})
-
-
-def _s_TextItem(d: Any, _: Any = None) -> TextItem:
-    """Structure a wire ``TextItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "TextItem")
-    g: Any = d.get
-    v3 = g("SegmentSet")
-    return TextItem(
-        g("ItemId"),
-        g("StartTimeOffset"),
-        g("EndTimeOffset"),
-        [_s_TextSegmentItem(x) for x in v3] if v3 is not None else None,
-        {} if _K_TextItem.issuperset(d) else _c.extras(d, _K_TextItem),
-    )
-
-
-_K_TextSegmentItem = frozenset({"AreaCoordSet", "Text"})
-
-
-def _s_TextSegmentItem(d: Any, _: Any = None) -> TextSegmentItem:
-    """Structure a wire ``TextSegmentItem`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "TextSegmentItem")
-    g: Any = d.get
-    return TextSegmentItem(
-        g("Text"),
-        g("AreaCoordSet"),
-        {} if _K_TextSegmentItem.issuperset(d) else _c.extras(d, _K_TextSegmentItem),
-    )
-
-
-_K_TfError = frozenset({"Code", "EnglishMessage", "Message"})
-
-
-def _s_TfError(d: Any, _: Any = None) -> TfError:
-    """Structure a wire ``TfError`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "TfError")
-    g: Any = d.get
-    return TfError(
-        g("Code"),
-        g("Message"),
-        g("EnglishMessage"),
-        {} if _K_TfError.issuperset(d) else _c.extras(d, _K_TfError),
-    )
-
-
-_K_ThirdPartyPublishChannelMaterial = frozenset({"OpenId", "ThirdPartyPublish", "ValidTime"})
-
-
-def _s_ThirdPartyPublishChannelMaterial(d: Any, _: Any = None) -> ThirdPartyPublishChannelMaterial:
-    """Structure a wire ``ThirdPartyPublishChannelMaterial`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "ThirdPartyPublishChannelMaterial")
-    g: Any = d.get
-    return ThirdPartyPublishChannelMaterial(
-        g("ThirdPartyPublish"),
-        g("OpenId"),
-        g("ValidTime"),
-        {}
-        if _K_ThirdPartyPublishChannelMaterial.issuperset(d)
-        else _c.extras(d, _K_ThirdPartyPublishChannelMaterial),
-    )
-
-
-_K_TimeRange = frozenset({"EndTime", "StartTime"})
-
-
-def _s_TimeRange(d: Any, _: Any = None) -> TimeRange:
-    """Structure a wire ``TimeRange`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "TimeRange")
-    g: Any = d.get
-    return TimeRange(
-        g("StartTime"),
-        g("EndTime"),
-        {} if _K_TimeRange.issuperset(d) else _c.extras(d, _K_TimeRange),
-    )
-
-
-_K_VODExportInfo = frozenset({"ClassId", "Name"})
-
-
-def _s_VODExportInfo(d: Any, _: Any = None) -> VODExportInfo:
-    """Structure a wire ``VODExportInfo`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "VODExportInfo")
-    g: Any = d.get
-    return VODExportInfo(
-        g("Name"),
-        g("ClassId"),
-        {} if _K_VODExportInfo.issuperset(d) else _c.extras(d, _K_VODExportInfo),
-    )
-
-
-_K_VideoEditProjectInput = frozenset(
-    {"CMEExportInfo", "Definition", "ExportDestination", "ProjectId", "VODExportInfo"}
-)
-
-
-def _s_VideoEditProjectInput(d: Any, _: Any = None) -> VideoEditProjectInput:
-    """Structure a wire ``VideoEditProjectInput`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "VideoEditProjectInput")
-    g: Any = d.get
-    v3 = g("VODExportInfo")
-    v4 = g("CMEExportInfo")
-    return VideoEditProjectInput(
-        g("ProjectId"),
-        g("Definition"),
-        g("ExportDestination"),
-        _s_VODExportInfo(v3) if v3 is not None else None,
-        _s_CMEExportInfo(v4) if v4 is not None else None,
-        {} if _K_VideoEditProjectInput.issuperset(d) else _c.extras(d, _K_VideoEditProjectInput),
-    )
-
-
-_K_VideoEditProjectOutput = frozenset({"CoverURL", "MaterialId", "URL"})
-
-
-def _s_VideoEditProjectOutput(d: Any, _: Any = None) -> VideoEditProjectOutput:
-    """Structure a wire ``VideoEditProjectOutput`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "VideoEditProjectOutput")
-    g: Any = d.get
-    return VideoEditProjectOutput(
-        g("MaterialId"),
-        g("URL"),
-        g("CoverURL"),
-        {} if _K_VideoEditProjectOutput.issuperset(d) else _c.extras(d, _K_VideoEditProjectOutput),
-    )
-
-
-_K_VideoEditProjectTask = frozenset(
-    {"ErrCode", "ErrMsg", "VideoEditProjectInput", "VideoEditProjectOutput"}
-)
-
-
-def _s_VideoEditProjectTask(d: Any, _: Any = None) -> VideoEditProjectTask:
-    """Structure a wire ``VideoEditProjectTask`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "VideoEditProjectTask")
-    g: Any = d.get
-    v2 = g("VideoEditProjectInput")
-    v3 = g("VideoEditProjectOutput")
-    return VideoEditProjectTask(
-        g("ErrCode"),
-        g("ErrMsg"),
-        _s_VideoEditProjectInput(v2) if v2 is not None else None,
-        _s_VideoEditProjectOutput(v3) if v3 is not None else None,
-        {} if _K_VideoEditProjectTask.issuperset(d) else _c.extras(d, _K_VideoEditProjectTask),
-    )
-
-
-_K_VideoEditTemplateMaterial = frozenset({"AspectRatio", "FusionData"})
-
-
-def _s_VideoEditTemplateMaterial(d: Any, _: Any = None) -> VideoEditTemplateMaterial:
-    """Structure a wire ``VideoEditTemplateMaterial`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "VideoEditTemplateMaterial")
-    g: Any = d.get
-    return VideoEditTemplateMaterial(
-        g("AspectRatio"),
-        g("FusionData"),
-        {}
-        if _K_VideoEditTemplateMaterial.issuperset(d)
-        else _c.extras(d, _K_VideoEditTemplateMaterial),
-    )
-
-
-_K_VideoMaterial = frozenset(
-    {"CoverUrl", "ImageSpriteInfo", "MaterialUrl", "MetaData", "OriginalUrl", "Resolution"}
-)
-
-
-def _s_VideoMaterial(d: Any, _: Any = None) -> VideoMaterial:
-    """Structure a wire ``VideoMaterial`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "VideoMaterial")
-    g: Any = d.get
-    v0 = g("MetaData")
-    v1 = g("ImageSpriteInfo")
-    return VideoMaterial(
-        _s_MediaMetaData(v0) if v0 is not None else None,
-        _s_ImageSpriteInfo(v1) if v1 is not None else None,
-        g("MaterialUrl"),
-        g("CoverUrl"),
-        g("OriginalUrl"),
-        g("Resolution"),
-        {} if _K_VideoMaterial.issuperset(d) else _c.extras(d, _K_VideoMaterial),
-    )
-
-
-_CODEC_AudioMaterial = _c.register(
-    AudioMaterial,
-    "AudioMaterial",
-    _s_AudioMaterial,
-    (
-        ("meta_data", "MetaData", _c.struct("MediaMetaData"), False, ()),
-        ("material_url", "MaterialUrl", _c.check_str, False, ()),
-        ("cover_url", "CoverUrl", _c.check_str, False, ()),
-        ("original_url", "OriginalUrl", _c.check_str, False, ()),
-    ),
-)
-_CODEC_AuthorizationInfo = _c.register(
-    AuthorizationInfo,
-    "AuthorizationInfo",
-    _s_AuthorizationInfo,
-    (
-        ("platform", "Platform", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("permission_set", "PermissionSet", _c.list_of(_c.struct("Permission")), False, ()),
-    ),
-)
-_CODEC_CMEExportInfo = _c.register(
-    CMEExportInfo,
-    "CMEExportInfo",
-    _s_CMEExportInfo,
-    (
-        ("owner", "Owner", _c.struct("Entity"), False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("description", "Description", _c.check_str, False, ()),
-        ("class_path", "ClassPath", _c.check_str, False, ()),
-    ),
-)
-_CODEC_ClassInfo = _c.register(
-    ClassInfo,
-    "ClassInfo",
-    _s_ClassInfo,
-    (
-        ("platform", "Platform", _c.check_str, False, ()),
-        ("owner", "Owner", _c.struct("Entity"), False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("class_path", "ClassPath", _c.check_str, False, ()),
-        ("class_id", "ClassId", _c.check_int, False, ()),
-        ("parent_class_id", "ParentClassId", _c.check_int, False, ()),
-    ),
-)
-_CODEC_EffectMaterial = _c.register(
-    EffectMaterial,
-    "EffectMaterial",
-    _s_EffectMaterial,
-    (
-        ("attribute", "Attribute", _c.check_str, False, ()),
-        ("cover_url", "CoverUrl", _c.check_str, False, ()),
-        ("material_url", "MaterialUrl", _c.check_str, False, ()),
-    ),
-)
-_CODEC_Entity = _c.register(
-    Entity,
-    "Entity",
-    _s_Entity,
-    (
-        ("type", "Type", _c.check_str, True, ()),
-        ("id", "Id", _c.check_str, True, ()),
-    ),
-)
-_CODEC_FaceInfo = _c.register(
-    FaceInfo,
-    "FaceInfo",
-    _s_FaceInfo,
-    (
-        ("version", "Version", _c.check_str, False, ()),
-        ("face_set", "FaceSet", _c.list_of(_c.struct("FaceItem")), False, ()),
-    ),
-)
-_CODEC_FaceItem = _c.register(
-    FaceItem,
-    "FaceItem",
-    _s_FaceItem,
-    (
-        ("id", "Id", _c.check_str, False, ("Id ",)),
-        ("name", "Name", _c.check_str, False, ()),
-        ("type", "Type", _c.check_str, False, ()),
-        ("face_url", "FaceUrl", _c.check_str, False, ()),
-        ("segment_set", "SegmentSet", _c.list_of(_c.struct("FaceSegmentItem")), False, ()),
-    ),
-)
-_CODEC_FaceSegmentItem = _c.register(
-    FaceSegmentItem,
-    "FaceSegmentItem",
-    _s_FaceSegmentItem,
-    (
-        ("start_time_offset", "StartTimeOffset", _c.check_float, False, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, False, ()),
-        ("area_coord_set", "AreaCoordSet", _c.list_of(_c.check_int), False, ()),
-        ("confidence", "Confidence", _c.check_float, False, ()),
-    ),
-)
-_CODEC_FailedMaterialInfo = _c.register(
-    FailedMaterialInfo,
-    "FailedMaterialInfo",
-    _s_FailedMaterialInfo,
-    (
-        ("material_id", "MaterialId", _c.check_str, False, ()),
-        ("error_info", "ErrorInfo", _c.struct("TfError"), False, ()),
-    ),
-)
-_CODEC_FilterInfo = _c.register(
-    FilterInfo,
-    "FilterInfo",
-    _s_FilterInfo,
-    (("need_image_sprite_info", "NeedImageSpriteInfo", _c.check_bool, False, ()),),
-)
-_CODEC_FrameTagInfo = _c.register(
-    FrameTagInfo,
-    "FrameTagInfo",
-    _s_FrameTagInfo,
-    (
-        ("version", "Version", _c.check_str, False, ()),
-        ("frame_tag_set", "FrameTagSet", _c.list_of(_c.struct("FrameTagItem")), False, ()),
-        ("last_time_offset", "LastTimeOffset", _c.check_float, False, ()),
-    ),
-)
-_CODEC_FrameTagItem = _c.register(
-    FrameTagItem,
-    "FrameTagItem",
-    _s_FrameTagItem,
-    (
-        ("item_id", "ItemId", _c.check_str, False, ()),
-        ("start_time_offset", "StartTimeOffset", _c.check_float, False, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, False, ()),
-        ("tags", "Tags", _c.list_of(_c.check_str), False, ()),
-    ),
-)
-_CODEC_ImageMaterial = _c.register(
-    ImageMaterial,
-    "ImageMaterial",
-    _s_ImageMaterial,
-    (
-        ("width", "Width", _c.check_int, False, ()),
-        ("height", "Height", _c.check_int, False, ()),
-        ("size", "Size", _c.check_int, False, ()),
-        ("material_url", "MaterialUrl", _c.check_str, False, ()),
-        ("original_url", "OriginalUrl", _c.check_str, False, ()),
-        ("resolution", "Resolution", _c.check_str, False, ()),
-    ),
-)
-_CODEC_ImageSpriteInfo = _c.register(
-    ImageSpriteInfo,
-    "ImageSpriteInfo",
-    _s_ImageSpriteInfo,
-    (
-        ("height", "Height", _c.check_int, False, ()),
-        ("width", "Width", _c.check_int, False, ()),
-        ("total_count", "TotalCount", _c.check_int, False, ()),
-        ("web_vtt_url", "WebVttUrl", _c.check_str, False, ()),
-        ("image_url_set", "ImageUrlSet", _c.list_of(_c.check_str), False, ()),
-    ),
-)
-_CODEC_IntegerRange = _c.register(
-    IntegerRange,
-    "IntegerRange",
-    _s_IntegerRange,
-    (
-        ("lower_bound", "LowerBound", _c.check_int, True, ()),
-        ("upper_bound", "UpperBound", _c.check_int, True, ()),
-    ),
-)
-_CODEC_JoinTeamInfo = _c.register(
-    JoinTeamInfo,
-    "JoinTeamInfo",
-    _s_JoinTeamInfo,
-    (
-        ("team_id", "TeamId", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("member_count", "MemberCount", _c.check_int, False, ()),
-        ("role", "Role", _c.check_str, False, ()),
-    ),
-)
-_CODEC_LinkMaterial = _c.register(
-    LinkMaterial,
-    "LinkMaterial",
-    _s_LinkMaterial,
-    (
-        ("link_type", "LinkType", _c.check_str, False, ()),
-        ("link_status", "LinkStatus", _c.check_str, False, ()),
-        ("link_material_info", "LinkMaterialInfo", _c.struct("MaterialInfo"), False, ()),
-        ("link_class_info", "LinkClassInfo", _c.struct("ClassInfo"), False, ()),
-    ),
-)
-_CODEC_MaterialBasicInfo = _c.register(
-    MaterialBasicInfo,
-    "MaterialBasicInfo",
-    _s_MaterialBasicInfo,
-    (
-        ("material_id", "MaterialId", _c.check_str, False, ()),
-        ("material_type", "MaterialType", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("class_path", "ClassPath", _c.check_str, False, ()),
-        ("create_time", "CreateTime", _c.check_str, False, ()),
-        ("update_time", "UpdateTime", _c.check_str, False, ()),
-        ("tag_info_set", "TagInfoSet", _c.list_of(_c.struct("MaterialTagInfo")), False, ()),
-        ("tag_set", "TagSet", _c.list_of(_c.check_str), False, ()),
-        ("preview_url", "PreviewUrl", _c.check_str, False, ()),
-        (
-            "media_url",
-            "MediaUrl",
-            _c.one_of(_c.check_str, _c.list_of(_c.check_str), expected="str or list of str"),
-            False,
-            (),
-        ),
-        ("owner", "Owner", _c.struct("Entity"), False, ()),
-    ),
-)
-_CODEC_MaterialInfo = _c.register(
-    MaterialInfo,
-    "MaterialInfo",
-    _s_MaterialInfo,
-    (
-        ("basic_info", "MaterialBasicInfo", _c.struct("MaterialBasicInfo"), False, ("BasicInfo",)),
-        ("media_info", "MediaInfo", _c.struct("MediaInfo"), False, ()),
-        ("material_status", "MaterialStatus", _c.struct("MaterialStatus"), False, ()),
-        ("link_material", "LinkMaterial", _c.struct("LinkMaterial"), False, ()),
-        ("audio_material", "AudioMaterial", _c.struct("AudioMaterial"), False, ()),
-        ("video_material", "VideoMaterial", _c.struct("VideoMaterial"), False, ()),
-        ("image_material", "ImageMaterial", _c.struct("ImageMaterial"), False, ()),
-        ("sticker_material", "StickerMaterial", _c.struct("ImageMaterial"), False, ()),
-        ("subtitle_material", "SubtitleMaterial", _c.struct("EffectMaterial"), False, ()),
-        ("transition_material", "TransitionMaterial", _c.struct("EffectMaterial"), False, ()),
-        ("filter_material", "FilterMaterial", _c.struct("EffectMaterial"), False, ()),
-        ("text_material", "TextMaterial", _c.struct("EffectMaterial"), False, ()),
-        ("text_image_material", "TextImageMaterial", _c.struct("EffectMaterial"), False, ()),
-        ("style_material", "StyleMaterial", _c.struct("EffectMaterial"), False, ()),
-        (
-            "video_edit_template_material",
-            "VideoEditTemplateMaterial",
-            _c.struct("VideoEditTemplateMaterial"),
-            False,
-            (),
-        ),
-        (
-            "third_party_publish_channel_material",
-            "ThirdPartyPublishChannelMaterial",
-            _c.struct("ThirdPartyPublishChannelMaterial"),
-            False,
-            (),
-        ),
-    ),
-)
-_CODEC_MaterialStatus = _c.register(
-    MaterialStatus,
-    "MaterialStatus",
-    _s_MaterialStatus,
-    (("transcode_status", "TranscodeStatus", _c.check_str, False, ()),),
-)
-_CODEC_MaterialTagInfo = _c.register(
-    MaterialTagInfo,
-    "MaterialTagInfo",
-    _s_MaterialTagInfo,
-    (
-        ("type", "Type", _c.check_str, False, ()),
-        ("id", "Id", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("parent_id", "ParentId", _c.check_str, False, ()),
-    ),
-)
-_CODEC_MediaAudioStreamItem = _c.register(
-    MediaAudioStreamItem,
-    "MediaAudioStreamItem",
-    _s_MediaAudioStreamItem,
-    (
-        ("bitrate", "Bitrate", _c.check_int, False, ()),
-        ("codec", "Codec", _c.check_str, False, ()),
-        ("sampling_rate", "SamplingRate", _c.check_int, False, ()),
-    ),
-)
-_CODEC_MediaInfo = _c.register(
-    MediaInfo,
-    "MediaInfo",
-    _s_MediaInfo,
-    (
-        ("width", "Width", _c.check_int, False, ()),
-        ("height", "Height", _c.check_int, False, ()),
-        ("size", "Size", _c.check_int, False, ()),
-        ("duration", "Duration", _c.check_float, False, ()),
-        ("media_type", "MediaType", _c.check_str, False, ()),
-    ),
-)
-_CODEC_MediaMetaData = _c.register(
-    MediaMetaData,
-    "MediaMetaData",
-    _s_MediaMetaData,
-    (
-        ("size", "Size", _c.check_int, False, ()),
-        ("container", "Container", _c.check_str, False, ()),
-        ("bitrate", "Bitrate", _c.check_int, False, ()),
-        ("height", "Height", _c.check_int, False, ()),
-        ("width", "Width", _c.check_int, False, ()),
-        ("duration", "Duration", _c.check_float, False, ()),
-        (
-            "rotate",
-            "Rotate",
-            _c.one_of(_c.check_str, _c.check_int, expected="str or int"),
-            False,
-            (),
-        ),
-        (
-            "video_stream_set",
-            "VideoStreamSet",
-            _c.list_of(_c.struct("MediaVideoStreamItem")),
-            False,
-            ("VideoStreamInfoSet",),
-        ),
-        (
-            "audio_stream_set",
-            "AudioStreamSet",
-            _c.list_of(_c.struct("MediaAudioStreamItem")),
-            False,
-            ("AudioStreamInfoSet",),
-        ),
-    ),
-)
-_CODEC_MediaVideoStreamItem = _c.register(
-    MediaVideoStreamItem,
-    "MediaVideoStreamItem",
-    _s_MediaVideoStreamItem,
-    (
-        ("bitrate", "Bitrate", _c.check_int, False, ()),
-        ("height", "Height", _c.check_int, False, ()),
-        ("width", "Width", _c.check_int, False, ()),
-        ("codec", "Codec", _c.check_str, False, ()),
-        ("fps", "Fps", _c.check_int, False, ()),
-    ),
-)
-_CODEC_ObjectInfo = _c.register(
-    ObjectInfo,
-    "ObjectInfo",
-    _s_ObjectInfo,
-    (
-        ("version", "Version", _c.check_str, False, ()),
-        ("object_set", "ObjectSet", _c.list_of(_c.struct("ObjectItem")), False, ()),
-    ),
-)
-_CODEC_ObjectItem = _c.register(
-    ObjectItem,
-    "ObjectItem",
-    _s_ObjectItem,
-    (
-        ("item_id", "ItemId", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        (
-            "segment_item_set",
-            "SegmentItemSet",
-            _c.list_of(_c.struct("ObjectSegmentItem")),
-            False,
-            (),
-        ),
-    ),
-)
-_CODEC_ObjectSegmentItem = _c.register(
-    ObjectSegmentItem,
-    "ObjectSegmentItem",
-    _s_ObjectSegmentItem,
-    (
-        ("start_time_offset", "StartTimeOffset", _c.check_float, False, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, False, ()),
-        ("confidence", "Confidence", _c.check_float, False, ()),
-        ("area_coord_set", "AreaCoordSet", _c.list_of(_c.check_int), False, ()),
-    ),
-)
-_CODEC_Permission = _c.register(
-    Permission,
-    "Permission",
-    _s_Permission,
-    (
-        ("prime_resource", "PrimeResource", _c.check_str, True, ()),
-        ("sub_resource", "SubResource", _c.check_str, False, ()),
-        ("prime_right", "PrimeRight", _c.check_str, True, ()),
-        ("sub_right", "SubRight", _c.check_str, False, ()),
-    ),
-)
-_CODEC_PermissionTemplateInfo = _c.register(
-    PermissionTemplateInfo,
-    "PermissionTemplateInfo",
-    _s_PermissionTemplateInfo,
-    (
-        ("id", "Id", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("owner", "Owner", _c.struct("Entity"), False, ()),
-        ("permission_set", "PermissionSet", _c.list_of(_c.struct("Permission")), False, ()),
-        ("create_time", "CreateTime", _c.check_str, False, ()),
-        ("update_time", "UpdateTime", _c.check_str, False, ()),
-    ),
-)
-_CODEC_ProjectBasicInfo = _c.register(
-    ProjectBasicInfo,
-    "ProjectBasicInfo",
-    _s_ProjectBasicInfo,
-    (
-        ("project_id", "ProjectId", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("owner", "Owner", _c.struct("Entity"), False, ()),
-        (
-            "category",
-            "Category",
-            _c.one_of(_c.check_str, _c.list_of(_c.check_str), expected="str or list of str"),
-            False,
-            (),
-        ),
-        ("wh_ratio", "WHRatio", _c.check_str, False, ()),
-        ("cover_url", "CoverUrl", _c.check_str, False, ()),
-        ("cover_source", "CoverSource", _c.check_str, False, ()),
-        ("create_time", "CreateTime", _c.check_str, False, ()),
-        ("update_time", "UpdateTime", _c.check_str, False, ()),
-    ),
-)
-_CODEC_ProjectInfo = _c.register(
-    ProjectInfo,
-    "ProjectInfo",
-    _s_ProjectInfo,
-    (
-        ("project_id", "ProjectId", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("owner", "Owner", _c.struct("Entity"), False, ()),
-        (
-            "category",
-            "Category",
-            _c.one_of(_c.check_str, _c.list_of(_c.check_str), expected="str or list of str"),
-            False,
-            (),
-        ),
-        ("description", "Description", _c.check_str, False, ()),
-        ("wh_ratio", "WHRatio", _c.check_str, False, ()),
-        ("cover_url", "CoverUrl", _c.check_str, False, ()),
-        ("cover_source", "CoverSource", _c.check_str, False, ()),
-        ("fusion_data", "FusionData", _c.check_str, False, ()),
-        ("version", "Version", _c.check_int, False, ()),
-        ("create_time", "CreateTime", _c.check_str, False, ()),
-        ("update_time", "UpdateTime", _c.check_str, False, ()),
-    ),
-)
-_CODEC_Resource = _c.register(
-    Resource,
-    "Resource",
-    _s_Resource,
-    (
-        ("type", "Type", _c.check_str, True, ()),
-        ("id", "Id", _c.check_str, True, ()),
-    ),
-)
-_CODEC_SearchScope = _c.register(
-    SearchScope,
-    "SearchScope",
-    _s_SearchScope,
-    (
-        ("platform", "Platform", _c.check_str, True, ()),
-        ("owner", "Owner", _c.struct("Entity"), True, ()),
-        (
-            "class_id",
-            "ClassId",
-            _c.one_of(_c.check_str, _c.check_int, expected="str or int"),
-            False,
-            (),
-        ),
-        ("search_one_depth", "SearchOneDepth", _c.check_bool, False, ()),
-    ),
-)
-_CODEC_ShareRootInfo = _c.register(
-    ShareRootInfo,
-    "ShareRootInfo",
-    _s_ShareRootInfo,
-    (
-        ("material_info", "MaterialInfo", _c.struct("MaterialBasicInfo"), False, ()),
-        ("class_info", "ClassInfo", _c.struct("ClassInfo"), False, ()),
-    ),
-)
-_CODEC_SortBy = _c.register(
-    SortBy,
-    "SortBy",
-    _s_SortBy,
-    (
-        ("field", "Field", _c.check_str, True, ()),
-        ("order", "Order", _c.check_str, False, ()),
-    ),
-)
-_CODEC_StreamConnectInfoForUpdate = _c.register(
-    StreamConnectInfoForUpdate,
-    "StreamConnectInfoForUpdate",
-    _s_StreamConnectInfoForUpdate,
-    (("stop_time", "StopTime", _c.check_str, False, ()),),
-)
-_CODEC_SubtitleInfo = _c.register(
-    SubtitleInfo,
-    "SubtitleInfo",
-    _s_SubtitleInfo,
-    (
-        ("version", "Version", _c.check_str, False, ()),
-        ("subtitle_set", "SubtitleSet", _c.list_of(_c.struct("SubtitleItem")), False, ()),
-        ("last_time_offset", "LastTimeOffset", _c.check_float, False, ()),
-    ),
-)
-_CODEC_SubtitleItem = _c.register(
-    SubtitleItem,
-    "SubtitleItem",
-    _s_SubtitleItem,
-    (
-        ("item_id", "ItemId", _c.check_str, False, ()),
-        ("start_time_offset", "StartTimeOffset", _c.check_float, False, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, False, ()),
-        ("text", "Text", _c.check_str, False, ()),
-    ),
-)
-_CODEC_SwitcherInfoForUpdate = _c.register(
-    SwitcherInfoForUpdate,
-    "SwitcherInfoForUpdate",
-    _s_SwitcherInfoForUpdate,
-    (
-        ("stop_time", "StopTime", _c.check_str, False, ()),
-        (
-            "pgm_output_config",
-            "PgmOutputConfig",
-            _c.struct("SwitcherPgmOutputConfigForUpdate"),
-            False,
-            (),
-        ),
-    ),
-)
-_CODEC_SwitcherPgmOutputConfigForUpdate = _c.register(
-    SwitcherPgmOutputConfigForUpdate,
-    "SwitcherPgmOutputConfigForUpdate",
-    _s_SwitcherPgmOutputConfigForUpdate,
-    (
-        ("template_id", "TemplateId", _c.check_int, False, ()),
-        ("width", "Width", _c.check_int, False, ()),
-        ("height", "Height", _c.check_int, False, ()),
-        ("fps", "Fps", _c.check_int, False, ()),
-        ("bit_rate", "BitRate", _c.check_int, False, ()),
-    ),
-)
-_CODEC_TaskInfo = _c.register(
-    TaskInfo,
-    "TaskInfo",
-    _s_TaskInfo,
-    (
-        ("task_id", "TaskId", _c.check_str, False, ()),
-        ("status", "Status", _c.check_str, False, ()),
-        ("progress", "Progress", _c.check_int, False, ()),
-        ("create_time", "CreateTime", _c.check_str, False, ()),
-        ("task_type", "TaskType", _c.check_str, False, ()),
-    ),
-)
-_CODEC_TeamInfo = _c.register(
-    TeamInfo,
-    "TeamInfo",
-    _s_TeamInfo,
-    (
-        ("team_id", "TeamId", _c.check_str, False, ()),
-        ("name", "Name", _c.check_str, False, ()),
-        ("member_count", "MemberCount", _c.check_int, False, ()),
-        ("create_time", "CreateTime", _c.check_str, False, ()),
-        ("update_time", "UpdateTime", _c.check_str, False, ()),
-    ),
-)
-_CODEC_TextInfo = _c.register(
-    TextInfo,
-    "TextInfo",
-    _s_TextInfo,
-    (
-        ("version", "Version", _c.check_str, False, ()),
-        ("text_set", "TextSet", _c.list_of(_c.struct("TextItem")), False, ()),
-        ("last_time_offset", "LastTimeOffset", _c.check_float, False, ()),
-    ),
-)
-_CODEC_TextItem = _c.register(
-    TextItem,
-    "TextItem",
-    _s_TextItem,
-    (
-        ("item_id", "ItemId", _c.check_str, False, ()),
-        ("start_time_offset", "StartTimeOffset", _c.check_float, False, ()),
-        ("end_time_offset", "EndTimeOffset", _c.check_float, False, ()),
-        ("segment_set", "SegmentSet", _c.list_of(_c.struct("TextSegmentItem")), False, ()),
-    ),
-)
-_CODEC_TextSegmentItem = _c.register(
-    TextSegmentItem,
-    "TextSegmentItem",
-    _s_TextSegmentItem,
-    (
-        ("text", "Text", _c.check_str, False, ()),
-        ("area_coord_set", "AreaCoordSet", _c.list_of(_c.check_int), False, ()),
-    ),
-)
-_CODEC_TfError = _c.register(
-    TfError,
-    "TfError",
-    _s_TfError,
-    (
-        ("code", "Code", _c.check_str, False, ()),
-        ("message", "Message", _c.check_str, False, ()),
-        ("english_message", "EnglishMessage", _c.check_str, False, ()),
-    ),
-)
-_CODEC_ThirdPartyPublishChannelMaterial = _c.register(
-    ThirdPartyPublishChannelMaterial,
-    "ThirdPartyPublishChannelMaterial",
-    _s_ThirdPartyPublishChannelMaterial,
-    (
-        ("third_party_publish", "ThirdPartyPublish", _c.check_str, False, ()),
-        ("open_id", "OpenId", _c.check_str, False, ()),
-        ("valid_time", "ValidTime", _c.check_str, False, ()),
-    ),
-)
-_CODEC_TimeRange = _c.register(
-    TimeRange,
-    "TimeRange",
-    _s_TimeRange,
-    (
-        ("start_time", "StartTime", _c.check_str, True, ()),
-        ("end_time", "EndTime", _c.check_str, True, ()),
-    ),
-)
-_CODEC_VODExportInfo = _c.register(
-    VODExportInfo,
-    "VODExportInfo",
-    _s_VODExportInfo,
-    (
-        ("name", "Name", _c.check_str, False, ()),
-        ("class_id", "ClassId", _c.check_int, False, ()),
-    ),
-)
-_CODEC_VideoEditProjectInput = _c.register(
-    VideoEditProjectInput,
-    "VideoEditProjectInput",
-    _s_VideoEditProjectInput,
-    (
-        ("project_id", "ProjectId", _c.check_str, False, ()),
-        ("definition", "Definition", _c.check_int, False, ()),
-        ("export_destination", "ExportDestination", _c.check_str, False, ()),
-        ("vod_export_info", "VODExportInfo", _c.struct("VODExportInfo"), False, ()),
-        ("cme_export_info", "CMEExportInfo", _c.struct("CMEExportInfo"), False, ()),
-    ),
-)
-_CODEC_VideoEditProjectOutput = _c.register(
-    VideoEditProjectOutput,
-    "VideoEditProjectOutput",
-    _s_VideoEditProjectOutput,
-    (
-        ("material_id", "MaterialId", _c.check_str, False, ()),
-        ("url", "URL", _c.check_str, False, ()),
-        ("cover_url", "CoverURL", _c.check_str, False, ()),
-    ),
-)
-_CODEC_VideoEditProjectTask = _c.register(
-    VideoEditProjectTask,
-    "VideoEditProjectTask",
-    _s_VideoEditProjectTask,
-    (
-        ("err_code", "ErrCode", _c.check_int, False, ()),
-        ("err_msg", "ErrMsg", _c.check_str, False, ()),
-        (
-            "video_edit_project_input",
-            "VideoEditProjectInput",
-            _c.struct("VideoEditProjectInput"),
-            False,
-            (),
-        ),
-        (
-            "video_edit_project_output",
-            "VideoEditProjectOutput",
-            _c.struct("VideoEditProjectOutput"),
-            False,
-            (),
-        ),
-    ),
-)
-_CODEC_VideoEditTemplateMaterial = _c.register(
-    VideoEditTemplateMaterial,
-    "VideoEditTemplateMaterial",
-    _s_VideoEditTemplateMaterial,
-    (
-        ("aspect_ratio", "AspectRatio", _c.check_str, False, ()),
-        ("fusion_data", "FusionData", _c.check_str, False, ()),
-    ),
-)
-_CODEC_VideoMaterial = _c.register(
-    VideoMaterial,
-    "VideoMaterial",
-    _s_VideoMaterial,
-    (
-        ("meta_data", "MetaData", _c.struct("MediaMetaData"), False, ()),
-        ("image_sprite_info", "ImageSpriteInfo", _c.struct("ImageSpriteInfo"), False, ()),
-        ("material_url", "MaterialUrl", _c.check_str, False, ()),
-        ("cover_url", "CoverUrl", _c.check_str, False, ()),
-        ("original_url", "OriginalUrl", _c.check_str, False, ()),
-        ("resolution", "Resolution", _c.check_str, False, ()),
-    ),
-)
 
 
 __all__ = [

@@ -8,11 +8,11 @@ from typing import Any
 import attrs
 
 from cme_async import _converter as _c
-from cme_async._generated.structs import SortBy, TaskInfo, _s_SortBy, _s_TaskInfo
+from cme_async._generated.structs import SortBy, TaskInfo
 
 
 @attrs.define
-class DescribeTasksRequest:
+class DescribeTasksRequest(_c.Model):
     """Request of ``Task/DescribeTasks``: List tasks by project name, project ID, media ID, task ID, task type and status.
 
     Attributes:
@@ -26,8 +26,8 @@ class DescribeTasksRequest:
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
         offset: Offset. [Wire ``Offset``; int; minimum 0]
         limit: Records per page, at most 30. [Wire ``Limit``; int; maximum 30]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     project_name: str | None = None
@@ -41,133 +41,53 @@ class DescribeTasksRequest:
     limit: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire(
+        {
+            "project_name": "ProjectName",
+            "project_id": "ProjectId",
+            "material_id": "MaterialId",
+            "task_ids": "TaskIds",
+            "task_type_set": "TaskTypeSet",
+            "status_set": "StatusSet",
+            "sort": "Sort",
+            "offset": "Offset",
+            "limit": "Limit",
+        }
+    )
+
 
 @attrs.define
-class DescribeTasksResponse:
+class DescribeTasksResponse(_c.Model):
     """``Data`` of the answer to ``Task/DescribeTasks``.
 
     Attributes:
         total_count: Total number of matching tasks. [Wire ``TotalCount``; int]
         task_info_set: Tasks. [Wire ``TaskInfoSet``; list of TaskInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
     task_info_set: list[TaskInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"total_count": "TotalCount", "task_info_set": "TaskInfoSet"})
+
 
 @attrs.define
-class DeleteTaskRequest:
+class DeleteTaskRequest(_c.Model):
     """Request of ``Task/DeleteTask``: Delete a task by its ID.
 
     Attributes:
         task_id: Task ID. [Wire ``TaskId``; str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     task_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-
-_K_DescribeTasksRequest = frozenset(
-    {
-        "Limit",
-        "MaterialId",
-        "Offset",
-        "ProjectId",
-        "ProjectName",
-        "Sort",
-        "StatusSet",
-        "TaskIds",
-        "TaskTypeSet",
-    }
-)
-
-
-def _s_DescribeTasksRequest(d: Any, _: Any = None) -> DescribeTasksRequest:
-    """Structure a wire ``DescribeTasksRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeTasksRequest")
-    g: Any = d.get
-    v6 = g("Sort")
-    return DescribeTasksRequest(
-        g("ProjectName"),
-        g("ProjectId"),
-        g("MaterialId"),
-        g("TaskIds"),
-        g("TaskTypeSet"),
-        g("StatusSet"),
-        _s_SortBy(v6) if v6 is not None else None,
-        g("Offset"),
-        g("Limit"),
-        {} if _K_DescribeTasksRequest.issuperset(d) else _c.extras(d, _K_DescribeTasksRequest),
-    )
-
-
-_K_DescribeTasksResponse = frozenset({"TaskInfoSet", "TotalCount"})
-
-
-def _s_DescribeTasksResponse(d: Any, _: Any = None) -> DescribeTasksResponse:
-    """Structure a wire ``DescribeTasksResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeTasksResponse")
-    g: Any = d.get
-    v1 = g("TaskInfoSet")
-    return DescribeTasksResponse(
-        g("TotalCount"),
-        [_s_TaskInfo(x) for x in v1] if v1 is not None else None,
-        {} if _K_DescribeTasksResponse.issuperset(d) else _c.extras(d, _K_DescribeTasksResponse),
-    )
-
-
-_K_DeleteTaskRequest = frozenset({"TaskId"})
-
-
-def _s_DeleteTaskRequest(d: Any, _: Any = None) -> DeleteTaskRequest:
-    """Structure a wire ``DeleteTaskRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DeleteTaskRequest")
-    g: Any = d.get
-    return DeleteTaskRequest(
-        g("TaskId"),
-        {} if _K_DeleteTaskRequest.issuperset(d) else _c.extras(d, _K_DeleteTaskRequest),
-    )
-
-
-_CODEC_DescribeTasksRequest = _c.register(
-    DescribeTasksRequest,
-    "DescribeTasksRequest",
-    _s_DescribeTasksRequest,
-    (
-        ("project_name", "ProjectName", _c.check_str, False, ()),
-        ("project_id", "ProjectId", _c.check_str, False, ()),
-        ("material_id", "MaterialId", _c.check_str, False, ()),
-        ("task_ids", "TaskIds", _c.list_of(_c.check_str), False, ()),
-        ("task_type_set", "TaskTypeSet", _c.list_of(_c.check_str), False, ()),
-        ("status_set", "StatusSet", _c.list_of(_c.check_str), False, ()),
-        ("sort", "Sort", _c.struct("SortBy"), False, ()),
-        ("offset", "Offset", _c.check_int, False, ()),
-        ("limit", "Limit", _c.check_int, False, ()),
-    ),
-)
-_CODEC_DescribeTasksResponse = _c.register(
-    DescribeTasksResponse,
-    "DescribeTasksResponse",
-    _s_DescribeTasksResponse,
-    (
-        ("total_count", "TotalCount", _c.check_int, False, ()),
-        ("task_info_set", "TaskInfoSet", _c.list_of(_c.struct("TaskInfo")), False, ()),
-    ),
-)
-_CODEC_DeleteTaskRequest = _c.register(
-    DeleteTaskRequest,
-    "DeleteTaskRequest",
-    _s_DeleteTaskRequest,
-    (("task_id", "TaskId", _c.check_str, True, ()),),
-)
+    _wire = _c.Wire({"task_id": "TaskId"}, required=frozenset({"task_id"}))
 
 
 __all__ = ["DeleteTaskRequest", "DescribeTasksRequest", "DescribeTasksResponse"]

@@ -8,164 +8,76 @@ from typing import Any
 import attrs
 
 from cme_async import _converter as _c
-from cme_async._generated.structs import JoinTeamInfo, TeamInfo, _s_JoinTeamInfo, _s_TeamInfo
+from cme_async._generated.structs import JoinTeamInfo, TeamInfo
 
 
 @attrs.define
-class DescribeTeamsRequest:
+class DescribeTeamsRequest(_c.Model):
     """Request of ``Team/DescribeTeams``: Get team information by team ID.
 
     Attributes:
         team_ids: Team IDs. [Wire ``TeamIds``; list of str; required]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     team_ids: list[str]
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"team_ids": "TeamIds"}, required=frozenset({"team_ids"}))
+
 
 @attrs.define
-class DescribeTeamsResponse:
+class DescribeTeamsResponse(_c.Model):
     """``Data`` of the answer to ``Team/DescribeTeams``.
 
     Attributes:
         team_set: Teams. [Wire ``TeamSet``; list of TeamInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     team_set: list[TeamInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"team_set": "TeamSet"})
+
 
 @attrs.define
-class DescribeJoinTeamsRequest:
+class DescribeJoinTeamsRequest(_c.Model):
     """Request of ``Team/DescribeJoinTeams``: List the teams the current user has joined.
 
     Attributes:
         limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server default
             20; maximum 30]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     limit: int | None = None
     offset: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    _wire = _c.Wire({"limit": "Limit", "offset": "Offset"})
+
 
 @attrs.define
-class DescribeJoinTeamsResponse:
+class DescribeJoinTeamsResponse(_c.Model):
     """``Data`` of the answer to ``Team/DescribeJoinTeams``.
 
     Attributes:
         total_count: Total number of joined teams. [Wire ``TotalCount``; int]
         team_set: Joined teams. [Wire ``TeamSet``; list of JoinTeamInfo]
-        unknown_fields: Wire fields this SDK version does not know, kept as received and
-            sent back unchanged when the object is reused.
+        unknown_fields: Wire fields this SDK version does not know, kept as
+            received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
     team_set: list[JoinTeamInfo] | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-
-_K_DescribeTeamsRequest = frozenset({"TeamIds"})
-
-
-def _s_DescribeTeamsRequest(d: Any, _: Any = None) -> DescribeTeamsRequest:
-    """Structure a wire ``DescribeTeamsRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeTeamsRequest")
-    g: Any = d.get
-    return DescribeTeamsRequest(
-        g("TeamIds"),
-        {} if _K_DescribeTeamsRequest.issuperset(d) else _c.extras(d, _K_DescribeTeamsRequest),
-    )
-
-
-_K_DescribeTeamsResponse = frozenset({"TeamSet"})
-
-
-def _s_DescribeTeamsResponse(d: Any, _: Any = None) -> DescribeTeamsResponse:
-    """Structure a wire ``DescribeTeamsResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeTeamsResponse")
-    g: Any = d.get
-    v0 = g("TeamSet")
-    return DescribeTeamsResponse(
-        [_s_TeamInfo(x) for x in v0] if v0 is not None else None,
-        {} if _K_DescribeTeamsResponse.issuperset(d) else _c.extras(d, _K_DescribeTeamsResponse),
-    )
-
-
-_K_DescribeJoinTeamsRequest = frozenset({"Limit", "Offset"})
-
-
-def _s_DescribeJoinTeamsRequest(d: Any, _: Any = None) -> DescribeJoinTeamsRequest:
-    """Structure a wire ``DescribeJoinTeamsRequest`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeJoinTeamsRequest")
-    g: Any = d.get
-    return DescribeJoinTeamsRequest(
-        g("Limit"),
-        g("Offset"),
-        {}
-        if _K_DescribeJoinTeamsRequest.issuperset(d)
-        else _c.extras(d, _K_DescribeJoinTeamsRequest),
-    )
-
-
-_K_DescribeJoinTeamsResponse = frozenset({"TeamSet", "TotalCount"})
-
-
-def _s_DescribeJoinTeamsResponse(d: Any, _: Any = None) -> DescribeJoinTeamsResponse:
-    """Structure a wire ``DescribeJoinTeamsResponse`` (lenient: no type or enum checks)."""
-    if not isinstance(d, dict):
-        _c.not_an_object(d, "DescribeJoinTeamsResponse")
-    g: Any = d.get
-    v1 = g("TeamSet")
-    return DescribeJoinTeamsResponse(
-        g("TotalCount"),
-        [_s_JoinTeamInfo(x) for x in v1] if v1 is not None else None,
-        {}
-        if _K_DescribeJoinTeamsResponse.issuperset(d)
-        else _c.extras(d, _K_DescribeJoinTeamsResponse),
-    )
-
-
-_CODEC_DescribeTeamsRequest = _c.register(
-    DescribeTeamsRequest,
-    "DescribeTeamsRequest",
-    _s_DescribeTeamsRequest,
-    (("team_ids", "TeamIds", _c.list_of(_c.check_str), True, ()),),
-)
-_CODEC_DescribeTeamsResponse = _c.register(
-    DescribeTeamsResponse,
-    "DescribeTeamsResponse",
-    _s_DescribeTeamsResponse,
-    (("team_set", "TeamSet", _c.list_of(_c.struct("TeamInfo")), False, ()),),
-)
-_CODEC_DescribeJoinTeamsRequest = _c.register(
-    DescribeJoinTeamsRequest,
-    "DescribeJoinTeamsRequest",
-    _s_DescribeJoinTeamsRequest,
-    (
-        ("limit", "Limit", _c.check_int, False, ()),
-        ("offset", "Offset", _c.check_int, False, ()),
-    ),
-)
-_CODEC_DescribeJoinTeamsResponse = _c.register(
-    DescribeJoinTeamsResponse,
-    "DescribeJoinTeamsResponse",
-    _s_DescribeJoinTeamsResponse,
-    (
-        ("total_count", "TotalCount", _c.check_int, False, ()),
-        ("team_set", "TeamSet", _c.list_of(_c.struct("JoinTeamInfo")), False, ()),
-    ),
-)
+    _wire = _c.Wire({"total_count": "TotalCount", "team_set": "TeamSet"})
 
 
 __all__ = [
