@@ -85,7 +85,7 @@ def _banner(url: str, args: argparse.Namespace) -> str:
         f"  login:    GET  {url}/?signature=<Login signature>",
         f"  actions:  POST {url}/PaaS/<Class>/<Name>?auth=<Authorization>",
         f"  controls: POST {url}/_emulator/{{expire-tickets,expire-randomly,fail-next,latency,"
-        "rate-limit,add-credentials,request-log,reset}}, "
+        "fail-randomly,rate-limit,add-credentials,request-log,reset}}, "
         f"GET {url}/_emulator/{{counters,requests}}",
         "Sign Login signatures with these (shell syntax):",
     ]

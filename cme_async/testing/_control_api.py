@@ -7,6 +7,7 @@
     POST /_emulator/expire-randomly   {"Probability", "Seed", "MinUses", "Users"}
     POST /_emulator/fail-next         {"Action", "Code" | "HttpStatus" | "Malformed" |
                                        "DropConnection", "Times", "Message", "RetryAfter"}
+    POST /_emulator/fail-randomly     {"Probability", "Action", "Seed", and a fail-next kind}
     POST /_emulator/latency           {"Seconds", "Action"}       ("Login" = the login endpoint)
     POST /_emulator/rate-limit        {"Action", "PerSecond", "Burst"}
     POST /_emulator/add-credentials   {"SecretId", "SecretKey", "Platform"}
@@ -109,6 +110,19 @@ def _post(
             malformed=bool(args.get("Malformed", False)),
             drop_connection=bool(args.get("DropConnection", False)),
             times=int(args.get("Times", 1)),
+            message=args.get("Message"),
+            retry_after=None if retry_after is None else float(retry_after),
+        )
+    elif what == "fail-randomly":
+        retry_after = args.get("RetryAfter")
+        controls.fail_randomly(
+            float(args.get("Probability", 0)),
+            args.get("Action"),
+            seed=args.get("Seed"),
+            code=args.get("Code"),
+            http_status=args.get("HttpStatus"),
+            malformed=bool(args.get("Malformed", False)),
+            drop_connection=bool(args.get("DropConnection", False)),
             message=args.get("Message"),
             retry_after=None if retry_after is None else float(retry_after),
         )

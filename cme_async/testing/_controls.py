@@ -1,4 +1,5 @@
-"""Knobs tests turn: injected failures, latency, rate limits, random ticket expiry.
+"""Knobs tests turn: injected failures (the next N, or at random), latency, rate limits,
+random ticket expiry.
 
 The counters and the request log sit beside them in :class:`~._ledger.Ledger`.
 Rate limits use the SDK's own :class:`cme_async._limits.TokenBucket`, asked to take
@@ -46,6 +47,16 @@ class RandomExpiry:
         return session.uses >= self.min_uses and self.rng.random() < self.probability
 
 
+@dataclass(slots=True)
+class RandomFault:
+    """Fail each request to ``action`` (None: any) with ``probability``, the way ``rule`` says."""
+
+    action: str | None
+    probability: float
+    rng: random.Random
+    rule: FailRule
+
+
 def try_take(bucket: TokenBucket) -> bool:
     """Take one token now, or refuse without waiting (the reservation is handed back).
 
@@ -68,6 +79,7 @@ class Controls:
     limits: dict[str | None, tuple[float, float]] = field(default_factory=dict)
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
     random_expiry: RandomExpiry | None = None
+    random_faults: dict[str | None, RandomFault] = field(default_factory=dict)
     ledger: Ledger = field(default_factory=lambda: Ledger(DEFAULT_LOG_SIZE))
 
     def reset(self) -> None:
@@ -77,6 +89,7 @@ class Controls:
         self.limits.clear()
         self.buckets.clear()
         self.random_expiry = None
+        self.random_faults.clear()
         self.ledger.reset()
 
     # ---- naming ----------------------------------------------------------------------
@@ -110,6 +123,49 @@ class Controls:
         message: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        self.rules.append(
+            self._rule(
+                action, code, http_status, malformed, drop_connection, times, message, retry_after
+            )
+        )
+
+    def fail_randomly(
+        self,
+        probability: float,
+        action: str | None = None,
+        *,
+        seed: int | str | None = None,
+        code: str | None = None,
+        http_status: int | None = None,
+        malformed: bool = False,
+        drop_connection: bool = False,
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        if not 0 <= probability <= 1:
+            raise ValueError(f"probability must be within [0, 1], got {probability}")
+        if code is None and http_status is None and not malformed and not drop_connection:
+            code = "InternalError"
+        rule = self._rule(
+            action, code, http_status, malformed, drop_connection, 1, message, retry_after
+        )
+        if probability == 0:
+            self.random_faults.pop(rule.action, None)
+        else:
+            fault = RandomFault(rule.action, probability, random.Random(seed), rule)
+            self.random_faults[rule.action] = fault
+
+    def _rule(
+        self,
+        action: str | None,
+        code: str | None,
+        http_status: int | None,
+        malformed: bool,
+        drop_connection: bool,
+        times: int,
+        message: str | None,
+        retry_after: float | None,
+    ) -> FailRule:
         kinds: list[FailureKind] = []
         if code is not None:
             kinds.append("code")
@@ -127,7 +183,7 @@ class Controls:
             raise ValueError("times must be at least 1")
         if retry_after is not None and retry_after < 0:
             raise ValueError("retry_after must not be negative")
-        rule = FailRule(
+        return FailRule(
             self._key(action),
             kinds[0],
             times,
@@ -136,7 +192,6 @@ class Controls:
             message=message,
             retry_after=retry_after,
         )
-        self.rules.append(rule)
 
     def latency(self, seconds: float, action: str | None = None) -> None:
         key = self._key(action)
@@ -186,6 +241,11 @@ class Controls:
                 if rule.remaining <= 0:
                     self.rules.remove(rule)
                 return rule
+        if self.random_faults:
+            for chosen in (key, None):
+                fault = self.random_faults.get(chosen)
+                if fault is not None and fault.rng.random() < fault.probability:
+                    return fault.rule
         return None
 
     def delay(self, key: str) -> float:

@@ -200,6 +200,34 @@ class FakeCme:
             retry_after=retry_after,
         )
 
+    def fail_randomly(
+        self,
+        probability: float,
+        action: str | None = None,
+        *,
+        seed: int | str | None = None,
+        code: str | None = None,
+        http_status: int | None = None,
+        malformed: bool = False,
+        drop_connection: bool = False,
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Fail each request to ``action`` (None: any, "Login": logins) with ``probability``,
+        in one of the ``fail_next`` ways (``InternalError`` when none is given); reproducible
+        with ``seed``.  ``probability=0`` removes it.  Rules armed by ``fail_next`` go first."""
+        self.controls.fail_randomly(
+            probability,
+            action,
+            seed=seed,
+            code=code,
+            http_status=http_status,
+            malformed=malformed,
+            drop_connection=drop_connection,
+            message=message,
+            retry_after=retry_after,
+        )
+
     def fail_next_login(
         self,
         code: str | None = None,

@@ -90,6 +90,34 @@ class RemoteFakeCme:
             },
         )
 
+    async def fail_randomly(
+        self,
+        probability: float,
+        action: str | None = None,
+        *,
+        seed: int | str | None = None,
+        code: str | None = None,
+        http_status: int | None = None,
+        malformed: bool = False,
+        drop_connection: bool = False,
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        await self._post(
+            "fail-randomly",
+            {
+                "Probability": probability,
+                "Action": action,
+                "Seed": seed,
+                "Code": code,
+                "HttpStatus": http_status,
+                "Malformed": malformed,
+                "DropConnection": drop_connection,
+                "Message": message,
+                "RetryAfter": retry_after,
+            },
+        )
+
     async def fail_next_login(
         self,
         code: str | None = None,

@@ -155,3 +155,43 @@ async def test_login_controls_over_tcp(fake: FakeCme) -> None:
         assert await remote.expiries_for("x") == 1
         await remote.expire_randomly(0)
         assert fake.controls.random_expiry is None
+
+
+async def _codes(fake: FakeCme, n: int, action: str = JOIN) -> list[str]:
+    async with httpx.AsyncClient(transport=fake.transport(), base_url="http://x") as http:
+        api = Api(http, fake)
+        await api.login()
+        return [(await api.raw(action, {})).json()["Code"] for _ in range(n)]
+
+
+async def test_fail_randomly_is_seeded_and_per_action() -> None:
+    runs = []
+    for _ in range(2):
+        fake = FakeCme.seeded()
+        fake.fail_randomly(0.3, JOIN, seed=5, code="RequestLimitExceeded")
+        runs.append(await _codes(fake, 50))
+        assert await _codes(fake, 5, "Team/DescribeTeams") == ["MissingParameter"] * 5
+    assert runs[0] == runs[1]
+    assert set(runs[0]) == {"Success", "RequestLimitExceeded"}
+    failed = runs[0].count("RequestLimitExceeded")
+    assert 0 < failed < 50
+    fake.fail_randomly(0, JOIN)
+    assert await _codes(fake, 10) == ["Success"] * 10
+
+
+async def test_fail_randomly_any_request_with_http_status_over_tcp(fake: FakeCme) -> None:
+    async with fake.serve() as url, httpx.AsyncClient(base_url=url) as http:
+        remote = RemoteFakeCme(url, http_client=http)
+        await remote.fail_randomly(1.0, "DescribeJoinTeams", http_status=503, retry_after=1)
+        ticket = (await _login(http)).json()["Response"]["Authorization"]
+        r = await http.post(f"/PaaS/{JOIN}", params={"auth": ticket}, json={})
+        assert (r.status_code, r.headers["retry-after"]) == (503, "1")
+        assert fake.requests[-1].outcome == "HTTP 503"
+        await remote.fail_randomly(0, "DescribeJoinTeams")
+        await remote.fail_randomly(1.0)  # any request, InternalError
+        r = await http.post(f"/PaaS/{JOIN}", params={"auth": ticket}, json={})
+        assert r.json()["Code"] == "InternalError"
+        await remote.reset_controls()
+        assert not fake.controls.random_faults
+        with pytest.raises(ValueError):
+            await remote.fail_randomly(2.0)
