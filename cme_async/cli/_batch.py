@@ -1,0 +1,169 @@
+"""``cme batch`` (here or over Redis workers) and ``cme worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._app import Json, UserId, _login
+from ._common import make_client, print_json, settings_of
+from ._errors import CliError, Exit
+
+
+def batch(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="JSONL file: one item per line.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Results JSONL; also the checkpoint for --resume.")
+    ],
+    concurrency: Annotated[int, typer.Option(help="Calls in flight at once.")] = 32,
+    rate: Annotated[float | None, typer.Option(help="Calls per second over all actions.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run whose results are in --out.")
+    ] = False,
+    retry_unknown: Annotated[
+        bool,
+        typer.Option("--retry-unknown", help="Send items whose outcome is unknown again."),
+    ] = False,
+    deadline: Annotated[float, typer.Option(help="Seconds per call, retries included.")] = 60.0,
+    max_retries: Annotated[int | None, typer.Option(help="Replays per call.")] = None,
+    grace: Annotated[
+        float, typer.Option(help="Seconds to wait for calls in flight after Ctrl-C/SIGTERM.")
+    ] = 30.0,
+    redis: Annotated[
+        str | None,
+        typer.Option("--redis", help="Spread the items over `cme worker` processes (arq)."),
+    ] = None,
+    queue: Annotated[str | None, typer.Option(help="arq queue name (with --redis).")] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar or status lines.")
+    ] = True,
+    user_id: UserId = None,
+    as_json: Json = False,
+) -> None:
+    """Run a JSONL file of calls: results to --out, progress and summary to stderr.
+
+    Each line: {"id": "42", "action": "Material/DeleteMaterial", "body": {...},
+    "user_id": "alice"} (user_id optional). Exit status 0 when every item succeeded,
+    7 when some failed (the results file is complete either way).
+    """
+    from .. import batch as batch_mod
+
+    if concurrency < 1:
+        raise CliError("--concurrency must be at least 1")
+    if not file.is_file():
+        raise CliError(f"cannot read {file}: no such file")
+    if out.exists() and out.stat().st_size > 0 and not resume:
+        raise CliError(
+            f"{out} already holds results: pass --resume to continue that run, "
+            "or choose another --out"
+        )
+    settings = settings_of(ctx, user_id=user_id, redis=redis)
+    total = batch_mod.count_lines(file)
+    show = None if progress else False
+
+    async def local() -> Any:
+        options: dict[str, Any] = {}
+        if rate is not None:
+            options["rate_limit"] = rate
+        if concurrency > 100:
+            options["max_concurrency"] = concurrency
+        async with make_client(ctx, settings, settings.user_id, **options) as client:
+            if settings.user_id:
+                await _login(client)  # a refused key fails here, not on every item
+            run = batch_mod.run(
+                client,
+                batch_mod.read_jsonl(file),
+                concurrency=concurrency,
+                checkpoint=out,
+                retry_unknown=retry_unknown,
+                progress=show,
+                total=total,
+                deadline=deadline,
+                max_retries=max_retries,
+                grace=grace,
+            )
+            async for _ in run:
+                pass
+            return run
+
+    async def distributed() -> Any:
+        from .. import distributed as dist
+
+        assert settings.redis is not None
+        run = dist.run(
+            settings.redis,
+            batch_mod.read_jsonl(file),
+            concurrency=concurrency,
+            checkpoint=out,
+            retry_unknown=retry_unknown,
+            progress=show,
+            total=total,
+            deadline=deadline,
+            grace=grace,
+            queue_name=queue,
+        )
+        async for _ in run:
+            pass
+        return run
+
+    run = asyncio.run(distributed() if settings.redis else local())
+    summary = run.summary
+    print(summary.render(), file=sys.stderr)
+    if as_json:
+        print_json(summary.to_dict())
+    if run.stopped_by == signal.SIGINT:
+        raise typer.Exit(Exit.INTERRUPTED)
+    if run.stopped_by == signal.SIGTERM:
+        raise typer.Exit(Exit.TERMINATED)
+    raise typer.Exit(Exit.OK if summary.all_ok else Exit.BATCH_ITEMS_FAILED)
+
+
+def worker(
+    ctx: typer.Context,
+    redis: Annotated[
+        str | None, typer.Option("--redis", help="redis://HOST:6379/0 (CME_REDIS_URL).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Jobs this worker runs at once.")] = 32,
+    rate: Annotated[
+        float | None,
+        typer.Option(help="Calls per second shared by every worker (RedisRateLimiter)."),
+    ] = None,
+    queue: Annotated[str | None, typer.Option(help="arq queue name.")] = None,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Exit when the queue is empty (for tests and cron).")
+    ] = False,
+) -> None:
+    """Run an arq worker taking `cme batch --redis` jobs (extra cme-async[distributed])."""
+    from .. import distributed as dist
+
+    settings = settings_of(ctx, redis=redis)
+    if not settings.redis:
+        raise CliError("--redis is required (or CME_REDIS_URL, or redis in a profile)")
+    settings.require("secret_id", "secret_key", "platform")
+    env = dict(os.environ)
+    for key, variable in (
+        ("secret_id", "CME_SECRET_ID"),
+        ("secret_key", "CME_SECRET_KEY"),
+        ("platform", "CME_PLATFORM"),
+        ("user_id", "CME_USER_ID"),
+        ("api_url", "CME_API_URL"),
+        ("login_url", "CME_LOGIN_URL"),
+    ):
+        value = getattr(settings, key)
+        if value:
+            env[variable] = value
+    dist.run_worker(
+        settings.redis,
+        concurrency=concurrency,
+        rate=rate,
+        queue_name=queue,
+        burst=burst,
+        environ=env,
+    )
