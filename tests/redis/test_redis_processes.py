@@ -91,14 +91,18 @@ async def test_one_login_across_eight_processes(redis_url: str, redis_prefix: st
         assert fake.logins == 1, f"{fake.logins} logins for one user over 8 processes"
         assert sum(r["logins"] for r in first) == 1
 
+        # Expire mid-run (the processes keep their state); every process then calls with
+        # the refused ticket at once. 50 calls each keep the test short; 8 x 50 still
+        # race for the one new login.
         assert fake.expire_tickets() >= 1
         for worker in procs:
-            worker.send("calls 250")
+            worker.send("calls 50")
         second = [await worker.report() for worker in procs]
         assert [r["errors"] for r in second] == [[]] * 8
-        assert sum(r["ok"] for r in second) == 2000
+        assert sum(r["ok"] for r in second) == 400
         assert fake.logins == 2, f"{fake.logins - 1} logins after one expiry"
         assert fake.login_attempts == 2
+        print(f"one login across processes: {fake.logins} logins for 2,400 calls in 8 processes")
 
 
 async def test_crashed_lock_holder_is_replaced(redis_url: str, redis_prefix: str) -> None:
