@@ -12,8 +12,15 @@ import redis.asyncio as aioredis
 
 import cme_async
 from cme_async import Ticket, TicketStoreError
-from cme_async.redis import RedisTicketStore
-from cme_async.testing import DEMO_PLATFORM, DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_USER_ID, FakeCme
+from cme_async.redis import RedisRateLimiter, RedisTicketStore
+from cme_async.testing import (
+    DEMO_PLATFORM,
+    DEMO_SECRET_ID,
+    DEMO_SECRET_KEY,
+    DEMO_USER_ID,
+    FakeCme,
+    check_ticket_store,
+)
 from tests.redis_server import INSTALL_HINT, RedisServer
 
 SECRET = "tf_secret_ticket_value_0123456789abcdef"
@@ -277,3 +284,35 @@ def test_missing_redis_server_fails_with_the_install_hint(monkeypatch, tmp_path)
     with pytest.raises(pytest.fail.Exception, match="make services"):
         RedisServer(tmp_path)
     assert "redis-server" in INSTALL_HINT
+
+
+ACL = [
+    "on",
+    ">acl-pw-0123456789",
+    "~cme:*",
+    "resetchannels",
+    "-@all",
+    "+get",
+    "+set",
+    "+del",
+    "+mget",
+    "+time",
+    "+evalsha",
+    "+eval",
+    "+script|load",
+]
+
+
+async def test_works_as_the_restricted_acl_user_the_docs_give(own_redis: RedisServer) -> None:
+    admin = aioredis.Redis.from_url(own_redis.url)
+    await admin.execute_command("ACL", "SETUSER", "cme", *ACL)
+    await admin.aclose()
+    url = f"redis://cme:acl-pw-0123456789@127.0.0.1:{own_redis.port}/0"
+    await check_ticket_store(lambda: RedisTicketStore(url, prefix="cme:contract:"))
+    limiter = RedisRateLimiter(url, rate=100)
+    await limiter.acquire("*")
+    await limiter.aclose()
+    outside = RedisTicketStore(url, prefix="other:")  # the ACL keeps it to cme:*
+    with pytest.raises(TicketStoreError, match="NoPermissionError"):
+        await outside.get(KEY)
+    await outside.aclose()
