@@ -253,12 +253,13 @@ def _known(cl: type) -> frozenset[str]:
 
 
 _MAX_SHAPES = 64  # distinct key layouts remembered per class (answers repeat a few)
+_MAX_MISSES = 16
 
 
 def structure_hook(cl: type) -> Hook:
     """The hook turning a wire dict into ``cl`` (built once, on first use).
 
-    cattrs generates one function per *shape* (the tuple of keys an object arrives
+    cattrs generates one function per *shape* (the set of keys an object arrives
     with): it passes exactly the keys present, renamed, as keyword arguments, with no
     membership tests and no intermediate dict, so an answer's hundreds of objects cost
     about what reading them does.  A shape fixes which spelling of a contradictory
@@ -273,9 +274,25 @@ def structure_hook(cl: type) -> Hook:
     known = _known(cl)
     shapes: dict[tuple[str, ...], Hook] = {}
 
+    # The first shape seen with n keys, tried first for any object with n keys: its
+    # function reads every key, so a KeyError means another shape (then the shapes
+    # table decides).  A size whose shapes keep differing stops being tried.
+    by_size: dict[int, Hook] = {}
+    misses: dict[int, int] = {}
+
     def structure(o: Any, _: Any = None) -> Any:
         if o.__class__ is dict:
-            return (shapes.get(tuple(o)) or for_shape(o))(o)
+            fn = by_size.get(len(o))
+            if fn is not None:
+                try:
+                    return fn(o)
+                except KeyError:
+                    size = len(o)
+                    misses[size] = misses.get(size, 0) + 1
+                    if misses[size] > _MAX_MISSES:
+                        by_size.pop(size, None)
+            fn = shapes.get(tuple(o)) or for_shape(o)
+            return fn(o)
         if o is None:
             return None
         raise TypeError(f"{name}: expected a JSON object, got {type(o).__name__}")
@@ -294,10 +311,14 @@ def structure_hook(cl: type) -> Hook:
             # The documented flat item instead of a one-item list.
             fn: Hook = lambda o: structure({single: [o]})  # noqa: E731
         else:
-            fn = _shape_function(cl, w, fields, hooks, o)
+            fn, read = _shape_function(cl, w, fields, hooks, o)
             extras = [k for k in o if k not in known]
             if extras:
                 fn = _keeping(fn, extras)
+            size = len(o)
+            exact = read.union(extras) == o.keys()
+            if exact and size not in by_size and misses.get(size, 0) <= _MAX_MISSES:
+                by_size[size] = fn
         if len(shapes) >= _MAX_SHAPES:
             shapes.clear()
         shapes[tuple(o)] = fn
@@ -312,8 +333,9 @@ def _shape_function(
     fields: list[attrs.Attribute[Any]],
     hooks: Mapping[str, Hook],
     o: Mapping[str, Any],
-) -> Hook:
+) -> tuple[Hook, set[str]]:
     plan: list[attrs.Attribute[Any]] = []
+    read: set[str] = set()
     overrides: dict[str, Any] = {}
     blank: dict[str, None] = {}
     for a in fields:
@@ -324,6 +346,7 @@ def _shape_function(
                 overrides[a.name] = override(rename=w.names[a.name])
                 blank[w.names[a.name]] = None
             continue
+        read.add(key)
         nested = hooks.get(a.name)
         # Copies of the attributes: keyword-only without a default (cattrs then passes
         # ``name=o['Wire']``); plain values carry an identity converter, which with
@@ -343,7 +366,7 @@ def _shape_function(
     if blank:
         inner = fn
         fn = lambda o: inner(blank | o)  # noqa: E731
-    return fn
+    return fn, read
 
 
 def _keeping(fn: Hook, extras: list[str]) -> Hook:

@@ -150,3 +150,20 @@ print(_catalogue._CATALOGUE is None)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "True"
+
+
+def test_shapes_with_as_many_keys_do_not_mix() -> None:
+    """Objects with the same number of keys but different keys (and unknown ones)."""
+    hook = structure_hook(models.ClassInfo)
+    layouts = [
+        {"Name": "a", "ClassId": 1},
+        {"Name": "b", "ClassPath": "/b"},
+        {"Name": "c", "Zz": 3},
+        {"ClassId": 4, "Platform": "p"},
+    ]
+    for _ in range(40):  # past the point where a size with mixed layouts stops being tried
+        for wire in layouts:
+            obj = hook(wire)
+            assert obj.to_dict() == wire
+    assert hook({"Name": "c", "Zz": 3}).unknown_fields == {"Zz": 3}
+    assert hook({"Name": "b", "ClassPath": "/b"}).class_id is None
