@@ -10,7 +10,7 @@ See docs/testing.md.  Importing this package loads only the standard library and
 httpx; uvicorn is imported when a server is started.
 """
 
-from ._fake import IN_PROCESS_URL, FakeCme
+from ._fake import IN_PROCESS_URL, FakeCme, RequestLogOverflow
 from ._faults import Fault
 from ._ledger import RequestRecord
 from ._remote import RemoteFakeCme
@@ -35,6 +35,7 @@ __all__ = [
     "FakeCme",
     "Fault",
     "RemoteFakeCme",
+    "RequestLogOverflow",
     "RequestRecord",
     "demo_seed",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -36,6 +37,11 @@ from .world.seed import (
     demo_seed,
     load_seed,
 )
+
+
+class RequestLogOverflow(UserWarning):
+    """The request log was read after it had dropped records (raise ``request_log_size``)."""
+
 
 #: A base URL for in-process use; the transport routes by path, so any host works.
 IN_PROCESS_URL = "http://cme-fake.invalid"
@@ -296,8 +302,24 @@ class FakeCme:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """The request log, oldest first: every login and action request (see RequestRecord)."""
+        """The request log, oldest first: every login and action request (see RequestRecord).
+
+        It keeps the last ``request_log_size`` records; reading a log that has dropped
+        some warns (:class:`RequestLogOverflow`), since a test auditing every call
+        would otherwise pass over what it cannot see."""
+        self._warn_if_dropped()
         return list(self.controls.ledger.requests)
+
+    def _warn_if_dropped(self) -> None:
+        ledger = self.controls.ledger
+        if ledger.dropped:
+            warnings.warn(
+                f"FakeCme's request log holds the last {len(ledger.requests)} requests; "
+                f"{ledger.dropped} older ones were dropped. To keep them, create it with "
+                "FakeCme(request_log_size=N) or set fake.request_log_size = N first.",
+                RequestLogOverflow,
+                stacklevel=3,
+            )
 
     @property
     def request_log_size(self) -> int:
@@ -318,6 +340,7 @@ class FakeCme:
         """The logged requests to ``action`` ("Login", a name or "Class/Name") carrying a
         ticket (or signature) of ``user_id`` / ``platform``."""
         key = None if action is None else self.action_key(action)
+        self._warn_if_dropped()
         return [
             r
             for r in self.controls.ledger.requests

@@ -133,6 +133,11 @@ class Ledger:
         self.requests.append(entry)
         return entry
 
+    @property
+    def dropped(self) -> int:
+        """Records the bounded log no longer holds (the counters still count them)."""
+        return self._seq - len(self.requests)
+
     def login(self, session: Session) -> None:
         self.logins += 1
         self.logins_by[session.identity] += 1

@@ -5,7 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from cme_async.testing import DEMO_PLATFORM, DEMO_USER_ID, FakeCme, RequestRecord
+from cme_async.testing import (
+    DEMO_PLATFORM,
+    DEMO_USER_ID,
+    FakeCme,
+    RequestLogOverflow,
+    RequestRecord,
+)
 
 from .conftest import Api, make_signature
 
@@ -104,12 +110,15 @@ async def test_the_log_is_bounded_and_resizable(api: Api, fake: FakeCme) -> None
     fake.request_log_size = 3
     for _ in range(5):
         await api.code(JOIN)
-    assert len(fake.requests) == 3
+    with pytest.warns(RequestLogOverflow, match="3 older ones were dropped"):
+        kept = fake.requests
+    assert [r.seq for r in kept] == [4, 5, 6]
     assert fake.calls[JOIN] == 5  # counters stay exact
-    assert [r.seq for r in fake.requests] == [4, 5, 6]
     fake.request_log_size = 0
     await api.code(JOIN)
-    assert fake.requests == [] and fake.calls[JOIN] == 6
+    with pytest.warns(RequestLogOverflow):
+        assert fake.requests_for(JOIN) == []
+    assert fake.calls[JOIN] == 6
     with pytest.raises(ValueError):
         fake.request_log_size = -1
     assert FakeCme(request_log_size=7).request_log_size == 7
@@ -161,7 +170,9 @@ async def test_the_log_is_readable_over_tcp(fake: FakeCme) -> None:
             {"Platform": DEMO_PLATFORM, "UserId": "u2", "Logins": 1},
         ]
         await remote.set_request_log_size(1)
-        assert fake.request_log_size == 1 and len(fake.requests) == 1
+        assert fake.request_log_size == 1
+        with pytest.warns(RequestLogOverflow):
+            assert len(fake.requests) == 1
         await remote.reset_controls()
         assert fake.logins == 0 and await remote.requests() == []
         bad = await http.get("/_emulator/requests", params={"action": "NoSuchAction"})
