@@ -6,6 +6,7 @@ Every wait is bounded; a worker that does not answer in time fails the test and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -69,7 +70,8 @@ async def workers(count: int, **config: Any) -> AsyncIterator[list[Worker]]:
     finally:
         for worker in started:
             if worker.process.returncode is None and worker.process.stdin is not None:
-                worker.send("exit")
+                with contextlib.suppress(OSError):  # a killed worker's pipe is closed
+                    worker.send("exit")
         for worker in started:
             try:
                 await asyncio.wait_for(worker.process.wait(), 10)
@@ -80,7 +82,7 @@ async def workers(count: int, **config: Any) -> AsyncIterator[list[Worker]]:
 
 async def test_one_login_across_eight_processes(redis_url: str, redis_prefix: str) -> None:
     fake = FakeCme.seeded()
-    fake.latency(0.3, action="Login")  # every process asks while the one login is in flight
+    fake.login_latency(0.3)  # every process asks while the one login is in flight
     config = {"redis": redis_url, "prefix": redis_prefix}
     async with fake.serve() as url, workers(8, url=url, **config) as procs:
         for worker in procs:
@@ -108,10 +110,9 @@ async def test_one_login_across_eight_processes(redis_url: str, redis_prefix: st
 async def test_crashed_lock_holder_is_replaced(redis_url: str, redis_prefix: str) -> None:
     lock_ttl, login_time = 2.0, 1.5
     fake = FakeCme.seeded()
-    fake.latency(login_time, action="Login")
+    fake.login_latency(login_time)  # the holder is killed while its login is in flight
     config = {"url": "", "redis": redis_url, "prefix": redis_prefix, "lock_ttl": lock_ttl}
-    check = aioredis.Redis.from_url(redis_url)
-    async with fake.serve() as url:
+    async with aioredis.Redis.from_url(redis_url) as check, fake.serve() as url:
         config["url"] = url
         async with workers(1, **config) as (holder,), workers(2, **config) as waiters:
             holder.send("calls 5")
@@ -145,7 +146,6 @@ async def test_crashed_lock_holder_is_replaced(redis_url: str, redis_prefix: str
             # Bounded: the lock's expiry plus one login (plus the machine's slack).
             assert recovery < lock_ttl + login_time + 10
             print(f"crash recovery: {recovery:.2f} s after SIGKILL (lock left {lock_left:.2f} s)")
-    await check.aclose()
 
 
 async def test_four_processes_share_one_rate_limit(redis_url: str, redis_prefix: str) -> None:
