@@ -139,6 +139,13 @@ class BatchRun:
     async def _iterate(self) -> AsyncIterator[BatchResult]:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self._concurrency * 2)
         saved = self._install_signals()
+        stack = contextlib.AsyncExitStack()
+        if hasattr(self._executor, "__aenter__"):  # e.g. the arq executor's pool and reader
+            try:
+                await stack.enter_async_context(self._executor)  # type: ignore[arg-type]
+            except BaseException:
+                self._restore_signals(saved)
+                raise
         producer = asyncio.create_task(self._produce())
         try:
             while True:
@@ -152,6 +159,7 @@ class BatchRun:
                 producer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await producer
+            await stack.aclose()
             self._restore_signals(saved)
 
     async def _produce(self) -> None:

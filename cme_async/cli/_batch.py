@@ -22,7 +22,10 @@ def batch(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Results JSONL; also the checkpoint for --resume.")
     ],
-    concurrency: Annotated[int, typer.Option(help="Calls in flight at once.")] = 32,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Calls in flight at once [32; with --redis, jobs queued: 256]."),
+    ] = None,
     rate: Annotated[float | None, typer.Option(help="Calls per second over all actions.")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run whose results are in --out.")
@@ -55,7 +58,7 @@ def batch(
     """
     from .. import batch as batch_mod
 
-    if concurrency < 1:
+    if concurrency is not None and concurrency < 1:
         raise CliError("--concurrency must be at least 1")
     if not file.is_file():
         raise CliError(f"cannot read {file}: no such file")
@@ -65,6 +68,7 @@ def batch(
             "or choose another --out"
         )
     settings = settings_of(ctx, user_id=user_id, redis=redis)
+    in_flight = concurrency or (256 if settings.redis else 32)
     total = batch_mod.count_lines(file)
     show = None if progress else False
 
@@ -72,15 +76,15 @@ def batch(
         options: dict[str, Any] = {}
         if rate is not None:
             options["rate_limit"] = rate
-        if concurrency > 100:
-            options["max_concurrency"] = concurrency
+        if in_flight > 100:
+            options["max_concurrency"] = in_flight
         async with make_client(ctx, settings, settings.user_id, **options) as client:
             if settings.user_id:
                 await _login(client)  # a refused key fails here, not on every item
             run = batch_mod.run(
                 client,
                 batch_mod.read_jsonl(file),
-                concurrency=concurrency,
+                concurrency=in_flight,
                 checkpoint=out,
                 retry_unknown=retry_unknown,
                 progress=show,
@@ -100,7 +104,7 @@ def batch(
         run = dist.run(
             settings.redis,
             batch_mod.read_jsonl(file),
-            concurrency=concurrency,
+            concurrency=in_flight,
             checkpoint=out,
             retry_unknown=retry_unknown,
             progress=show,
@@ -135,6 +139,9 @@ def worker(
         float | None,
         typer.Option(help="Calls per second shared by every worker (RedisRateLimiter)."),
     ] = None,
+    deadline: Annotated[
+        float, typer.Option(help="Seconds per call; arq's job timeout is this + 2 s.")
+    ] = 60.0,
     queue: Annotated[str | None, typer.Option(help="arq queue name.")] = None,
     burst: Annotated[
         bool, typer.Option("--burst", help="Exit when the queue is empty (for tests and cron).")
@@ -163,6 +170,7 @@ def worker(
         settings.redis,
         concurrency=concurrency,
         rate=rate,
+        deadline=deadline,
         queue_name=queue,
         burst=burst,
         environ=env,

@@ -1,0 +1,132 @@
+"""The batch over 3 ``cme worker`` processes on a real redis-server, one killed mid-run.
+
+Everything runs as a user would: the emulator over TCP (served by this test's loop, so
+its request log can be read), ``cme worker`` and ``cme batch --redis`` as subprocesses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from cme_async.testing import (
+    DEMO_PLATFORM,
+    DEMO_SECRET_ID,
+    DEMO_SECRET_KEY,
+    DEMO_USER_ID,
+    FakeCme,
+)
+from tests.redis_server import running_redis
+
+N_ITEMS = 3000
+ME = {"Type": "PERSON", "Id": DEMO_USER_ID}
+
+
+def _env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
+    env.update(
+        CME_SECRET_ID=DEMO_SECRET_ID,
+        CME_SECRET_KEY=DEMO_SECRET_KEY,
+        CME_PLATFORM=DEMO_PLATFORM,
+        CME_USER_ID=DEMO_USER_ID,
+        CME_API_URL=url,
+        CME_LOGIN_URL=url,
+        CME_CONFIG_FILE=os.devnull + ".absent",
+    )
+    return env
+
+
+async def _cme(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cme_async.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def _items(fake: FakeCme) -> list[dict[str, Any]]:
+    ids = fake.material_ids()
+    root = fake.root_class_id()
+    items = []
+    for i in range(N_ITEMS):
+        if i % 10 == 0:  # not replay-safe
+            body = {"ParentClassId": root, "Name": f"dist-{i}", "Owner": ME}
+            items.append({"id": str(i), "action": "Material/CreateClass", "body": body})
+        else:
+            body = {"MaterialIds": [ids[i % len(ids)]]}
+            items.append({"id": str(i), "action": "Material/DescribeMaterials", "body": body})
+    return items
+
+
+async def test_three_workers_one_killed_mid_run(tmp_path: Path) -> None:
+    fake = FakeCme.seeded(request_log_size=2 * N_ITEMS)
+    fake.latency(0.005)
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text("".join(json.dumps(item) + "\n" for item in _items(fake)))
+    out = tmp_path / "results.jsonl"
+    with running_redis(tmp_path) as redis:
+        async with fake.serve(host="127.0.0.1", port=0) as url:
+            env = _env(url)
+            worker_args = ("worker", "--redis", redis.url, "--concurrency", "16", "--deadline", "3")
+            workers = [await _cme(env, *worker_args) for _ in range(3)]
+            batch = await _cme(
+                env,
+                "batch",
+                str(calls),
+                "--out",
+                str(out),
+                "--redis",
+                redis.url,
+                "--deadline",
+                "3",
+                "--no-progress",
+                "--json",
+            )
+            try:
+                # Kill one worker (SIGKILL: no clean-up at all) once a fifth is done.
+                for _ in range(1200):
+                    if out.exists() and len(out.read_bytes().splitlines()) >= N_ITEMS // 5:
+                        break
+                    await asyncio.sleep(0.05)
+                workers[0].kill()
+                stdout, stderr = await asyncio.wait_for(batch.communicate(), 180)
+            finally:
+                for proc in workers:
+                    if proc.returncode is None:
+                        proc.send_signal(signal.SIGTERM)
+                for proc in workers:
+                    await asyncio.wait_for(proc.communicate(), 60)
+            assert workers[0].returncode == -signal.SIGKILL
+            assert [w.returncode for w in workers[1:]] == [0, 0]
+
+    assert batch.returncode in (0, 7), stderr.decode()
+    summary = json.loads(stdout)
+    assert summary["failed"] == 0 and summary["invalid"] == 0
+    assert summary["ok"] + summary["unknown"] == N_ITEMS
+    # One login for three worker processes: the ticket is shared through Redis.
+    assert fake.logins == 1
+    # The results file holds exactly one result per item.
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(int(r["id"]) for r in results) == list(range(N_ITEMS))
+    by_id = {r["id"]: r for r in results}
+    unknown = [r for r in results if r["outcome"] == "unknown"]
+    assert all(r["action"] == "Material/CreateClass" for r in unknown)
+    assert all(by_id[str(i)]["ok"] for i in range(N_ITEMS) if i % 10)
+    # No class was asked for twice, killed worker or not (the emulator's request log).
+    names = Counter(r.body["Name"] for r in fake.requests_for("Material/CreateClass"))
+    assert names and max(names.values()) == 1
+    assert fake.calls["Material/CreateClass"] == len(names)
+    assert len(names) >= N_ITEMS // 10 - len(unknown)
+    # The collector's verdicts match what CME did: every ok create really created.
+    created = {str(i) for i in range(0, N_ITEMS, 10) if by_id[str(i)]["ok"]}
+    assert {f"dist-{i}" for i in created} <= set(names)
