@@ -128,6 +128,7 @@ class ErrorCodeSpec:
     relogin_helps: bool = False
     retry_helps: bool = False
     seen_in_client_examples: bool = False
+    not_found: bool = False  # means "does not exist": raised as NotFoundError
 
 
 @attrs.frozen

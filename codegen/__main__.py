@@ -12,7 +12,13 @@ from pathlib import Path
 
 from codegen.loader import load
 from codegen.render_api import mixin_module, namespaces_module
-from codegen.render_meta import actions_doc, catalogue_json, exports_module, models_module
+from codegen.render_meta import (
+    actions_doc,
+    catalogue_json,
+    errors_module,
+    exports_module,
+    models_module,
+)
 from codegen.render_models import HEADER, action_module, enums_module, structs_module
 from codegen.schema import CatalogueError
 
@@ -33,6 +39,7 @@ def render(spec_dir: Path) -> dict[str, str]:
         f"{GENERATED}/namespaces.py": namespaces_module(cat),
         f"{GENERATED}/mixin.py": mixin_module(cat),
         f"{GENERATED}/_exports.py": exports_module(cat),
+        f"{GENERATED}/_errors.py": errors_module(cat),
         f"{GENERATED}/catalogue.json": catalogue_json(cat),
         DOC: actions_doc(cat),
     }

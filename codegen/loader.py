@@ -87,7 +87,15 @@ STRUCT_REQUIRED = ("name", "description", "fields")
 ENUM_KEYS = {"description", "values", "notes"}
 ERRORS_FILE_KEYS = {"families", "codes"}
 FAMILY_KEYS = {"meaning", "sdk_error"}
-CODE_KEYS = {"code", "family", "meaning", "relogin_helps", "retry_helps", "seen_in_client_examples"}
+CODE_KEYS = {
+    "code",
+    "family",
+    "meaning",
+    "relogin_helps",
+    "retry_helps",
+    "not_found",
+    "seen_in_client_examples",
+}
 
 
 def _keys(
@@ -256,6 +264,7 @@ def _load_errors(path: Path, b: _Builder) -> None:
             relogin_helps=bool(item.get("relogin_helps", False)),
             retry_helps=bool(item.get("retry_helps", False)),
             seen_in_client_examples=bool(item.get("seen_in_client_examples", False)),
+            not_found=bool(item.get("not_found", False)) or item["family"] == "not_found",
         )
 
 

@@ -68,6 +68,41 @@ def exports_module(cat: Catalogue) -> str:
     return "\n".join(lines) + "\n"
 
 
+def errors_module(cat: Catalogue) -> str:
+    """Code sets the error mapping and the retry policy read (``cme_async._envelope``)."""
+    not_found = sorted(c.code for c in cat.error_codes.values() if c.not_found)
+    no_relogin = sorted(
+        c.code
+        for c in cat.error_codes.values()
+        if cat.families[c.family].sdk_error == "AuthError" and not c.relogin_helps
+    )
+
+    def frozen(name: str, doc: str, codes: list[str]) -> list[str]:
+        head = [f"#: {doc}", f"{name}: frozenset[str] = frozenset(", "    {"]
+        return [*head, *(f'        "{c}",' for c in codes), "    }", ")"]
+
+    lines = [
+        HEADER + '"""Error codes as ``specs/errors.yaml`` classifies them."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        *frozen(
+            "NOT_FOUND_CODES",
+            'Codes meaning "does not exist" (the not_found family and `not_found: true`).',
+            not_found,
+        ),
+        "",
+        *frozen(
+            "NO_RELOGIN_AUTH_CODES",
+            "AuthFailure codes a new login cannot cure (relogin_helps: false).",
+            no_relogin,
+        ),
+        "",
+        '__all__ = ["NOT_FOUND_CODES", "NO_RELOGIN_AUTH_CODES"]',
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _md(text: str) -> str:
     return clean(text).replace("|", "\\|")
 

@@ -282,3 +282,41 @@ def test_codegen_cli_reports_catalogue_errors(
     err = capsys.readouterr().err
     assert "task.yaml: action DeleteTask: missing required key 'description'" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_not_found_and_uncurable_auth_codes_are_decided_in_the_catalogue() -> None:
+    from cme_async._generated._errors import NO_RELOGIN_AUTH_CODES, NOT_FOUND_CODES
+
+    # Every documented error example that says "does not exist" is a not-found code.
+    for action in REFERENCE["actions"]:
+        for example in action["examples"]:
+            answer = example["response"]
+            english = answer.get("EnglishMessage", "")
+            if "not exist" in english or "not found" in english:
+                assert answer["Code"] in NOT_FOUND_CODES, (action["action_name"], answer)
+    assert {
+        c for c, spec in ERROR_CODES.items() if spec.not_found and spec.family != "not_found"
+    } == {
+        f"InvalidParameterValue.{name}"
+        for name in (
+            "ClassNotExist",
+            "DataNotFoundInDB",
+            "DstClassPathNotExist",
+            "ExternalMediaInfoNotExist",
+            "MaterialId",
+            "MemberNotExist",
+            "ProjectId",
+            "TeamNotExist",
+            "VideoEditTemplateIdNotExist",
+            "VodFileNotExist",
+        )
+    }
+    assert {c for c, spec in ERROR_CODES.items() if spec.not_found} == NOT_FOUND_CODES
+    assert "InvalidParameterValue.Limit" not in NOT_FOUND_CODES
+    assert {
+        "AuthFailure.UnauthorizedOperation",
+        "AuthFailure.MFAFailure",
+        "AuthFailure.InvalidSecretId",
+    } <= NO_RELOGIN_AUTH_CODES
+    assert "AuthFailure.SignatureExpire" not in NO_RELOGIN_AUTH_CODES
+    assert all(ERROR_CODES[c].family == "auth" for c in NO_RELOGIN_AUTH_CODES)
