@@ -113,9 +113,14 @@ class RedisTicketStore:
 
     async def set(self, key: str, ticket: Ticket, ttl: float | None = None) -> None:
         px = None if ttl is None else millis(ttl)
-        # The encoded value is never a local here: a traceback with locals cannot show it.
-        client = self._conn.client()
-        await self._run("set", client.set(self._ticket_key(key), self._encode(ticket), px=px))
+        # The encoded value lives only inside the pending command, never in a local of a
+        # frame an error passes through (a traceback rendered with locals cannot show it).
+        pending = self._set_command(key, ticket, px)
+        if pending is None:
+            raise TicketStoreError(
+                "the encrypt hook failed or did not return bytes", store=self._name, operation="set"
+            )
+        await self._run("set", pending)
 
     async def compare_and_delete(self, key: str, authorization: str) -> bool:
         script = self._conn.script("compare_and_delete")
@@ -207,7 +212,13 @@ class RedisTicketStore:
             return "Redis answered MGET with something other than two values", False
         return self._decode(values[0]), values[1] is not None
 
-    def _encode(self, ticket: Ticket) -> str:
+    def _set_command(self, key: str, ticket: Ticket, px: int | None) -> Awaitable[Any] | None:
+        value = self._encode(ticket)
+        if value is None:
+            return None
+        return self._conn.client().set(self._ticket_key(key), value, px=px)
+
+    def _encode(self, ticket: Ticket) -> str | None:
         body = json.dumps(
             {
                 "authorization": ticket.authorization,
@@ -218,22 +229,23 @@ class RedisTicketStore:
                 "obtained_at": ticket.obtained_at,
             },
             separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
-        kind, payload = "j", body.decode()
+        ).encode("ascii")  # ASCII JSON: \u escapes, never an encoding error
+        kind, payload = "j", body.decode("ascii")
         if self._encrypt is not None:
             sealed = _call_hook(self._encrypt, body)
             if sealed is None:
-                raise TicketStoreError(
-                    "the encrypt hook failed or did not return bytes",
-                    store=self._name,
-                    operation="set",
-                )
+                return None
             kind, payload = "e", base64.b64encode(sealed).decode("ascii")
         return f"{_FORMAT}|{_digest(ticket.authorization)}|{kind}|{payload}"
 
     def _decode(self, raw: object) -> Ticket | str | None:
         """The stored ticket, None, or (never raising) a description of what is wrong."""
+        try:
+            return self._parse(raw)
+        except Exception as exc:  # whatever went wrong, no frame holding the value raises
+            return f"the stored value is not a ticket ({type(exc).__name__})"
+
+    def _parse(self, raw: object) -> Ticket | str | None:
         if raw is None:
             return None
         text = _text(raw)
@@ -266,7 +278,7 @@ class RedisTicketStore:
 
 
 def _digest(authorization: str) -> str:
-    return hashlib.sha256(authorization.encode()).hexdigest()
+    return hashlib.sha256(authorization.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _text(raw: object) -> str | None:

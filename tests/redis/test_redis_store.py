@@ -316,3 +316,20 @@ async def test_works_as_the_restricted_acl_user_the_docs_give(own_redis: RedisSe
     with pytest.raises(TicketStoreError, match="NoPermissionError"):
         await outside.get(KEY)
     await outside.aclose()
+
+
+async def test_a_failing_encrypt_hook_leaks_nothing(redis_url: str, redis_prefix: str) -> None:
+    def leaky(data: bytes) -> bytes:
+        raise RuntimeError(f"refusing {data!r}")
+
+    store = RedisTicketStore(redis_url, prefix=redis_prefix, encrypt=leaky, decrypt=leaky)
+    with pytest.raises(TicketStoreError, match="encrypt hook failed") as caught:
+        await store.set(KEY, ticket())
+    assert caught.value.operation == "set"
+    assert_clean(caught.value, SECRET)
+    odd = Ticket("tf_\ud800_odd_ticket_value_01234", "ü/ser|x", platform="p|q", obtained_at=1.0)
+    async with RedisTicketStore(redis_url, prefix=redis_prefix) as plain:
+        await plain.set(KEY, odd)  # a lone surrogate and separators survive the round trip
+        assert await plain.get(KEY) == odd
+        assert await plain.compare_and_delete(KEY, odd.authorization)
+    await store.aclose()
