@@ -125,7 +125,9 @@ class EvilServer:
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         request = Request(method, target, headers, body)
         self.requests.append(request)  # only complete requests are recorded
-        path = request.path
+        # The first segment picks the behaviour: "/drop/PaaS/X/Y" drops too, so an SDK
+        # client can be pointed at api_url=f"{server.url}/drop".
+        path = "/" + request.path.split("/", 2)[1]
         if path == "/ok":
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"

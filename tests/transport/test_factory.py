@@ -181,3 +181,24 @@ async def test_an_unknown_httpx_transport_times_out_as_may_have_run() -> None:
     assert type(error) is httpx.ReadTimeout
     await transport.aclose()
     await user.aclose()
+
+
+async def test_a_proxy_from_the_environment_is_used_by_both_roads(
+    kind: str, evil: EvilServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An http:// proxy sees the whole request line, query string (ticket) included:
+    # docs/security.md says so. Here the evil server plays the proxy.
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", evil.url)
+    monkeypatch.setenv("http_proxy", evil.url)
+    transport, _ = make_transport(None, kind)  # type: ignore[arg-type]
+    try:
+        answer = await transport.send(
+            "POST", "http://cme.invalid/PaaS/X/Y", None, content=b"{}", timeout=5, max_bytes=100
+        )
+        assert answer.status == 404  # the "proxy" does not know that path
+        [seen] = evil.requests
+        assert seen.target == "http://cme.invalid/PaaS/X/Y"
+    finally:
+        await transport.aclose()
