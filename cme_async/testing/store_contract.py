@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from .._tokens import Identity, SharedLoginStore, Ticket, TicketStore
+from cme_async import Identity, SharedLoginStore, Ticket, TicketStore
 
 __all__ = ["StoreCheck", "check_ticket_store", "ticket_store_checks"]
 
