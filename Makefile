@@ -49,6 +49,20 @@ test: check-codegen lint typecheck pytest
 demo: $(STAMP)
 	$(BIN)/python -m cme_async.testing --seed --run $(BIN)/python examples/quickstart.py
 
+# `cme batch` on 2,000 items (reads, class creations, 40 deletes of missing materials)
+# against the emulator on a free localhost port: progress, then the summary (docs/batch.md).
+.PHONY: demo-batch
+demo-batch: $(STAMP)
+	@set -e; dir=$$(mktemp -d); \
+	$(BIN)/python -c 'import json; me={"Type":"PERSON","Id":"demo_user"}; \
+	  row=lambda i: {"id":str(i),"action":"Material/DeleteMaterial","body":{"MaterialId":"gone-%d" % i}} if i % 50 == 7 \
+	    else {"id":str(i),"action":"Material/CreateClass","body":{"ParentClassId":-1,"Name":"demo-%d" % i,"Owner":me}} if i % 10 == 0 \
+	    else {"id":str(i),"action":"Material/SearchMaterial","body":{"SearchScopes":[{"Platform":"1000000009","Owner":me}],"Limit":5}}; \
+	  print("\n".join(json.dumps(row(i)) for i in range(2000)))' > $$dir/calls.jsonl; \
+	$(BIN)/python -m cme_async.testing --seed --run $(BIN)/cme batch $$dir/calls.jsonl \
+	  --out $$dir/results.jsonl --concurrency 64 || test $$? -eq 7; \
+	echo "results: $$(wc -l < $$dir/results.jsonl) lines in $$dir/results.jsonl"
+
 # The fault-injection suite at 10x its batch sizes (100,000 calls, 200,000 under
 # tracemalloc); bounded, loopback only, about 15 minutes on two cores. Not part of `make test`.
 .PHONY: soak
