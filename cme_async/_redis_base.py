@@ -37,6 +37,8 @@ __all__ = [
 
 #: Seconds a Redis connect, read or write may take before the operation fails.
 DEFAULT_SOCKET_TIMEOUT = 3.0
+#: Redis connections per store or limiter and event loop (``redis_options`` overrides).
+DEFAULT_MAX_CONNECTIONS = 16
 
 _T = TypeVar("_T")
 _QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
@@ -108,7 +110,8 @@ class Connection:
                 client = self._borrowed
             else:
                 assert self._url is not None
-                client = aioredis.Redis.from_url(self._url, **self._options)
+                pool = aioredis.BlockingConnectionPool.from_url(self._url, **self._options)
+                client = aioredis.Redis.from_pool(pool)  # closing the client closes the pool
             scripts = {name: client.register_script(src) for name, src in self._scripts.items()}
             bound = self._bound[loop] = (client, scripts)
         return bound
@@ -144,6 +147,10 @@ def client_options(socket_timeout: float, extra: dict[str, Any]) -> dict[str, An
         "retry": Retry(NoBackoff(), 1),
         "retry_on_error": [_RedisConnectionError],
         "decode_responses": False,
+        # A bounded pool: thousands of concurrent calls share a few connections (each
+        # command takes well under a millisecond) instead of opening one each.
+        "max_connections": DEFAULT_MAX_CONNECTIONS,
+        "timeout": timeout,  # seconds to wait for a free connection
     }
     options.update(extra)
     return options
