@@ -25,6 +25,7 @@ from ._constants import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    LOGIN_MAX_RESPONSE_BYTES,
 )
 from ._errors import ClientClosedError, CmeTimeoutError
 from ._generated.mixin import ActionNamespaces
@@ -127,7 +128,7 @@ class AsyncCmeClient(ActionNamespaces):
             login_url,
             timeout=self._timeout,
             max_retries=self._max_retries,
-            max_bytes=self._max_bytes,
+            max_bytes=LOGIN_MAX_RESPONSE_BYTES,
             where=host_and_port(login_url),
             hooks=as_hooks(on_login),
         )

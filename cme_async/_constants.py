@@ -32,6 +32,8 @@ RETRY_AFTER_MAX = 60.0
 # The largest answer body read (decoded); past it the connection is closed and the
 # attempt fails with MalformedResponseError (a 300 MB answer is never held in memory).
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# A login answer is a few hundred bytes: its bound does not follow max_response_bytes.
+LOGIN_MAX_RESPONSE_BYTES = 1024 * 1024
 
 # At most this many characters of an unexpected body are quoted in an error.
 BODY_SNIPPET_CHARS = 200

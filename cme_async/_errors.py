@@ -41,9 +41,7 @@ class CmeError(Exception):
         if self.attempts > 1:
             extra.append(f"after {self.attempts} attempts")
         if self.may_have_run:
-            extra.append(
-                "the request may have run on CME; not replayed: the action is not safe to replay"
-            )
+            extra.append("the request may have run on CME")
         return f"{text} ({'; '.join(extra)})" if extra else text
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -215,6 +213,11 @@ class MalformedResponseError(CmeError):
             f"{action or 'CME'}: malformed answer ({reason}; http_status={http_status}{rid}): "
             f"{self.body_snippet!r}"
         )
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """The answer was larger than ``max_response_bytes``; the SDK stopped reading and closed
+    the connection. Not retried: the same request would get the same answer."""
 
 
 class CmeConnectionError(CmeError):

@@ -8,8 +8,10 @@ it is first used inside a running loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
@@ -92,6 +94,50 @@ def _check_rate(value: object, name: str) -> None:
         )
 
 
+class Slots:
+    """A counted semaphore with two queues: urgent waiters (an auth replay, which must
+    send its brand-new ticket at once) are served before the others. A freed slot passes
+    straight to the next waiter; a waiter cancelled after being handed one passes it on."""
+
+    __slots__ = ("_normal", "_urgent", "free", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.free = size
+        self._normal: deque[asyncio.Future[None]] = deque()
+        self._urgent: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        if self.free > 0 and not self._urgent and (urgent or not self._normal):
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._normal
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as we were cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    return
+        self.free += 1
+
+    @property
+    def in_use(self) -> int:
+        return self.size - self.free
+
+
 class Limits:
     """The concurrency slot and rate limits a client's calls pass through.
 
@@ -100,7 +146,7 @@ class Limits:
     its slot until it really ends.
     """
 
-    __slots__ = ("_action", "_in_flight", "_listed", "_overall", "_semaphore", "max_concurrency")
+    __slots__ = ("_action", "_listed", "_overall", "_slots", "max_concurrency")
 
     def __init__(
         self,
@@ -118,8 +164,7 @@ class Limits:
                 f"max_concurrency must be a positive int or None, got {max_concurrency!r}"
             )
         self.max_concurrency = max_concurrency
-        self._semaphore: asyncio.Semaphore | None = None
-        self._in_flight = 0
+        self._slots = Slots(max_concurrency) if max_concurrency is not None else None
         self._overall = self._limiter(rate_limit, "rate_limit")
         self._listed: frozenset[str] | None = None
         if isinstance(action_rate_limit, Mapping):
@@ -149,23 +194,19 @@ class Limits:
             or self._action is not None
         )
 
-    async def acquire_slot(self) -> Callable[[], None] | None:
+    async def acquire_slot(self, *, urgent: bool = False) -> Callable[[], None] | None:
         """Wait for a concurrency slot; the returned callable gives it back (once)."""
-        if self.max_concurrency is None:
+        slots = self._slots
+        if slots is None:
             return None
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.max_concurrency)
-        semaphore = self._semaphore
-        await semaphore.acquire()
-        self._in_flight += 1
+        await slots.acquire(urgent=urgent)
         released = False
 
         def release() -> None:
             nonlocal released
             if not released:
                 released = True
-                self._in_flight -= 1
-                semaphore.release()
+                slots.release()
 
         return release
 
@@ -177,7 +218,7 @@ class Limits:
 
     def in_flight(self) -> int:
         """Exchanges holding a concurrency slot now (orphaned ones included)."""
-        return self._in_flight
+        return 0 if self._slots is None else self._slots.in_use
 
 
 class _PerKey:

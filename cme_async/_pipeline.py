@@ -4,8 +4,9 @@ The retry loop (``_retry.run``) calls ``ActionAttempt.__call__`` once per attemp
 The ticket is taken only after the concurrency slot and the rate limit let the call
 go, right before sending, so a backlog never sends tickets that expired while it
 waited. An auth failure drops the ticket that was used (compare-and-invalidate) and
-asks for a replay; only a failure on a ticket obtained after this call's first auth
-failure is final.
+asks for a replay, which goes to the front of the slot queue. A ticket that CME had
+accepted before simply expired, so its refusal costs nothing; refusals of tickets that
+never worked are final after ``_UNPROVEN_REFUSALS`` (a new login is not helping).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from ._transport import Answer, OnSettled
 
 logger = logging.getLogger("cme_async")
 _DEBUG = logging.DEBUG
-# Replays after auth failures within one call, at most (a store serving stale tickets
+# Auth replays within one call, at most (tickets expiring faster than calls complete
 # must not loop a call forever).
-_MAX_AUTH_REPLAYS = 3
+_MAX_AUTH_REPLAYS = 8
+# Refusals of tickets CME never accepted, before the AuthError is final: the first
+# may be a stale cached ticket, the second a fresh one caught by an expiry.
+_UNPROVEN_REFUSALS = 2
 
 
 class Observers:
@@ -50,8 +54,8 @@ class ActionAttempt:
     """Everything one call needs per attempt; ``await attempt(n)`` makes attempt ``n``."""
 
     __slots__ = (
-        "_auth_failed_at",
         "_auth_replays",
+        "_unproven_refusals",
         "action",
         "content",
         "identity",
@@ -83,12 +87,17 @@ class ActionAttempt:
         self.max_bytes = max_bytes
         self.observers = observers
         self.progress = progress
-        self._auth_failed_at: float | None = None
         self._auth_replays = 0
+        self._unproven_refusals = 0
 
     async def __call__(self, number: int) -> Any:
         limits = self.shared.limits
-        release = await limits.acquire_slot() if limits.max_concurrency is not None else None
+        # An auth replay goes first: its new ticket must not wait behind a backlog while
+        # another expiry comes (a failure on a fresh ticket is final).
+        urgent = self._auth_replays > 0
+        release = (
+            await limits.acquire_slot(urgent=urgent) if limits.max_concurrency is not None else None
+        )
         handed_over = False
         try:
             if limits.active:
@@ -135,6 +144,7 @@ class ActionAttempt:
             if self.observers.on_response or logger.isEnabledFor(_DEBUG):
                 await self._observe(number, time.monotonic() - started, answer, error)
         if failure is None:
+            self.shared.tokens.accepted(self.identity, ticket)
             return data
         if isinstance(failure, AuthError):
             await self._after_auth_failure(failure, ticket, number)
@@ -178,12 +188,13 @@ class ActionAttempt:
         """Drop the refused ticket; ask for a replay unless this failure is final."""
         if not relogin_helps(exc.code):
             return  # a new login cannot cure this code: raise it as it is
-        await self.shared.tokens.invalidate(self.identity, ticket)
-        now = time.time()
-        if self._auth_failed_at is None:
-            self._auth_failed_at = now
-        elif ticket.obtained_at > self._auth_failed_at:
-            return  # refused although obtained after our first failure: final
+        tokens = self.shared.tokens
+        proven = tokens.was_accepted(self.identity, ticket)
+        await tokens.invalidate(self.identity, ticket)
+        if not proven:
+            self._unproven_refusals += 1
+            if self._unproven_refusals >= _UNPROVEN_REFUSALS + 1:
+                return  # new tickets are refused before they ever work: final
         if self._auth_replays >= _MAX_AUTH_REPLAYS:
             return
         self._auth_replays += 1

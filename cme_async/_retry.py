@@ -41,6 +41,7 @@ from ._errors import (
     CmeTimeoutError,
     MalformedResponseError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
 )
 
@@ -65,6 +66,8 @@ def classify(error: BaseException, *, replay_safe: bool) -> RetryDecision:
     """Decide what to do about ``error`` (an httpx transport error or a ``CmeError``)."""
     if isinstance(error, _NOT_SENT):
         return RetryDecision("retry", f"{type(error).__name__}: the request was not sent")
+    if isinstance(error, ResponseTooLargeError):
+        return RetryDecision("raise", "answer larger than max_response_bytes", may_have_run=True)
     if isinstance(error, RateLimitError):
         return RetryDecision("retry", f"rate limited ({error.code})")
     if isinstance(error, CmeHTTPError) and error.status_code == 429:
@@ -130,7 +133,17 @@ def as_cme_error(error: BaseException, action: str, attempts: int, where: str = 
     ticket, no request); ``attempts`` recorded on it. ``where`` names host and port."""
     err: CmeError
     at = f" ({where})" if where else ""
-    if isinstance(error, CmeError):
+    if isinstance(error, MalformedResponseError) and error.action is None:
+        # Raised below the call road (the size bound): name the action.
+        err = type(error)(
+            error.reason,
+            error.body_snippet,
+            action=action,
+            http_status=error.http_status,
+            request_id=error.request_id,
+        )
+        err.headers = error.headers
+    elif isinstance(error, CmeError):
         err = error
     elif isinstance(error, httpx.TimeoutException):
         sent = "" if isinstance(error, _NOT_SENT) else " after the request was sent"
@@ -141,7 +154,7 @@ def as_cme_error(error: BaseException, action: str, attempts: int, where: str = 
         )
     else:
         err = CmeConnectionError(f"{type(error).__name__}{at}: {error}", action=action)
-    if err is not error:
+    if err is not error and not isinstance(error, CmeError):
         err.__cause__ = error.with_traceback(None)
         err.__suppress_context__ = True
     err.attempts = attempts

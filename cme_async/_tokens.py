@@ -207,6 +207,10 @@ class TokenManager:
         # This process's view of the last ticket per identity, for ``client.ticket``
         # (never used to authorize a call). Bounded: least recently used out first.
         self._known: OrderedDict[str, Ticket] = OrderedDict()
+        # The last ticket CME accepted per identity: a refusal of a ticket that once
+        # worked means it expired (a new login cures it); a ticket refused before it
+        # ever worked may mean a new login cannot help.
+        self._accepted: OrderedDict[str, str] = OrderedDict()
         self._max_identities = max_identities
         self._owner = secrets.token_hex(8)
         #: Logins started by this manager (successful or not).
@@ -334,6 +338,19 @@ class TokenManager:
         self._known.move_to_end(key)
         while len(self._known) > self._max_identities:
             self._known.popitem(last=False)
+
+    def accepted(self, identity: Identity, ticket: Ticket) -> None:
+        """Record that CME accepted ``ticket`` (called after each successful call)."""
+        key = identity.key
+        if self._accepted.get(key) != ticket.authorization:
+            self._accepted[key] = ticket.authorization
+            self._accepted.move_to_end(key)
+            while len(self._accepted) > self._max_identities:
+                self._accepted.popitem(last=False)
+
+    def was_accepted(self, identity: Identity, ticket: Ticket) -> bool:
+        """Did CME ever accept ``ticket`` (as far as this process saw)?"""
+        return self._accepted.get(identity.key) == ticket.authorization
 
     async def invalidate(self, identity: Identity, ticket: Ticket) -> bool:
         """Drop ``ticket`` if it is still the cached one; True if it was dropped."""

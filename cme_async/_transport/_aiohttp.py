@@ -22,7 +22,7 @@ import httpx
 
 from .._aiohttp import AiohttpTransport
 from .._constants import USER_AGENT
-from .._errors import ClientClosedError, EventLoopMismatchError, MalformedResponseError
+from .._errors import ClientClosedError, EventLoopMismatchError, ResponseTooLargeError
 from ._base import READ_HEADERS, Answer, Method, OnSettled, Secret
 from ._scrub import scrub_aiohttp
 
@@ -95,7 +95,7 @@ class NativeAiohttpTransport:
             else:
                 failure = asyncio.CancelledError(*exc.args)
         except _TooLarge as exc:
-            failure = MalformedResponseError(
+            failure = ResponseTooLargeError(
                 f"the answer exceeded max_bytes={max_bytes} bytes; connection closed",
                 b"",
                 action=None,

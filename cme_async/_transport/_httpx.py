@@ -39,7 +39,7 @@ from .._constants import (
     USER_AGENT,
 )
 from .._cookies import SkipEmptyCookies
-from .._errors import ClientClosedError, EventLoopMismatchError, MalformedResponseError
+from .._errors import ClientClosedError, EventLoopMismatchError, ResponseTooLargeError
 from ._base import READ_HEADERS, Answer, Method, OnSettled, Secret
 from ._scrub import LOOP_MISMATCH, scrub_httpx
 
@@ -311,7 +311,7 @@ class HttpxTransport:
                 return httpx.ReadTimeout(f"no answer within the attempt's timeout ({timeout:g}s)")
             raise
         except _TooLarge:
-            return MalformedResponseError(
+            return ResponseTooLargeError(
                 f"the answer exceeded max_bytes={max_bytes} bytes; connection closed",
                 b"",
                 action=None,
