@@ -232,7 +232,12 @@ def test_endpoint_urls_are_checked(signer: cme_async.LocalSigner, url: str, word
 
 
 def test_clear_text_is_fine_on_loopback_or_when_allowed(signer: cme_async.LocalSigner) -> None:
-    for url in ("http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:2", "http://x.invalid"):
+    for url in (
+        "http://127.0.0.1:8765",
+        "http://localhost:1",
+        "http://[::1]:2",
+        "http://x.invalid",
+    ):
         cme_async.AsyncCmeClient(signer, "u", api_url=url, login_url=url)
     cme_async.AsyncCmeClient(signer, "u", api_url="http://10.0.0.1", allow_insecure=True)
 
@@ -338,3 +343,64 @@ def test_redacting_filter_is_not_needed_by_app_loggers(
             app_logger.exception("call failed")
     assert "call failed" in caplog.text and SECRET_TICKET not in caplog.text
 
+
+# -- login and auth codes (issue 12) ---------------------------------------------------
+
+
+async def test_no_new_login_for_auth_codes_a_login_cannot_cure(
+    client: cme_async.AsyncCmeClient, mock: respx.MockRouter, logins: LoginCounter
+) -> None:
+    route = mock.post(url__startswith=API).respond(
+        json={"Code": "AuthFailure.UnauthorizedOperation", "Message": "no", "EnglishMessage": "no"}
+    )
+    with pytest.raises(cme_async.AuthError) as info:
+        await client.call("Material", "DescribeClass", {})
+    assert info.value.code == "AuthFailure.UnauthorizedOperation" and info.value.attempts == 1
+    assert logins.count == 1 and route.call_count == 1
+
+
+async def test_a_session_refused_once_makes_one_new_login(
+    client: cme_async.AsyncCmeClient, mock: respx.MockRouter, logins: LoginCounter
+) -> None:
+    answers = iter(
+        [
+            httpx.Response(200, json={"Code": "AuthFailure.SessionInvalid"}),
+            httpx.Response(200, json=ok()),
+        ]
+    )
+    mock.post(url__startswith=API).mock(side_effect=lambda request: next(answers))
+    assert await client.call("Material", "DescribeClass", {}) is None
+    assert logins.count == 2
+
+
+async def test_a_login_answered_request_limit_exceeded_is_retried(
+    signer: cme_async.LocalSigner, mock: respx.MockRouter, any_post: respx.Route
+) -> None:
+    limited = httpx.Response(
+        200,
+        headers={"Retry-After": "0.05"},
+        json={"Response": {"Error": {"Code": "RequestLimitExceeded", "Message": "slow down"}}},
+    )
+    counter = LoginCounter()
+    answers = iter([limited, limited])
+    mock.get(url__startswith="https://open.cme.qcloud.com").mock(
+        side_effect=lambda request: next(answers, None) or counter(request)
+    )
+    async with cme_async.AsyncCmeClient(signer, "u", max_retries=2) as c:
+        assert await c.call("Material", "DescribeClass", {}) == {"x": 1}
+    assert counter.count == 1
+
+
+async def test_a_refused_signature_names_what_to_check(
+    signer: cme_async.LocalSigner, mock: respx.MockRouter, any_post: respx.Route
+) -> None:
+    route = mock.get(url__startswith="https://open.cme.qcloud.com").respond(
+        json={"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "bad"}}}
+    )
+    async with cme_async.AsyncCmeClient(signer, "u") as c:
+        with pytest.raises(cme_async.LoginError) as info:
+            await c.call("Material", "DescribeClass", {})
+    text = str(info.value)
+    for hint in ("CME_SECRET_ID", "CME_SECRET_KEY", "CME_PLATFORM", "clock", "expired"):
+        assert hint in text
+    assert route.call_count == 1 and any_post.call_count == 0
