@@ -77,8 +77,13 @@ def _api_error(
     )
 
 
-def parse_action_response(status: int, headers: Mapping[str, str], body: bytes, action: str) -> Any:
-    """The envelope's ``Data`` (None when absent), or raise the error the answer describes."""
+def parse_action_response(
+    status: int, headers: Mapping[str, str], body: bytes, action: str, url: str | None = None
+) -> Any:
+    """The envelope's ``Data`` (None when absent), or raise the error the answer describes.
+
+    ``url`` (never with its query string) is named in an error for a non-envelope answer.
+    """
     payload, reason = _decode(body)
     if isinstance(payload, dict):
         code = payload.get("Code")
@@ -94,13 +99,15 @@ def parse_action_response(status: int, headers: Mapping[str, str], body: bytes, 
         if reason is None:
             reason = f"a JSON {type(payload).__name__}, not an object"
     if not 200 <= status < 300:
-        raise CmeHTTPError(status, body, action=action, request_id=request_id)
+        raise CmeHTTPError(status, body, action=action, request_id=request_id, url=url)
     raise MalformedResponseError(
         reason or "unreadable", body, action=action, http_status=status, request_id=request_id
     )
 
 
-def parse_login_response(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+def parse_login_response(
+    status: int, headers: Mapping[str, str], body: bytes, url: str | None = None
+) -> dict[str, Any]:
     """The login's ticket fields (``Authorization``, ``AppId``, ``Platform``, ``TfUid``).
 
     Accepts the current shape ``{"Response": {...}}`` / ``{"Response": {"Error": ...}}``
@@ -145,7 +152,7 @@ def parse_login_response(status: int, headers: Mapping[str, str], body: bytes) -
     elif reason is None:
         reason = f"a JSON {type(payload).__name__}, not an object"
     if not 200 <= status < 300:
-        raise CmeHTTPError(status, body, action=action, request_id=request_id)
+        raise CmeHTTPError(status, body, action=action, request_id=request_id, url=url)
     raise MalformedResponseError(
         reason or "unreadable", body, action=action, http_status=status, request_id=request_id
     )

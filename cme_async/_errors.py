@@ -169,7 +169,8 @@ def error_class_for(code: str) -> type[CmeApiError]:
 
 
 class CmeHTTPError(CmeError):
-    """A non-2xx answer without a readable CME envelope (a proxy's HTML page, say)."""
+    """A non-2xx answer without a readable CME envelope (a proxy's HTML page, a wrong
+    base path). ``url`` is the request URL without its query string (the ticket)."""
 
     def __init__(
         self,
@@ -178,15 +179,21 @@ class CmeHTTPError(CmeError):
         *,
         action: str | None,
         request_id: str | None = None,
+        url: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.http_status = status_code
         self.action = action
         self.request_id = request_id
+        self.url = url
         self.body_snippet = snippet(body)
         rid = f", request_id={request_id}" if request_id else ""
+        where = f" from {url}" if url else ""
+        hint = ""
+        if status_code == 404 and url:
+            hint = " (is api_url / login_url the service's base URL?)"
         super().__init__(
-            f"{action or 'CME'}: HTTP {status_code} without a CME envelope{rid}: "
+            f"{action or 'CME'}: HTTP {status_code}{where} without a CME envelope{rid}{hint}: "
             f"{self.body_snippet!r}"
         )
 

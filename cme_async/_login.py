@@ -129,7 +129,9 @@ class LoginExchange:
             )
         finally:
             del signature  # never a local of a frame in a traceback
-        fields = parse_login_response(answer.status, answer.headers, answer.content)
+        fields = parse_login_response(
+            answer.status, answer.headers, answer.content, self._login_url
+        )
         platform = fields.get("Platform")
         if platform is not None and str(platform) != identity.platform:
             logger.warning(

@@ -130,7 +130,9 @@ class ActionAttempt:
                 on_settled=release,
             )
             progress.in_exchange = False
-            data = parse_action_response(answer.status, answer.headers, answer.content, self.action)
+            data = parse_action_response(
+                answer.status, answer.headers, answer.content, self.action, self.url
+            )
         except CmeError as exc:
             if answer is not None:
                 exc.headers = answer.headers

@@ -404,3 +404,15 @@ async def test_a_refused_signature_names_what_to_check(
     for hint in ("CME_SECRET_ID", "CME_SECRET_KEY", "CME_PLATFORM", "clock", "expired"):
         assert hint in text
     assert route.call_count == 1 and any_post.call_count == 0
+
+
+async def test_a_404_names_the_url_path_but_never_the_ticket(
+    client: cme_async.AsyncCmeClient, mock: respx.MockRouter, logins: LoginCounter
+) -> None:
+    mock.post(url__startswith=API).respond(404, text="<html>Not Found</html>")
+    with pytest.raises(cme_async.CmeHTTPError) as info:
+        await client.call("Material", "DescribeClass", {})
+    text = str(info.value)
+    assert f"{API}/PaaS/Material/DescribeClass" in text and "base URL" in text
+    assert "auth=" not in text and logins.issued[0] not in text
+    assert info.value.url == f"{API}/PaaS/Material/DescribeClass"
