@@ -14,7 +14,6 @@ import respx
 
 import cme_async
 from cme_async._hooks import RequestEvent, ResponseEvent, RetryEvent
-
 from tests.conftest import API, PLATFORM, LoginCounter, ok
 
 SECRET_TICKET = "tf_ticket_0001_secretvalue"
