@@ -290,3 +290,24 @@ def test_the_scrub_check_catches_a_leaking_error() -> None:
     assert any(TICKET in text or quote(TICKET, safe="") in text for text in renderings(leaked))
     with pytest.raises(AssertionError):
         assert_scrubbed(leaked)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/malformed", httpx.RemoteProtocolError),
+        ("/drop", httpx.RemoteProtocolError | httpx.ReadError),
+        ("/late", httpx.ReadTimeout),
+    ],
+)
+async def test_a_failed_login_exchange_never_shows_the_signature(
+    transport: Transport, evil: EvilServer, path: str, expected: type
+) -> None:
+    error = await failure_of(transport, f"{evil.url}{path}", login=True, timeout=0.5)
+    assert isinstance(error, expected)
+    assert_scrubbed(error)
+    seen = [r for r in evil.requests if r.method == "GET"]
+    # aiohttp sends an idempotent GET once more when the connection drops (a login is
+    # safe to replay); a POST never.
+    assert 1 <= len(seen) <= 2
+    assert seen[0].target.startswith(f"{path}?signature=")
