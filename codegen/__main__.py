@@ -19,7 +19,13 @@ from codegen.render_meta import (
     exports_module,
     models_module,
 )
-from codegen.render_models import HEADER, action_module, enums_module, structs_module
+from codegen.render_models import (
+    HEADER,
+    action_module,
+    dicts_module,
+    enums_module,
+    structs_module,
+)
 from codegen.schema import CatalogueError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +41,7 @@ def render(spec_dir: Path) -> dict[str, str]:
         + '"""Code generated from ``specs/``: models, action namespaces, the catalogue."""\n',
         f"{GENERATED}/structs.py": structs_module(cat),
         f"{GENERATED}/enums.py": enums_module(cat),
+        f"{GENERATED}/dicts.py": dicts_module(cat),
         f"{GENERATED}/models.py": models_module(cat),
         f"{GENERATED}/namespaces.py": namespaces_module(cat),
         f"{GENERATED}/mixin.py": mixin_module(cat),

@@ -21,15 +21,28 @@ def model_type(t: TypeExpr) -> str:
     return " | ".join(model_type(i) for i in t.items)
 
 
-def arg_type(t: TypeExpr) -> str:
-    """The annotation of a method argument: structures may also be plain mappings."""
+def literal(f: FieldSpec) -> str | None:
+    """``Literal[...]`` of a field's documented values (or'ed with its StrEnum), if any."""
+    if not f.enum:
+        return None
+    lit = "Literal[" + ", ".join(f'"{v}"' for v in f.enum) + "]"
+    return f"{lit} | {f.enum_name}" if f.enum_name else lit
+
+
+def _arg(t: TypeExpr, lit: str | None) -> str:
     if t.kind == "scalar":
-        return SCALARS[t.name]
+        return lit if lit is not None and t.name == "string" else SCALARS[t.name]
     if t.kind == "struct":
-        return f"{t.name} | Mapping[str, Any]"
+        return f"{t.name} | {t.name}Dict"
     if t.kind == "list":
-        return f"Sequence[{arg_type(t.items[0])}]"
-    return " | ".join(arg_type(i) for i in t.items)
+        return f"Sequence[{_arg(t.items[0], lit)}]"
+    return " | ".join(_arg(i, lit) for i in t.items)
+
+
+def arg_type(f: FieldSpec) -> str:
+    """The annotation of an argument: documented values as ``Literal``, structures as the
+    model or a ``TypedDict`` of their wire shape."""
+    return _arg(texpr(f.type), literal(f))
 
 
 def words(t: TypeExpr) -> str:

@@ -51,7 +51,7 @@ def _raises(a: ActionSpec, cat: Catalogue) -> list[str]:
 def _signature(fields: list[FieldSpec], extra: list[str]) -> list[str]:
     out = []
     for f in fields:
-        t = arg_type(texpr(f.type))
+        t = arg_type(f)
         out.append(
             f"        {f.attr}: {t}," if f.required else f"        {f.attr}: {t} | None = None,"
         )
@@ -181,6 +181,8 @@ def emit_paginator(a: ActionSpec, cat: Catalogue) -> str:
 def namespaces_module(cat: Catalogue) -> str:
     imports: dict[str, set[str]] = {}
     structs = imports.setdefault("cme_async._generated.structs", set())
+    dicts = imports.setdefault("cme_async._generated.dicts", set())
+    enums = imports.setdefault("cme_async._generated.enums", set())
     for a in cat.actions.values():
         names = imports.setdefault(f"cme_async._generated.{a.action_class.lower()}", set())
         names.add(f"{a.action_name}Request")
@@ -188,6 +190,9 @@ def namespaces_module(cat: Catalogue) -> str:
             names.add(f"{a.action_name}Response")
         for f in a.request:
             structs.update(texpr(f.type).structs())
+            dicts.update(f"{n}Dict" for n in texpr(f.type).structs())
+            if f.enum_name:
+                enums.add(f.enum_name)
         if a.paging != "none":
             structs.add(_item_type(a, cat))
     lines = [
@@ -195,8 +200,8 @@ def namespaces_module(cat: Catalogue) -> str:
         "",
         "from __future__ import annotations",
         "",
-        "from collections.abc import AsyncIterator, Mapping, Sequence",
-        "from typing import TYPE_CHECKING, Any",
+        "from collections.abc import AsyncIterator, Sequence",
+        "from typing import TYPE_CHECKING, Literal",
         "",
         "import httpx",
         "",

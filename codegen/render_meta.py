@@ -6,7 +6,13 @@ from pathlib import Path
 
 from cme_async._catalogue import Catalogue, FieldSpec, dumps
 from codegen.pytypes import arg_type, clean, limits, words
-from codegen.render_models import HEADER, request_class, response_class, struct_classes
+from codegen.render_models import (
+    HEADER,
+    request_class,
+    request_structs,
+    response_class,
+    struct_classes,
+)
 from codegen.schema import texpr
 
 
@@ -20,6 +26,7 @@ def models_module(cat: Catalogue) -> str:
     by_module: dict[str, list[str]] = {
         "structs": [m.name for m in struct_classes(cat)],
         "enums": list(cat.enums),
+        "dicts": [f"{n}Dict" for n in request_structs(cat)],
     }
     for a in cat.actions.values():
         names = by_module.setdefault(a.action_class.lower(), [])
@@ -117,7 +124,7 @@ def _table(fields: tuple[FieldSpec, ...], arg: bool) -> list[str]:
     for f in fields:
         wire = f"`{f.wire}`" + "".join(f" / `{a.strip()}`" for a in f.aliases)
         t = texpr(f.type)
-        typ = arg_type(t) if arg else words(t)
+        typ = arg_type(f) if arg else words(t)
         extra = "; ".join([limits(f), *f.notes]).strip("; ")
         out.append(f"| `{f.attr}` | {wire} | `{_md(typ)}` | {_md(extra)} | {_md(f.description)} |")
     return out

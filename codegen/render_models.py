@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from cme_async._catalogue import ActionSpec, Catalogue, FieldSpec
-from codegen.pytypes import clean, field_doc, model_type, wrap
+from codegen.pytypes import arg_type, clean, field_doc, model_type, wrap
 from codegen.schema import texpr
 
 HEADER = (
@@ -172,3 +172,56 @@ def action_module(cat: Catalogue, action_class: str) -> str:
     return emit_module(
         f"Requests and responses of the ``{action_class}`` actions.", classes, imports
     )
+
+
+def request_structs(cat: Catalogue) -> list[str]:
+    """Structures a request can carry (directly or nested), in catalogue order."""
+    todo = [n for a in cat.actions.values() for f in a.request for n in texpr(f.type).structs()]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += [n for f in cat.structs[name].fields for n in texpr(f.type).structs()]
+    return [n for n in cat.structs if n in seen]
+
+
+def dicts_module(cat: Catalogue) -> str:
+    """``TypedDict``s of the wire shape of every structure a request can carry."""
+    names = request_structs(cat)
+    enums: set[str] = set()
+    used: set[str] = set()
+    lists = literals = False
+    parts = [
+        HEADER + '"""Wire-shaped ``TypedDict``s of the structures requests carry.\n\n'
+        "A method argument that takes ``Entity`` also takes ``EntityDict``: a plain dict with\n"
+        "the wire (PascalCase) keys, checked by type checkers (a misspelt key, a value outside\n"
+        'the documented ones or a missing required key is an error)."""',
+    ]
+    for name in names:
+        s = cat.structs[name]
+        body = [
+            f"class {name}Dict(TypedDict, total=False):",
+            f'    """``{name}`` as a wire dict: {clean(s.description)}"""',
+            "",
+        ]
+        for f in s.fields:
+            ann = arg_type(f)
+            enums |= {f.enum_name} if f.enum_name else set()
+            used |= texpr(f.type).structs()
+            lists = lists or "Sequence[" in ann
+            literals = literals or "Literal[" in ann
+            body.append(f"    {f.wire}: Required[{ann}]" if f.required else f"    {f.wire}: {ann}")
+        parts.append("\n".join(body))
+    typing_names = ["Literal", "Required", "TypedDict"] if literals else ["Required", "TypedDict"]
+    imports = ["from __future__ import annotations", ""]
+    if lists:
+        imports.append("from collections.abc import Sequence")
+    imports += [f"from typing import {', '.join(typing_names)}", ""]
+    if enums:
+        imports.append("from cme_async._generated.enums import " + ", ".join(sorted(enums)))
+    if used:
+        imports.append("from cme_async._generated.structs import " + ", ".join(sorted(used)))
+    parts.insert(1, "\n".join(imports))
+    parts.append("__all__ = [" + ", ".join(f'"{n}Dict"' for n in sorted(names)) + "]")
+    return "\n\n\n".join(parts) + "\n"
