@@ -65,6 +65,8 @@ class FieldSpec:
     enum_name: str = ""
     doc_required: bool | None = None
     description_zh: str = ""
+    # Why a response list is never None (an absent list reads as []), or "".
+    always_present: str = ""
 
 
 @attrs.frozen

@@ -54,6 +54,7 @@ class Wire:
     required: frozenset[str] = frozenset()
     aliases: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     single_item_as: str | None = None  # lenient: one flat item in place of this list
+    always: frozenset[str] = frozenset()  # lists never None: absent reads as []
 
 
 class Model:
@@ -247,6 +248,17 @@ def _nested(t: Any) -> Hook | None:
     return None
 
 
+def _never_none(nested: Hook | None) -> Hook:
+    """A list hook reading ``null`` as ``[]`` (for lists an answer always carries)."""
+
+    def structure_always(value: Any, _: Any = None) -> list[Any]:
+        if value is None:
+            return []
+        return list(value) if nested is None else nested(value)
+
+    return structure_always
+
+
 def _known(cl: type) -> frozenset[str]:
     w: Wire = cl.__dict__["_wire"]
     return frozenset(w.names.values()).union(*w.aliases.values())
@@ -300,6 +312,8 @@ def structure_hook(cl: type) -> Hook:
     _STRUCTURE[cl] = structure  # before the nested hooks: structures may nest themselves
     fields = [a for a in attrs.fields(cl) if a.name != "unknown_fields"]
     hooks = {a.name: h for a in fields if (h := _nested(a.type)) is not None}
+    for attr in w.always:
+        hooks[attr] = _never_none(hooks.get(attr))
     single = w.single_item_as
     item_known: frozenset[str] = frozenset()
     if single is not None:
@@ -428,7 +442,7 @@ def unstructure_hook(cl: type) -> Hook:
         overrides[a.name] = override(
             rename=w.names[a.name],
             unstruct_hook=_field(cl, a.name, check, required),
-            omit_if_default=False if required else None,
+            omit_if_default=False if required or a.name in w.always else None,
         )
     fn: Hook = make_dict_unstructure_fn_from_attrs(
         plan, cl, converter, _cattrs_omit_if_default=True, **overrides

@@ -76,6 +76,7 @@ FIELD_KEYS = {
     "description_zh",
     "doc_type",
     "doc_required",
+    "always_present",
     "notes",
 }
 FIELD_REQUIRED = ("wire", "type", "description")
@@ -175,7 +176,20 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> Field
         doc_type=raw.get("doc_type", ""),
         doc_required=raw.get("doc_required"),
         notes=_strs(raw.get("notes"), file, owner, name, "notes"),
+        always_present=_always(
+            raw.get("always_present"), texpr_text=type_text, file=file, owner=owner, fld=name
+        ),
     )
+
+
+def _always(value: Any, *, texpr_text: str, file: str, owner: str, fld: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogueError(file, "always_present must be the reason, as text", owner, fld)
+    if texpr(texpr_text).kind != "list":
+        raise CatalogueError(file, "always_present applies to list fields only", owner, fld)
+    return " ".join(value.split())
 
 
 def _fields(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> tuple[FieldSpec, ...]:
@@ -342,6 +356,8 @@ def _load_actions(path: Path, b: _Builder) -> None:
         )
         _check_types(request + (response or ()), set(b.structs), file, owner)
         for f in request:
+            if f.always_present:
+                raise CatalogueError(file, "always_present is for answers", owner, f.wire)
             if f.attr in RESERVED_ARGS:
                 raise CatalogueError(file, f"argument name {f.attr!r} is reserved", owner, f.wire)
         errors = _strs(item.get("errors"), file, owner, "", "errors")

@@ -94,6 +94,8 @@ def field_doc(f: FieldSpec, indent: str, *, wire_types: bool = True) -> str:
     lim = limits(f)
     if lim:
         extra.append(lim)
+    if f.always_present:
+        extra.append("never None: " + clean(f.always_present))
     if f.notes:
         extra.append("Note: " + " ".join(clean(n) for n in f.notes))
     body = f"{f.attr}: {text} [{'; '.join(extra)}]"

@@ -64,6 +64,9 @@ def _wire(m: ModelClass) -> str:
         args.append(f"aliases={{{items}}}")
     if m.single_item_as:
         args.append(f'single_item_as="{m.single_item_as}"')
+    always = sorted(f.attr for f in m.fields if f.always_present)
+    if always:
+        args.append("always=frozenset({" + ", ".join(f'"{a}"' for a in always) + "})")
     return f"    _wire = _c.Wire({', '.join(args)})"
 
 
@@ -93,6 +96,8 @@ def emit_class(m: ModelClass) -> str:
         ann = model_type(texpr(f.type))
         if m.request and f.required:
             out.append(f"    {f.attr}: {ann}")
+        elif f.always_present:
+            out.append(f"    {f.attr}: {ann} = attrs.field(factory=list)")
         else:
             out.append(f"    {f.attr}: {ann} | None = None")
     out.append("    unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)")

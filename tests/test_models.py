@@ -167,3 +167,36 @@ def test_shapes_with_as_many_keys_do_not_mix() -> None:
             assert obj.to_dict() == wire
     assert hook({"Name": "c", "Zz": 3}).unknown_fields == {"Zz": 3}
     assert hook({"Name": "b", "ClassPath": "/b"}).class_id is None
+
+
+def test_lists_every_answer_carries_are_never_none() -> None:
+    empty = models.SearchMaterialResponse.from_dict({"TotalCount": 0})
+    assert empty.material_info_set == []
+    assert (
+        models.SearchMaterialResponse.from_dict({"MaterialInfoSet": None}).material_info_set == []
+    )
+    assert empty.to_dict() == {"TotalCount": 0, "MaterialInfoSet": []}
+    assert models.DescribeProjectMaterialsResponse.from_dict({}).material_id_set == []
+    # Lists an answer may leave out stay Optional.
+    assert models.DescribeClassResponse.from_dict({}).path_info_set is None
+
+
+def test_always_present_lists_are_in_every_documented_answer() -> None:
+    from cme_async._catalogue import catalogue
+
+    marked = {
+        (a.key, f.wire)
+        for a in catalogue().actions.values()
+        for f in a.response
+        if f.always_present
+    }
+    assert ("Material/SearchMaterial", "MaterialInfoSet") in marked
+    assert ("Task/DescribeTasks", "TaskInfoSet") in marked
+    for action in REFERENCE["actions"]:
+        key = f"{action['action_class']}/{action['action_name']}"
+        for example in action["examples"]:
+            data = example["response"].get("Data")
+            if example["response"]["Code"] == "Success":
+                for k, wire in marked:
+                    if k == key:
+                        assert wire in data, (key, wire)

@@ -26,9 +26,10 @@ async def use(client: cme_async.AsyncCmeClient) -> None:
         sort={"Field": "CreateTime", "Order": cme_async.SortOrder.DESC},
     )
     total: int | None = found.total_count
+    names = [m.basic_info.name for m in found.material_info_set if m.basic_info]  # never None
     await client.material.delete_material(material_id="m")
     async for task in client.task.iter_describe_tasks(status_set=["SUCCESS"], max_items=3):
-        print(task.task_id, total)
+        print(task.task_id, total, names)
 """
 
 BAD = """

@@ -117,15 +117,19 @@ class ListMediaResponse(_c.Model):
 
     Attributes:
         material_total_count: Total number of matching media. [Wire ``MaterialTotalCount``; int]
-        material_info_set: Media list. [Wire ``MaterialInfoSet``; list of MaterialInfo]
-        class_info_set: Class (folder) list. [Wire ``ClassInfoSet``; list of ClassInfo]
+        material_info_set: Media list. [Wire ``MaterialInfoSet``; list of MaterialInfo; never
+            None: Every documented example answer of this listing has it (ListMedia's
+            ClassInfoSet an empty one); an absent list reads as [].]
+        class_info_set: Class (folder) list. [Wire ``ClassInfoSet``; list of ClassInfo; never
+            None: Every documented example answer of this listing has it (ListMedia's
+            ClassInfoSet an empty one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     material_total_count: int | None = None
-    material_info_set: list[MaterialInfo] | None = None
-    class_info_set: list[ClassInfo] | None = None
+    material_info_set: list[MaterialInfo] = attrs.field(factory=list)
+    class_info_set: list[ClassInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
     _wire = _c.Wire(
@@ -133,7 +137,8 @@ class ListMediaResponse(_c.Model):
             "material_total_count": "MaterialTotalCount",
             "material_info_set": "MaterialInfoSet",
             "class_info_set": "ClassInfoSet",
-        }
+        },
+        always=frozenset({"class_info_set", "material_info_set"}),
     )
 
 
@@ -252,16 +257,21 @@ class SearchMaterialResponse(_c.Model):
 
     Attributes:
         total_count: Total number of matching media. [Wire ``TotalCount``; int]
-        material_info_set: Matching media. [Wire ``MaterialInfoSet``; list of MaterialInfo]
+        material_info_set: Matching media. [Wire ``MaterialInfoSet``; list of MaterialInfo;
+            never None: Every documented example answer of this listing has it (ListMedia's
+            ClassInfoSet an empty one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
-    material_info_set: list[MaterialInfo] | None = None
+    material_info_set: list[MaterialInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"total_count": "TotalCount", "material_info_set": "MaterialInfoSet"})
+    _wire = _c.Wire(
+        {"total_count": "TotalCount", "material_info_set": "MaterialInfoSet"},
+        always=frozenset({"material_info_set"}),
+    )
 
 
 @attrs.define
@@ -366,16 +376,21 @@ class SearchSharedMaterialResponse(_c.Model):
 
     Attributes:
         total_count: Total number of matching media. [Wire ``TotalCount``; int]
-        material_info_set: Matching media. [Wire ``MaterialInfoSet``; list of MaterialInfo]
+        material_info_set: Matching media. [Wire ``MaterialInfoSet``; list of MaterialInfo;
+            never None: Every documented example answer of this listing has it (ListMedia's
+            ClassInfoSet an empty one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
-    material_info_set: list[MaterialInfo] | None = None
+    material_info_set: list[MaterialInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"total_count": "TotalCount", "material_info_set": "MaterialInfoSet"})
+    _wire = _c.Wire(
+        {"total_count": "TotalCount", "material_info_set": "MaterialInfoSet"},
+        always=frozenset({"material_info_set"}),
+    )
 
 
 @attrs.define
@@ -781,16 +796,21 @@ class DescribeClassResponse(_c.Model):
     Attributes:
         path_info_set: Path of the given class (only when a class is given). [Wire
             ``PathInfoSet``; list of ClassInfo]
-        class_info_set: Classes. [Wire ``ClassInfoSet``; list of ClassInfo]
+        class_info_set: Classes. [Wire ``ClassInfoSet``; list of ClassInfo; never None: Every
+            documented example answer of this listing has it (ListMedia's ClassInfoSet an empty
+            one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     path_info_set: list[ClassInfo] | None = None
-    class_info_set: list[ClassInfo] | None = None
+    class_info_set: list[ClassInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"path_info_set": "PathInfoSet", "class_info_set": "ClassInfoSet"})
+    _wire = _c.Wire(
+        {"path_info_set": "PathInfoSet", "class_info_set": "ClassInfoSet"},
+        always=frozenset({"class_info_set"}),
+    )
 
 
 @attrs.define

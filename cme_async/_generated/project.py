@@ -82,15 +82,17 @@ class DescribeProjectMaterialsResponse(_c.Model):
     """``Data`` of the answer to ``Project/DescribeProjectMaterials``.
 
     Attributes:
-        material_id_set: Media IDs. [Wire ``MaterialIdSet``; list of str]
+        material_id_set: Media IDs. [Wire ``MaterialIdSet``; list of str; never None: Every
+            documented example answer of this listing has it (ListMedia's ClassInfoSet an empty
+            one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
-    material_id_set: list[str] | None = None
+    material_id_set: list[str] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"material_id_set": "MaterialIdSet"})
+    _wire = _c.Wire({"material_id_set": "MaterialIdSet"}, always=frozenset({"material_id_set"}))
 
 
 @attrs.define
@@ -202,16 +204,21 @@ class DescribeProjectsResponse(_c.Model):
 
     Attributes:
         total_count: Total number of matching projects. [Wire ``TotalCount``; int]
-        project_info_set: Projects. [Wire ``ProjectInfoSet``; list of ProjectInfo]
+        project_info_set: Projects. [Wire ``ProjectInfoSet``; list of ProjectInfo; never None:
+            Every documented example answer of this listing has it (ListMedia's ClassInfoSet an
+            empty one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
-    project_info_set: list[ProjectInfo] | None = None
+    project_info_set: list[ProjectInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"total_count": "TotalCount", "project_info_set": "ProjectInfoSet"})
+    _wire = _c.Wire(
+        {"total_count": "TotalCount", "project_info_set": "ProjectInfoSet"},
+        always=frozenset({"project_info_set"}),
+    )
 
 
 @attrs.define
@@ -256,16 +263,20 @@ class SearchProjectResponse(_c.Model):
     Attributes:
         total_count: Total number of matching projects. [Wire ``TotalCount``; int]
         project_basic_info_set: Projects (basic information). [Wire ``ProjectBasicInfoSet``;
-            list of ProjectBasicInfo]
+            list of ProjectBasicInfo; never None: Every documented example answer of this
+            listing has it (ListMedia's ClassInfoSet an empty one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
-    project_basic_info_set: list[ProjectBasicInfo] | None = None
+    project_basic_info_set: list[ProjectBasicInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"total_count": "TotalCount", "project_basic_info_set": "ProjectBasicInfoSet"})
+    _wire = _c.Wire(
+        {"total_count": "TotalCount", "project_basic_info_set": "ProjectBasicInfoSet"},
+        always=frozenset({"project_basic_info_set"}),
+    )
 
 
 __all__ = [

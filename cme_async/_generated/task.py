@@ -62,16 +62,21 @@ class DescribeTasksResponse(_c.Model):
 
     Attributes:
         total_count: Total number of matching tasks. [Wire ``TotalCount``; int]
-        task_info_set: Tasks. [Wire ``TaskInfoSet``; list of TaskInfo]
+        task_info_set: Tasks. [Wire ``TaskInfoSet``; list of TaskInfo; never None: Every
+            documented example answer of this listing has it (ListMedia's ClassInfoSet an empty
+            one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
-    task_info_set: list[TaskInfo] | None = None
+    task_info_set: list[TaskInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"total_count": "TotalCount", "task_info_set": "TaskInfoSet"})
+    _wire = _c.Wire(
+        {"total_count": "TotalCount", "task_info_set": "TaskInfoSet"},
+        always=frozenset({"task_info_set"}),
+    )
 
 
 @attrs.define

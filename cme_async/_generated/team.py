@@ -32,15 +32,17 @@ class DescribeTeamsResponse(_c.Model):
     """``Data`` of the answer to ``Team/DescribeTeams``.
 
     Attributes:
-        team_set: Teams. [Wire ``TeamSet``; list of TeamInfo]
+        team_set: Teams. [Wire ``TeamSet``; list of TeamInfo; never None: Every documented
+            example answer of this listing has it (ListMedia's ClassInfoSet an empty one); an
+            absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
-    team_set: list[TeamInfo] | None = None
+    team_set: list[TeamInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"team_set": "TeamSet"})
+    _wire = _c.Wire({"team_set": "TeamSet"}, always=frozenset({"team_set"}))
 
 
 @attrs.define
@@ -68,16 +70,20 @@ class DescribeJoinTeamsResponse(_c.Model):
 
     Attributes:
         total_count: Total number of joined teams. [Wire ``TotalCount``; int]
-        team_set: Joined teams. [Wire ``TeamSet``; list of JoinTeamInfo]
+        team_set: Joined teams. [Wire ``TeamSet``; list of JoinTeamInfo; never None: Every
+            documented example answer of this listing has it (ListMedia's ClassInfoSet an empty
+            one); an absent list reads as [].]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     total_count: int | None = None
-    team_set: list[JoinTeamInfo] | None = None
+    team_set: list[JoinTeamInfo] = attrs.field(factory=list)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"total_count": "TotalCount", "team_set": "TeamSet"})
+    _wire = _c.Wire(
+        {"total_count": "TotalCount", "team_set": "TeamSet"}, always=frozenset({"team_set"})
+    )
 
 
 __all__ = [
