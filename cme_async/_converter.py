@@ -502,6 +502,11 @@ def request_body(cl: type, values: dict[str, Any], where: str) -> dict[str, Any]
     return body
 
 
+def person(user_id: str | None) -> dict[str, str] | None:
+    """The default ``Owner``: the client's user as a PERSON (None for a client with no user)."""
+    return None if user_id is None else {"Type": "PERSON", "Id": user_id}
+
+
 def parse(cl: type[M], data: Any, action: str) -> M:
     """Structure an answer's ``Data`` (absent ``Data`` reads as an empty object).
 

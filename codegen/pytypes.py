@@ -82,7 +82,9 @@ def clean(text: str) -> str:
     return " ".join(text.replace("\\", "\\\\").replace('"""', "'''").split())
 
 
-def field_doc(f: FieldSpec, indent: str, *, wire_types: bool = True) -> str:
+def field_doc(
+    f: FieldSpec, indent: str, *, wire_types: bool = True, default: str | None = None
+) -> str:
     """One ``name: text`` docstring entry, wrapped."""
     text = clean(f.description)
     extra = [
@@ -94,6 +96,8 @@ def field_doc(f: FieldSpec, indent: str, *, wire_types: bool = True) -> str:
     lim = limits(f)
     if lim:
         extra.append(lim)
+    if default:
+        extra.append(f"when None: {default}")
     if f.always_present:
         extra.append("never None: " + clean(f.always_present))
     if f.notes:

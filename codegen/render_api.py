@@ -48,18 +48,52 @@ def _raises(a: ActionSpec, cat: Catalogue) -> list[str]:
     return ["", "        Raises:", *out] if out else []
 
 
+# Top-level request fields the client fills when the caller passes None:
+# wire name -> (type, expression, words for the docstring).
+CLIENT_DEFAULTS = {
+    "Platform": ("string", "self._client.platform", "the client's platform"),
+    "Owner": ("Entity", "_c.person(self._client.user_id)", "the client's user, as a PERSON"),
+}
+
+
+def client_default(f: FieldSpec) -> tuple[str, str] | None:
+    """``(expression, words)`` when the client supplies this top-level request field."""
+    known = CLIENT_DEFAULTS.get(f.wire)
+    if known is None or known[0] != f.type:
+        return None
+    return known[1], known[2]
+
+
 def _signature(fields: list[FieldSpec], extra: list[str]) -> list[str]:
     out = []
     for f in fields:
         t = arg_type(f)
-        out.append(
-            f"        {f.attr}: {t}," if f.required else f"        {f.attr}: {t} | None = None,"
-        )
+        if f.required and client_default(f) is None:
+            out.append(f"        {f.attr}: {t},")
+        else:
+            out.append(f"        {f.attr}: {t} | None = None,")
     return out + extra + CALL_ARGS
 
 
-def _values(names: list[str]) -> str:
-    return "{" + ", ".join(f'"{n}": {n}' for n in names) + "}"
+def _ordered(fields: tuple[FieldSpec, ...]) -> list[FieldSpec]:
+    """Required arguments first, then optional ones (client defaults count as optional)."""
+    required = [f for f in fields if f.required and client_default(f) is None]
+    return required + [f for f in fields if f not in required]
+
+
+def _values(fields: list[FieldSpec], extra: tuple[str, ...] = ()) -> str:
+    items = []
+    for f in fields:
+        default = client_default(f)
+        value = f.attr if default is None else f"{default[0]} if {f.attr} is None else {f.attr}"
+        items.append(f'"{f.attr}": {value}')
+    items += [f'"{n}": {n}' for n in extra]
+    return "{" + ", ".join(items) + "}"
+
+
+def _arg_doc(f: FieldSpec) -> str:
+    default = client_default(f)
+    return field_doc(f, "            ", default=default[1] if default else None)
 
 
 def _summary(a: ActionSpec) -> list[str]:
@@ -80,12 +114,10 @@ def _summary(a: ActionSpec) -> list[str]:
 def emit_method(a: ActionSpec, cat: Catalogue) -> str:
     resp = f"{a.action_name}Response" if a.has_data else "None"
     out = [f"    async def {a.method}(", "        self,", "        *,"]
-    out += _signature(
-        [f for f in a.request if f.required] + [f for f in a.request if not f.required], []
-    )
+    out += _signature(_ordered(a.request), [])
     out.append(f"    ) -> {resp}:")
     doc = [*_summary(a), "", "        Args:"]
-    doc += [field_doc(f, "            ") for f in a.request] or ["            (none)"]
+    doc += [_arg_doc(f) for f in a.request] or ["            (none)"]
     doc += ["", "        Returns:"]
     if a.has_data:
         doc.append(f"            {resp}: the answer's ``Data``.")
@@ -99,7 +131,7 @@ def emit_method(a: ActionSpec, cat: Catalogue) -> str:
     ]
     out += doc
     where = f"{a.action_class.lower()}.{a.method}"
-    values = _values([f.attr for f in a.request])
+    values = _values(list(a.request))
     out.append(f'        body = _c.request_body({a.action_name}Request, {values}, "{where}")')
     call = (
         f'await self._client.call("{a.action_class}", "{a.action_name}", body, {FORWARD}, '
@@ -140,7 +172,7 @@ def pages_spec(a: ActionSpec, cat: Catalogue) -> str:
 
 def emit_paginator(a: ActionSpec, cat: Catalogue) -> str:
     item = _item_type(a, cat)
-    fields = [f for f in a.request if f.required] + [f for f in a.request if not f.required]
+    fields = _ordered(a.request)
     if a.paging == "offset":
         fields = [f for f in fields if f.wire != "Limit"]
         extra = ["        page_size: int | None = None,", "        max_items: int | None = None,"]
@@ -163,12 +195,11 @@ def emit_paginator(a: ActionSpec, cat: Catalogue) -> str:
         )
     )
     out.append('        """')
-    names = [f.attr for f in fields]
-    if a.paging == "time_window":
-        names.append("start_time_offset")
+    extra_names = ("start_time_offset",) if a.paging == "time_window" else ()
     where = f"{a.action_class.lower()}.iter_{a.method}"
     out.append(
-        f'        body = _c.request_body({a.action_name}Request, {_values(names)}, "{where}")'
+        f"        body = _c.request_body({a.action_name}Request, "
+        f'{_values(fields, extra_names)}, "{where}")'
     )
     size = "page_size=page_size, " if a.paging == "offset" else ""
     out.append(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cme_async._catalogue import Catalogue, FieldSpec, dumps
+from cme_async._catalogue import ActionSpec, Catalogue, FieldSpec, dumps
 from codegen.pytypes import arg_type, clean, limits, words
+from codegen.render_api import client_default
 from codegen.render_models import (
     HEADER,
     request_class,
@@ -125,13 +126,45 @@ def _table(fields: tuple[FieldSpec, ...], arg: bool) -> list[str]:
         wire = f"`{f.wire}`" + "".join(f" / `{a.strip()}`" for a in f.aliases)
         t = texpr(f.type)
         typ = arg_type(f) if arg else words(t)
-        extra = "; ".join([limits(f), *f.notes]).strip("; ")
+        default = client_default(f) if arg else None
+        when_none = [f"when None: {default[1]}"] if default else []
+        extra = "; ".join([limits(f), *when_none, *f.notes]).strip("; ")
         out.append(f"| `{f.attr}` | {wire} | `{_md(typ)}` | {_md(extra)} | {_md(f.description)} |")
     return out
 
 
 # The sections every method links to (call options, shared errors, paging rules).
 EVERY_METHOD = (Path(__file__).parent / "shared.md").read_text(encoding="utf-8").rstrip()
+
+
+def _defaults_section(actions: list[ActionSpec]) -> list[str]:
+    def methods(wire: str) -> str:
+        found = [
+            f"`{a.action_class.lower()}.{a.method}`"
+            for a in actions
+            if any(f.wire == wire and client_default(f) for f in a.request)
+        ]
+        return ", ".join(found) if found else "none"
+
+    no_platform = [
+        f"`{a.action_class.lower()}.{a.method}`"
+        for a in actions
+        if not any(f.wire == "Platform" for f in a.request)
+    ]
+    return [
+        "## Defaults from the client",
+        "",
+        "Where the wire body has a top-level `Platform`, the method takes `platform=` and, when",
+        "it is None, sends the client's platform (`client.platform`: the `platform=` given to the",
+        "client, else the signer's). Where it has a top-level `Owner`, `owner=` defaults to",
+        '`{"Type": "PERSON", "Id": client.user_id}` (a client acting for no user must pass it).',
+        "An explicit argument always wins. Structures inside arguments (a `SearchScope`'s",
+        "`Platform` and `Owner`) are sent as given.",
+        "",
+        f"- `platform=` (defaulted): {methods('Platform')}.",
+        f"- `owner=` (defaulted): {methods('Owner')}.",
+        f"- No `platform=` (their wire body has no `Platform`): {', '.join(no_platform)}.",
+    ]
 
 
 def actions_doc(cat: Catalogue) -> str:
@@ -157,7 +190,7 @@ def actions_doc(cat: Catalogue) -> str:
             f"{a.action_name.lower()}) | `client.{a.action_class.lower()}.{a.method}` | "
             f"{'yes' if a.replay_safe else 'no'} | {paging} |"
         )
-    out += ["", EVERY_METHOD]
+    out += ["", EVERY_METHOD, "", *_defaults_section(actions)]
     for a in actions:
         out += ["", f"## {a.key}", "", _md(a.description)]
         if a.title_zh or a.doc_id:

@@ -234,3 +234,23 @@ async def test_namespaces_of_a_with_options_view_use_the_view() -> None:
         assert view.material._client is view
         await view.material.delete_material(material_id="m")
     assert sent(r) == {"MaterialId": "m"}
+
+
+async def test_platform_and_owner_default_to_the_clients() -> None:
+    async with mocked_client() as (client, router):
+        r = route(router, "Material", "DescribeClass").respond(json=ok({"ClassInfoSet": []}))
+        await client.material.describe_class()
+        assert sent(r) == {"Platform": "1000000009", "Owner": {"Type": "PERSON", "Id": "user_1"}}
+        # An explicit argument wins; views act for their own user.
+        await client.material.describe_class(platform="p2", owner={"Type": "TEAM", "Id": "t"})
+        assert sent(r) == {"Platform": "p2", "Owner": {"Type": "TEAM", "Id": "t"}}
+        await client.as_user("user_2").material.describe_class(first_level=True)
+        assert sent(r) == {
+            "Platform": "1000000009",
+            "Owner": {"Type": "PERSON", "Id": "user_2"},
+            "FirstLevel": True,
+        }
+        c = route(router, "Material", "CreateClass").respond(json=ok({"ClassId": 7}))
+        await client.material.create_class(name="n", parent_class_id=1)
+        assert sent(c)["Owner"] == {"Type": "PERSON", "Id": "user_1"}
+        assert "Platform" not in sent(c)  # CreateClass's body has no Platform

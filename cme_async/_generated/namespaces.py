@@ -308,9 +308,9 @@ class MaterialActions:
     async def list_media(
         self,
         *,
-        platform: str,
         class_id: int,
-        owner: Entity | EntityDict,
+        platform: str | None = None,
+        owner: Entity | EntityDict | None = None,
         offset: int | None = None,
         limit: int | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -323,9 +323,11 @@ class MaterialActions:
         :meth:`iter_list_media`. Documentation oddities: docs/actions.md#materiallistmedia.
 
         Args:
-            platform: Platform. [Wire ``Platform``; str; required]
+            platform: Platform. [Wire ``Platform``; str; required; when None: the client's
+                platform]
             class_id: Class (folder) ID. [Wire ``ClassId``; int; required]
-            owner: Owner of the class. [Wire ``Owner``; Entity; required]
+            owner: Owner of the class. [Wire ``Owner``; Entity; required; when None: the
+                client's user, as a PERSON]
             offset: Offset of the first record, default 0. [Wire ``Offset``; int; server default
                 0; minimum 0]
             limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server
@@ -343,9 +345,9 @@ class MaterialActions:
         body = _c.request_body(
             ListMediaRequest,
             {
-                "platform": platform,
+                "platform": self._client.platform if platform is None else platform,
                 "class_id": class_id,
-                "owner": owner,
+                "owner": _c.person(self._client.user_id) if owner is None else owner,
                 "offset": offset,
                 "limit": limit,
             },
@@ -365,9 +367,9 @@ class MaterialActions:
     def iter_list_media(
         self,
         *,
-        platform: str,
         class_id: int,
-        owner: Entity | EntityDict,
+        platform: str | None = None,
+        owner: Entity | EntityDict | None = None,
         offset: int | None = None,
         page_size: int | None = None,
         max_items: int | None = None,
@@ -383,7 +385,12 @@ class MaterialActions:
         """
         body = _c.request_body(
             ListMediaRequest,
-            {"platform": platform, "class_id": class_id, "owner": owner, "offset": offset},
+            {
+                "class_id": class_id,
+                "platform": self._client.platform if platform is None else platform,
+                "owner": _c.person(self._client.user_id) if owner is None else owner,
+                "offset": offset,
+            },
             "material.iter_list_media",
         )
         return _p.paginate(
@@ -1257,7 +1264,7 @@ class MaterialActions:
         *,
         parent_class_id: int,
         name: str,
-        owner: Entity | EntityDict,
+        owner: Entity | EntityDict | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         deadline: float | None = None,
@@ -1270,7 +1277,8 @@ class MaterialActions:
         Args:
             parent_class_id: Parent class ID. [Wire ``ParentClassId``; int; required]
             name: Class name. [Wire ``Name``; str; required]
-            owner: Owner of the class. [Wire ``Owner``; Entity; required]
+            owner: Owner of the class. [Wire ``Owner``; Entity; required; when None: the
+                client's user, as a PERSON]
 
         Returns:
             CreateClassResponse: the answer's ``Data``.
@@ -1282,7 +1290,11 @@ class MaterialActions:
         """
         body = _c.request_body(
             CreateClassRequest,
-            {"parent_class_id": parent_class_id, "name": name, "owner": owner},
+            {
+                "parent_class_id": parent_class_id,
+                "name": name,
+                "owner": _c.person(self._client.user_id) if owner is None else owner,
+            },
             "material.create_class",
         )
         data = await self._client.call(
@@ -1334,8 +1346,8 @@ class MaterialActions:
     async def describe_class(
         self,
         *,
-        platform: str,
-        owner: Entity | EntityDict,
+        platform: str | None = None,
+        owner: Entity | EntityDict | None = None,
         base_class_id: int | None = None,
         first_level: bool | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -1348,8 +1360,10 @@ class MaterialActions:
         Documentation oddities: docs/actions.md#materialdescribeclass.
 
         Args:
-            platform: Platform. [Wire ``Platform``; str; required]
-            owner: Owner of the classes. [Wire ``Owner``; Entity; required]
+            platform: Platform. [Wire ``Platform``; str; required; when None: the client's
+                platform]
+            owner: Owner of the classes. [Wire ``Owner``; Entity; required; when None: the
+                client's user, as a PERSON]
             base_class_id: ID of the class to start from; default -1 = the root. [Wire
                 ``BaseClassId``; int; server default -1]
             first_level: Only return one level of classes. [Wire ``FirstLevel``; bool]
@@ -1365,8 +1379,8 @@ class MaterialActions:
         body = _c.request_body(
             DescribeClassRequest,
             {
-                "platform": platform,
-                "owner": owner,
+                "platform": self._client.platform if platform is None else platform,
+                "owner": _c.person(self._client.user_id) if owner is None else owner,
                 "base_class_id": base_class_id,
                 "first_level": first_level,
             },
@@ -1387,7 +1401,7 @@ class MaterialActions:
         self,
         *,
         class_id: int,
-        owner: Entity | EntityDict,
+        owner: Entity | EntityDict | None = None,
         name: str | None = None,
         parent_class_id: int | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -1401,7 +1415,8 @@ class MaterialActions:
 
         Args:
             class_id: Class ID. [Wire ``ClassId``; int; required]
-            owner: Owner of the class. [Wire ``Owner``; Entity; required]
+            owner: Owner of the class. [Wire ``Owner``; Entity; required; when None: the
+                client's user, as a PERSON]
             name: New class name. [Wire ``Name``; str]
             parent_class_id: New parent class ID. [Wire ``ParentClassId``; int]
 
@@ -1417,7 +1432,7 @@ class MaterialActions:
             ModifyClassRequest,
             {
                 "class_id": class_id,
-                "owner": owner,
+                "owner": _c.person(self._client.user_id) if owner is None else owner,
                 "name": name,
                 "parent_class_id": parent_class_id,
             },
@@ -1439,7 +1454,7 @@ class MaterialActions:
         class_id: int,
         material_type: Literal["VIDEO", "AUDIO", "IMAGE", "STICKER", "EFFECT_VIDEO"],
         name: str,
-        owner: Entity | EntityDict,
+        owner: Entity | EntityDict | None = None,
         verify_sign: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
@@ -1456,7 +1471,8 @@ class MaterialActions:
                 ``MaterialType``; str; required; known values: VIDEO, AUDIO, IMAGE, STICKER,
                 EFFECT_VIDEO (others are passed through)]
             name: Media name. [Wire ``Name``; str; required]
-            owner: Owner of the media. [Wire ``Owner``; Entity; required]
+            owner: Owner of the media. [Wire ``Owner``; Entity; required; when None: the
+                client's user, as a PERSON]
             verify_sign: Upload signature (a client access signature with action=Upload). [Wire
                 ``VerifySign``; str; Note: Only on the live page (DOC-51360): an action=Upload
                 client access signature.]
@@ -1475,7 +1491,7 @@ class MaterialActions:
                 "class_id": class_id,
                 "material_type": material_type,
                 "name": name,
-                "owner": owner,
+                "owner": _c.person(self._client.user_id) if owner is None else owner,
                 "verify_sign": verify_sign,
             },
             "material.create_upload_material",
