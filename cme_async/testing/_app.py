@@ -178,16 +178,19 @@ class App:
         body = _parse_body(raw)
         reply: Reply | None = None
         status: TicketStatus | None = None
+        session: Session | None = None
         try:
-            reply, status = await self._answer(key, ticket, body, request_id)
+            reply, status, session = await self._answer(key, ticket, body, request_id)
             return reply
         finally:  # unanswered requests (a dropped connection, a cancelled call) too
-            tickets = self.world.tickets
+            if status is None:  # the app did not get as far as judging the ticket
+                tickets = self.world.tickets
+                status, session = tickets.status(ticket), tickets.identify(ticket)
             self.controls.ledger.record(
                 self.world.clock(),
                 key,
-                tickets.identify(ticket),
-                tickets.status(ticket) if status is None else status,
+                session,
+                status,
                 raw.decode("utf-8", "replace") if body is _NOT_JSON else body,
                 None if reply is None else reply.status,
                 None if reply is None else reply.code,
@@ -196,7 +199,8 @@ class App:
 
     async def _answer(
         self, key: str, ticket: str | None, body: Any, request_id: str
-    ) -> tuple[Reply, TicketStatus | None]:
+    ) -> tuple[Reply, TicketStatus | None, Session | None]:
+        """The answer, what the ticket was, and whose (None, None: not judged)."""
         controls = self.controls
         delay = controls.delay(key)
         if delay > 0:
@@ -205,9 +209,9 @@ class App:
         if rule is not None:
             if rule.kind == "drop_connection":
                 raise _Drop
-            return injected(rule, request_id, None), None
+            return injected(rule, request_id, None), None, None
         if controls.rate_limited(key):
-            return envelope(Fault("RequestLimitExceeded"), None, request_id), None
+            return envelope(Fault("RequestLimitExceeded"), None, request_id), None, None
         tickets = self.world.tickets
         session, status = tickets.lookup(ticket)
         expiry = controls.random_expiry
@@ -215,9 +219,10 @@ class App:
             tickets.end(session)
             session, status = None, "expired"
         if session is None:
-            return envelope(Fault("AuthFailure.SessionInvalid"), None, request_id), status
+            refused = envelope(Fault("AuthFailure.SessionInvalid"), None, request_id)
+            return refused, status, tickets.identify(ticket)
         session.uses += 1
-        return self._run(key, session, body, request_id), status
+        return self._run(key, session, body, request_id), status, session
 
     def _run(self, key: str, session: Session, body: Any, request_id: str) -> Reply:
         handler = self.handlers.get(key)

@@ -9,6 +9,7 @@ read the body with the type-only readers of ``handlers/_read.py``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,7 +51,6 @@ def _check_fields(
     structs: Mapping[str, StructSpec],
 ) -> None:
     for spec in fields:
-        path = prefix + spec.wire
         value = body.get(spec.wire, None)
         if value is None:
             for alias in spec.aliases:
@@ -59,9 +59,18 @@ def _check_fields(
                     break
         if value is None:
             if spec.required:
-                raise missing(path)
+                raise missing(prefix + spec.wire)
             continue
-        _check_value(spec, spec.type.replace(" ", ""), value, path, structs)
+        _check_value(spec, spec.type, value, prefix + spec.wire, structs)
+
+
+@functools.cache
+def _parse_type(type_expr: str) -> tuple[str | None, tuple[str, ...]]:
+    """``(inner, ())`` for ``list[inner]``, else ``(None, options)`` of a ``a|b`` union."""
+    compact = type_expr.replace(" ", "")
+    if compact.startswith("list[") and compact.endswith("]"):
+        return compact[5:-1], ()
+    return None, tuple(compact.split("|"))
 
 
 def _check_value(
@@ -73,41 +82,43 @@ def _check_value(
     *,
     item: bool = False,
 ) -> None:
-    if type_expr.startswith("list[") and type_expr.endswith("]"):
+    inner, options = _parse_type(type_expr)
+    if inner is not None:
         if not isinstance(value, list):
             raise invalid(path, "expected an array", subcode(path))
         if spec.max_items is not None and len(value) > spec.max_items:
             raise invalid(path, f"at most {spec.max_items} items allowed", subcode(path))
-        inner = type_expr[5:-1]
         for n, entry in enumerate(value):
             _check_value(spec, inner, entry, f"{path}[{n}]", structs, item=True)
         return
-    options = type_expr.split("|")
-    errors = []
     for option in options:
-        why = _type_error(option, value)
-        if why is None:
+        if _type_error(option, value) is None:
             break
-        errors.append(why)
     else:
-        raise invalid(path, " or ".join(errors), subcode(path.split("[")[0]))
-    top = path.split("[")[0]
+        errors = " or ".join(str(_type_error(option, value)) for option in options)
+        raise invalid(path, errors, subcode(path.split("[")[0]))
     if spec.enum and isinstance(value, str | int) and str(value) not in spec.enum:
         allowed = ", ".join(spec.enum)
-        raise invalid(path, f"{value!r} is not one of {allowed}", subcode(top))
+        raise invalid(path, f"{value!r} is not one of {allowed}", subcode(path.split("[")[0]))
     longest = spec.item_max_length if item else spec.max_length
     if longest is not None and isinstance(value, str) and len(value) > longest:
-        raise invalid(path, f"longer than {longest} characters", subcode(top))
+        raise invalid(path, f"longer than {longest} characters", subcode(path.split("[")[0]))
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if spec.maximum is not None and value > spec.maximum:
-            if top == "Limit":
-                raise Fault("InvalidParameterValue.Limit")
-            raise invalid(path, f"greater than {spec.maximum:g}", subcode(top))
-        if spec.minimum is not None and value < spec.minimum:
-            raise invalid(path, f"less than {spec.minimum:g}", subcode(top))
-    struct = structs.get(type_expr)
-    if struct is not None and isinstance(value, Mapping):
-        _check_fields(struct.fields, value, path + ".", structs)
+        _check_range(spec, value, path)
+    if isinstance(value, Mapping) and len(options) == 1:
+        struct = structs.get(options[0])
+        if struct is not None:
+            _check_fields(struct.fields, value, path + ".", structs)
+
+
+def _check_range(spec: FieldSpec, value: float, path: str) -> None:
+    top = path.split("[")[0]
+    if spec.maximum is not None and value > spec.maximum:
+        if top == "Limit":
+            raise Fault("InvalidParameterValue.Limit")
+        raise invalid(path, f"greater than {spec.maximum:g}", subcode(top))
+    if spec.minimum is not None and value < spec.minimum:
+        raise invalid(path, f"less than {spec.minimum:g}", subcode(top))
 
 
 def _type_error(type_name: str, value: Any) -> str | None:
