@@ -195,3 +195,20 @@ async def test_fail_randomly_any_request_with_http_status_over_tcp(fake: FakeCme
         assert not fake.controls.random_faults
         with pytest.raises(ValueError):
             await remote.fail_randomly(2.0)
+
+
+async def test_a_client_that_gives_up_mid_login_leaves_the_server_serving(fake: FakeCme) -> None:
+    """What a process killed during its login looks like to the emulator over TCP."""
+    async with fake.serve() as url, httpx.AsyncClient(base_url=url) as http:
+        fake.login_latency(0.3)
+        with pytest.raises(httpx.ReadTimeout):
+            await _login(http, "crashed", timeout=0.05)
+        assert fake.login_attempts == 1
+        for _ in range(200):  # the abandoned login still completes on the server
+            if fake.requests_for("Login", user_id="crashed"):
+                break
+            await asyncio.sleep(0.01)
+        assert [r.code for r in fake.requests_for("Login", user_id="crashed")] == ["Success"]
+        fake.login_latency(0)
+        assert (await _login(http, "survivor")).json()["Response"]["Authorization"]
+        assert fake.logins_for("survivor") == 1 and fake.logins_for("crashed") == 1
