@@ -76,4 +76,6 @@ class FakeCmeTransport(httpx.AsyncBaseTransport):
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             )
-        return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)
+        # A stream, as a socket transport gives: the client may read it in chunks or bound it.
+        stream = httpx.ByteStream(b"".join(chunks))
+        return httpx.Response(status, headers=headers, stream=stream, request=request)

@@ -124,3 +124,13 @@ def test_cli_flags_for_tenants_latency_ttl_and_the_log() -> None:
         from cme_async.testing.__main__ import main
 
         main(["--credentials", "only:two"])
+
+
+async def test_the_in_process_transport_answers_with_a_stream(fake: FakeCme) -> None:
+    """Like a socket transport: a client may read the answer in chunks (and bound it)."""
+    async with (
+        httpx.AsyncClient(transport=fake.transport(), base_url="http://x") as http,
+        http.stream("GET", "/", params={"signature": make_signature()}) as response,
+    ):
+        chunks = [chunk async for chunk in response.aiter_raw()]
+    assert b"Authorization" in b"".join(chunks)
