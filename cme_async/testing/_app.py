@@ -56,6 +56,15 @@ def _parse_body(raw: bytes) -> Any:
         return _NOT_JSON
 
 
+def _loggable(raw: bytes, body: Any) -> Any:
+    """The body as the request log keeps it: signatures (``VerifySign``) masked."""
+    if body is _NOT_JSON:
+        return raw.decode("utf-8", "replace")
+    if isinstance(body, dict) and "VerifySign" in body:
+        return {**body, "VerifySign": "***"}
+    return body
+
+
 class App:
     """ASGI callable over a :class:`World`, its :class:`Controls` and the registered keys."""
 
@@ -191,7 +200,7 @@ class App:
                 key,
                 session,
                 status,
-                raw.decode("utf-8", "replace") if body is _NOT_JSON else body,
+                _loggable(raw, body),
                 None if reply is None else reply.status,
                 None if reply is None else reply.code,
                 request_id,

@@ -89,6 +89,20 @@ async def test_failures_are_logged_with_their_outcome(api: Api, fake: FakeCme) -
     assert (not_json.body, not_json.code) == ("{oops", "InvalidParameter")
 
 
+async def test_signatures_in_bodies_are_masked_in_the_log(api: Api, fake: FakeCme) -> None:
+    body = {
+        "ClassId": fake.root_class_id(),
+        "MaterialType": "VIDEO",
+        "Name": "clip",
+        "Owner": {"Type": "PERSON", "Id": DEMO_USER_ID},
+        "VerifySign": make_signature(action="Upload"),
+    }
+    assert await api.code("Material/CreateUploadMaterial", body) == "Success"
+    logged = fake.requests[-1].body
+    assert logged["VerifySign"] == "***" and logged["Name"] == "clip"
+    assert body["VerifySign"] != "***"  # the request itself was not touched
+
+
 async def test_counters_per_user_and_reset(fake: FakeCme) -> None:
     async with httpx.AsyncClient(transport=fake.transport(), base_url="http://x") as http:
         for user in ("u1", "u1", "u2"):
