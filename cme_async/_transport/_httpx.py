@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import weakref
+import zlib
 from typing import Any
 from urllib.parse import quote
 
@@ -45,7 +46,10 @@ from ._scrub import LOOP_MISMATCH, scrub_httpx
 
 __all__ = ["HttpxTransport", "build_httpx_client"]
 
-_POST_HEADERS = {"Content-Type": "application/json"}
+# Only encodings ``_read`` inflates within bounds (httpx would add br/zstd when installed).
+_ACCEPT = "gzip, deflate"
+_POST_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": _ACCEPT}
+_GET_HEADERS = {"Accept-Encoding": _ACCEPT}
 _CACHE_SIZE = 256
 # Seconds aclose() waits for abandoned exchanges on a client it does not own.
 _CLOSE_WAIT = 5.0
@@ -294,7 +298,7 @@ class HttpxTransport:
                 method,
                 self._url(url, secret),
                 content=content,
-                headers=_POST_HEADERS if content is not None else None,
+                headers=_POST_HEADERS if content is not None else _GET_HEADERS,
                 timeout=self._timeout(timeout),
             )
             request.stream = _Body(content or b"", exchange)
@@ -371,15 +375,80 @@ class HttpxTransport:
 
 
 async def _read(response: httpx.Response, max_bytes: int) -> bytes:
-    """The whole (decoded) body, refusing to hold more than ``max_bytes``."""
-    declared = response.headers.get("content-length")
+    """The whole (decoded) body, refusing to hold more than ``max_bytes``.
+
+    gzip and deflate are inflated here, never more than the room left at a time (httpx's
+    own decoder inflates a whole network chunk at once: a 300 KB gzip bomb peaked at
+    143 MiB with max_bytes of 1 MiB, against 3 MiB now).
+    """
+    headers = response.headers
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _TooLarge
+    encoding = headers.get("content-encoding", "").strip().lower()
+    inflater: _Inflater | None = None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        inflater = _Inflater(encoding)
+    source = (
+        response.aiter_raw()
+        if inflater is not None or encoding in ("", "identity")
+        else (
+            response.aiter_bytes()  # an encoding the SDK did not ask for: httpx decodes it
+        )
+    )
     chunks: list[bytes] = []
     total = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in source:
+        if inflater is not None:
+            chunk = inflater.feed(chunk, max_bytes - total)
         total += len(chunk)
         if total > max_bytes:
             raise _TooLarge
         chunks.append(chunk)
+    if inflater is not None:
+        tail = inflater.flush()
+        total += len(tail)
+        if total > max_bytes:
+            raise _TooLarge
+        chunks.append(tail)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _Inflater:
+    """gzip / deflate decoding that never produces more than it is given room for."""
+
+    __slots__ = ("_decoder", "_deflate_first")
+
+    def __init__(self, encoding: str) -> None:
+        gzip = encoding != "deflate"
+        self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
+        # "deflate" is sent zlib-wrapped or raw in the wild: try wrapped, then raw.
+        self._deflate_first = not gzip
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            while data:
+                piece = self._decoder.decompress(data, room - size + 1)
+                self._deflate_first = False
+                size += len(piece)
+                pieces.append(piece)
+                if size > room:
+                    raise _TooLarge
+                data = self._decoder.unconsumed_tail
+        except zlib.error as exc:
+            if not self._deflate_first:
+                raise httpx.DecodingError(
+                    f"the answer is not valid compressed data: {exc}"
+                ) from None
+            self._deflate_first = False
+            self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+            return self.feed(data, room)
+        return b"".join(pieces)
+
+    def flush(self) -> bytes:
+        try:
+            return self._decoder.flush()
+        except zlib.error as exc:
+            raise httpx.DecodingError(f"the answer is not valid compressed data: {exc}") from None

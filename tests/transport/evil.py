@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import zlib
 
 OK_BODY = json.dumps({"Code": "Success", "Message": "ok", "Data": {"n": 1}}).encode()
 HUGE_TOTAL = 64 * 1024 * 1024  # what /huge would send if nobody stopped reading
@@ -20,6 +21,26 @@ SLOW_BYTES = 60  # /slowloris: one byte every SLOW_STEP seconds (24 s in all)
 SLOW_STEP = 0.4
 LATE_HEADERS = 2.0  # /late: seconds before anything is answered
 HANG = 30.0  # /hang: seconds before answering
+BOMB_MIB = 300  # /bomb: what its gzip body inflates to
+
+
+def _compress(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return packer.compress(data) + packer.flush()
+
+
+def _bomb() -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * (1 << 20)
+    return b"".join(packer.compress(block) for _ in range(BOMB_MIB)) + packer.flush()
+
+
+# Answers in the encodings the SDK accepts, and a gzip bomb.
+ENCODED = {
+    "/gzip": (b"gzip", _compress(OK_BODY, 31)),
+    "/deflate": (b"deflate", _compress(OK_BODY, 15)),
+    "/deflate-raw": (b"deflate", _compress(OK_BODY, -15)),
+}
 
 
 class Request:
@@ -167,6 +188,18 @@ class EvilServer:
             except ConnectionError:
                 self.huge_closed_by_client = True
             return False
+        if path in ENCODED or path == "/bomb":
+            encoding, data = ENCODED[path] if path in ENCODED else (b"gzip", _bomb())
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n"
+                % (encoding, len(data))
+            )
+            writer.write(data)
+            try:
+                await writer.drain()
+            except ConnectionError:
+                return False
+            return path != "/bomb"
         if path == "/malformed":
             writer.write(b"HTTP/1.1 2OO NOPE\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()

@@ -22,7 +22,7 @@ from tests.transport.conftest import (
     failure_of,
     renderings,
 )
-from tests.transport.evil import SLOW_BYTES, SLOW_STEP, EvilServer
+from tests.transport.evil import OK_BODY, SLOW_BYTES, SLOW_STEP, EvilServer
 
 
 async def test_an_answer_carries_status_body_and_only_the_headers_read(
@@ -131,6 +131,33 @@ async def test_a_huge_answer_is_refused_while_streaming_and_its_connection_close
         await asyncio.sleep(0.1)
     assert evil.huge_closed_by_client  # the connection went down, not back to the pool
     assert evil.huge_bytes_sent < 32 * limit
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/deflate", "/deflate-raw"])
+async def test_compressed_answers_are_decoded(
+    transport: Transport, evil: EvilServer, path: str
+) -> None:
+    answer = await transport.send(
+        "POST", f"{evil.url}{path}", None, content=b"{}", timeout=5, max_bytes=1000
+    )
+    assert answer.content == OK_BODY
+    assert evil.requests[0].headers["accept-encoding"].startswith("gzip, deflate")
+
+
+async def test_a_gzip_bomb_is_refused_while_inflating(
+    transport: Transport, evil: EvilServer
+) -> None:
+    # 300 KB on the wire inflating to 300 MiB: never more than the bound is inflated.
+    limit = 1 << 20
+    tracemalloc.start()
+    try:
+        error = await failure_of(transport, f"{evil.url}/bomb", max_bytes=limit)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(error, MalformedResponseError)
+    assert f"exceeded max_bytes={limit}" in str(error)
+    assert peak < 16 * limit
 
 
 async def test_an_answer_of_exactly_max_bytes_is_accepted(
