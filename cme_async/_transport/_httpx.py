@@ -385,6 +385,13 @@ async def _read(response: httpx.Response, max_bytes: int) -> bytes:
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _TooLarge
+    if response.is_stream_consumed:
+        # Built in memory by a mock transport (MockTransport, respx, the emulator) and
+        # already decoded by httpx: nothing left to stream.
+        body = response.content
+        if len(body) > max_bytes:
+            raise _TooLarge
+        return body
     encoding = headers.get("content-encoding", "").strip().lower()
     inflater: _Inflater | None = None
     if encoding in ("gzip", "x-gzip", "deflate"):

@@ -202,3 +202,26 @@ async def test_a_proxy_from_the_environment_is_used_by_both_roads(
         assert seen.target == "http://cme.invalid/PaaS/X/Y"
     finally:
         await transport.aclose()
+
+
+async def test_answers_built_in_memory_by_a_mock_transport_are_read() -> None:
+    # A MockTransport (and respx's "httpx" mocker, and the emulator's in-process
+    # transport) hands back an answer httpx has already read and decoded.
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"Code": "Success"}, headers={"X-Request-Id": "m-1"})
+
+    user = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    transport, _ = make_transport(user)
+    result = await transport.send(
+        "POST",
+        "https://api.test/PaaS/X/Y",
+        ("auth", TICKET),
+        content=BODY,
+        timeout=5,
+        max_bytes=1000,
+    )
+    assert (result.status, result.content, result.request_id) == (200, b'{"Code":"Success"}', "m-1")
+    error = await failure_of(transport, "https://api.test/PaaS/X/Y", max_bytes=5)
+    assert isinstance(error, MalformedResponseError)
+    await transport.aclose()
+    await user.aclose()
