@@ -67,6 +67,9 @@ class FieldSpec:
     description_zh: str = ""
     # Why a response list is never None (an absent list reads as []), or "".
     always_present: str = ""
+    # Why the documented limits are not checked before sending (a documented example
+    # contradicts them, and the example wins), or "".
+    unchecked: str = ""
 
 
 @attrs.frozen

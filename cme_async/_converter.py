@@ -34,7 +34,7 @@ from cattrs.gen import (
     override,
 )
 
-from ._errors import MalformedResponseError
+from ._errors import MalformedResponseError, RequestValidationError
 
 __all__ = ["Model", "Wire", "converter"]
 
@@ -47,6 +47,44 @@ Hook = Callable[..., Any]
 
 
 @attrs.frozen
+class Limits:
+    """A field's documented limits, checked before a request is sent.  For a list,
+    ``max_items`` bounds its length and the others apply to each item."""
+
+    max_length: int | None = None
+    max_items: int | None = None
+    item_max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed: tuple[str, ...] = ()
+
+    def problem(self, value: Any) -> str | None:
+        """What breaks a limit (words for the error), or None."""
+        if isinstance(value, list):
+            if self.max_items is not None and len(value) > self.max_items:
+                return f"at most {self.max_items} items are allowed, got {len(value)}"
+            for i, item in enumerate(value):
+                bad = self._one(item, self.item_max_length or self.max_length)
+                if bad:
+                    return f"item {i}: {bad}"
+            return None
+        return self._one(value, self.max_length)
+
+    def _one(self, value: Any, max_length: int | None) -> str | None:
+        if isinstance(value, str):
+            if max_length is not None and len(value) > max_length:
+                return f"at most {max_length} characters are allowed, got {len(value)}"
+            if self.allowed and value not in self.allowed:
+                return f"{value!r} is not one of the documented values {', '.join(self.allowed)}"
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                return f"must be at least {self.minimum:g}, got {value!r}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be at most {self.maximum:g}, got {value!r}"
+        return None
+
+
+@attrs.frozen
 class Wire:
     """What the converter needs about one model class (written by the generator)."""
 
@@ -55,6 +93,8 @@ class Wire:
     aliases: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     single_item_as: str | None = None  # lenient: one flat item in place of this list
     always: frozenset[str] = frozenset()  # lists never None: absent reads as []
+    limits: Mapping[str, Limits] = attrs.field(factory=dict)  # checked in requests
+    action: str | None = None  # a request class: its action ("Material/SearchMaterial")
 
 
 class Model:
@@ -492,14 +532,76 @@ converter.register_unstructure_hook_factory(is_model, unstructure_hook)
 
 
 def request_body(cl: type, values: dict[str, Any], where: str) -> dict[str, Any]:
-    """The wire body of an action call; argument errors name the method and the field."""
+    """The wire body of an action call; argument errors name the method and the field.
+
+    A type error raises ``TypeError``/``ValueError``; a value that breaks a documented
+    limit raises ``RequestValidationError`` (an ``InvalidParameterError``). Either way
+    nothing is sent.
+    """
     try:
         body: dict[str, Any] = unstructure_hook(cl)(cl(**values))
     except TypeError as exc:
         raise TypeError(f"{where}: {exc}") from None
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
+    bad = _breach(cl, body)
+    if bad is not None:
+        path, wire, words = bad
+        raise RequestValidationError(
+            f"{where}: {path}: {words} (documented limit; nothing was sent)",
+            action=cl.__dict__["_wire"].action,
+            field=wire,
+        )
     return body
+
+
+_CHECKS: dict[type, list[tuple[str, str, Limits | None, type | None]]] = {}
+
+
+def _checks(cl: type) -> list[tuple[str, str, Limits | None, type | None]]:
+    """``(attr, wire, limits, nested model)`` of the fields worth walking in a request."""
+    plan = _CHECKS.get(cl)
+    if plan is None:
+        attrs.resolve_types(cl)
+        w: Wire = cl.__dict__["_wire"]
+        plan = _CHECKS[cl] = []  # (placeholder while nested classes are looked at)
+        for a in attrs.fields(cl):
+            if a.name == "unknown_fields":
+                continue
+            nested = next(
+                (
+                    x
+                    for t in _options(a.type)
+                    for x in (t, *typing.get_args(t))
+                    if is_model(x) and _checks(x)
+                ),
+                None,
+            )
+            if a.name in w.limits or nested is not None:
+                plan.append((a.name, w.names[a.name], w.limits.get(a.name), nested))
+    return plan
+
+
+def _breach(cl: type, body: Mapping[str, Any], path: str = "") -> tuple[str, str, str] | None:
+    """The first documented limit ``body`` breaks: ``(path, wire name, words)``."""
+    for attr, wire, limits, nested in _checks(cl):
+        value = body.get(wire)
+        if value is None:
+            continue
+        here = f"{path}.{attr}" if path else attr
+        if limits is not None:
+            words = limits.problem(value)
+            if words is not None:
+                return here, wire, words
+        if nested is not None:
+            items = value if isinstance(value, list) else [value]
+            for i, item in enumerate(items):
+                at = f"{here}[{i}]" if isinstance(value, list) else here
+                if isinstance(item, Mapping):
+                    bad = _breach(nested, item, at)
+                    if bad is not None:
+                        return bad
+    return None
 
 
 def person(user_id: str | None) -> dict[str, str] | None:

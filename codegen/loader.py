@@ -77,6 +77,7 @@ FIELD_KEYS = {
     "doc_type",
     "doc_required",
     "always_present",
+    "unchecked",
     "notes",
 }
 FIELD_REQUIRED = ("wire", "type", "description")
@@ -176,6 +177,7 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> Field
         doc_type=raw.get("doc_type", ""),
         doc_required=raw.get("doc_required"),
         notes=_strs(raw.get("notes"), file, owner, name, "notes"),
+        unchecked=" ".join(str(raw.get("unchecked") or "").split()),
         always_present=_always(
             raw.get("always_present"), texpr_text=type_text, file=file, owner=owner, fld=name
         ),

@@ -71,10 +71,12 @@ def limits(f: FieldSpec) -> str:
         parts.append(f"minimum {f.minimum}")
     if f.maximum is not None:
         parts.append(f"maximum {f.maximum}")
-    if f.enum_name:
-        parts.append(f"see {f.enum_name}; other values are passed through")
-    elif f.enum:
-        parts.append("known values: " + ", ".join(f.enum) + " (others are passed through)")
+    if f.enum:
+        parts.append(
+            "documented values: " + ", ".join(f.enum) + (f" ({f.enum_name})" if f.enum_name else "")
+        )
+    if f.unchecked:
+        parts.append("not checked before sending: " + f.unchecked)
     return "; ".join(parts)
 
 

@@ -24,6 +24,8 @@ class ModelClass:
     notes: tuple[str, ...] = ()
     request: bool = False  # required fields become required constructor arguments
     single_item_as: str | None = None
+    checked: bool = False  # carries its documented limits (it can be part of a request)
+    action: str = ""  # a request class: the action it is the body of
 
 
 def request_class(a: ActionSpec) -> ModelClass:
@@ -32,6 +34,8 @@ def request_class(a: ActionSpec) -> ModelClass:
         f"Request of ``{a.key}``: {a.description}",
         a.request,
         request=True,
+        checked=True,
+        action=a.key,
     )
 
 
@@ -67,6 +71,11 @@ def _wire(m: ModelClass) -> str:
     always = sorted(f.attr for f in m.fields if f.always_present)
     if always:
         args.append("always=frozenset({" + ", ".join(f'"{a}"' for a in always) + "})")
+    if m.action:
+        args.append(f'action="{m.action}"')
+    checks = [(f.attr, c) for f in ordered(m) if m.checked and (c := limits_expr(f))]
+    if checks:
+        args.append("limits={" + ", ".join(f'"{a}": {c}' for a, c in checks) + "}")
     return f"    _wire = _c.Wire({', '.join(args)})"
 
 
@@ -147,7 +156,25 @@ def enums_module(cat: Catalogue) -> str:
 
 
 def struct_classes(cat: Catalogue) -> list[ModelClass]:
-    return [ModelClass(s.name, s.description, s.fields, s.notes) for s in cat.structs.values()]
+    checked = set(request_structs(cat))
+    return [
+        ModelClass(s.name, s.description, s.fields, s.notes, checked=s.name in checked)
+        for s in cat.structs.values()
+    ]
+
+
+def limits_expr(f: FieldSpec) -> str | None:
+    """``_c.Limits(...)`` of a field's documented limits (None: nothing to check)."""
+    if f.unchecked:
+        return None
+    args = [
+        f"{key}={value!r}"
+        for key in ("max_length", "max_items", "item_max_length", "minimum", "maximum")
+        if (value := getattr(f, key)) is not None
+    ]
+    if f.enum:
+        args.append(f"allowed={tuple(f.enum)!r}")
+    return f"_c.Limits({', '.join(args)})" if args else None
 
 
 def structs_module(cat: Catalogue) -> str:

@@ -254,3 +254,52 @@ async def test_platform_and_owner_default_to_the_clients() -> None:
         await client.material.create_class(name="n", parent_class_id=1)
         assert sent(c)["Owner"] == {"Type": "PERSON", "Id": "user_1"}
         assert "Platform" not in sent(c)  # CreateClass's body has no Platform
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "words"),
+    [
+        ({"text": "x" * 16}, "Text", "text: at most 15 characters are allowed, got 16"),
+        (
+            {"search_scopes": [{"Platform": "p", "Owner": {"Type": "PERSON", "Id": "u"}}] * 6},
+            "SearchScopes",
+            "search_scopes: at most 5 items are allowed, got 6",
+        ),
+        ({"material_types": ["VIDOE"]}, "MaterialTypes", "'VIDOE' is not one of the documented"),
+        ({"offset": -1}, "Offset", "offset: must be at least 0, got -1"),
+        (
+            {"search_scopes": [{"Platform": "p", "Owner": {"Type": "PERSN", "Id": "u"}}]},
+            "Type",
+            "search_scopes[0].owner.type: 'PERSN' is not one of the documented values",
+        ),
+    ],
+)
+async def test_documented_limits_are_checked_before_sending(
+    kwargs: dict[str, Any], field: str, words: str
+) -> None:
+    import cme_async
+
+    args: dict[str, Any] = {"search_scopes": []} | kwargs
+    async with mocked_client() as (client, router):
+        r = route(router, "Material", "SearchMaterial").respond(json=ok({"TotalCount": 0}))
+        with pytest.raises(cme_async.RequestValidationError) as info:
+            await client.material.search_material(**args)
+        assert r.call_count == 0
+        assert not router.calls  # not even a login
+    error = info.value
+    assert isinstance(error, cme_async.InvalidParameterError)
+    assert (error.attempts, error.may_have_run, error.field) == (0, False, field)
+    assert error.code == "InvalidParameterValue"
+    assert error.action == "Material/SearchMaterial"
+    assert words in str(error) and "material.search_material" in str(error)
+
+
+async def test_item_limits_of_a_list_argument() -> None:
+    import cme_async
+
+    async with mocked_client() as (client, router):
+        r = route(router, "Material", "ModifyMaterial").respond(json=ok())
+        with pytest.raises(cme_async.RequestValidationError, match=r"tags: item 1: at most 15"):
+            await client.material.modify_material(material_id="m", tags=["ok", "y" * 16])
+        await client.material.modify_material(material_id="m", tags=["z" * 15] * 30)
+        assert r.call_count == 1

@@ -320,3 +320,13 @@ def test_not_found_and_uncurable_auth_codes_are_decided_in_the_catalogue() -> No
     } <= NO_RELOGIN_AUTH_CODES
     assert "AuthFailure.SignatureExpire" not in NO_RELOGIN_AUTH_CODES
     assert all(ERROR_CODES[c].family == "auth" for c in NO_RELOGIN_AUTH_CODES)
+
+
+def test_limits_the_examples_contradict_are_recorded_not_checked() -> None:
+    """Where a documented example breaks a documented limit, the example wins."""
+    unchecked = {(a.key, f.wire): f for a in ACTIONS.values() for f in a.request if f.unchecked}
+    assert set(unchecked) == {("Team/DescribeJoinTeams", "Limit")}
+    limit = unchecked[("Team/DescribeJoinTeams", "Limit")]
+    assert limit.maximum == 30  # still documented (the emulator enforces it, as CME does)
+    examples = next(a for a in REFERENCE["actions"] if a["action_name"] == "DescribeJoinTeams")
+    assert any(e["request"].get("Limit", 0) > 30 for e in examples["examples"])

@@ -125,24 +125,24 @@ def test_the_documented_flat_item_is_read_as_a_one_item_list() -> None:
 
 def test_a_typed_call_never_reads_the_catalogue_data() -> None:
     code = """
-import asyncio, httpx, cme_async
+import asyncio, httpx, respx, cme_async
 from cme_async import _catalogue
-
-def answer(request):
-    if request.method == "GET":
-        return httpx.Response(200, json={"Response": {"Authorization": "tf_x", "RequestId": "r"}})
-    return httpx.Response(200, json={"Code": "Success", "Data": {"TotalCount": 0}})
 
 async def main():
     async def signer(user_id):
         return "sig"
     signer.platform = "p"
-    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-    async with cme_async.AsyncCmeClient(signer, "u", http_client=http) as client:
-        await client.material.search_material(search_scopes=[])
-        await client.material.delete_material(material_id="m")
-        [x async for x in client.task.iter_describe_tasks()]
-    await http.aclose()
+    with respx.mock() as router:
+        router.get(url__startswith="https://open.cme.qcloud.com").respond(
+            json={"Response": {"Authorization": "tf_x", "RequestId": "r"}}
+        )
+        router.post(url__startswith="https://web-paas-api.cme.qcloud.com").respond(
+            json={"Code": "Success", "Data": {"TotalCount": 0}}
+        )
+        async with cme_async.AsyncCmeClient(signer, "u") as client:
+            await client.material.search_material(search_scopes=[])
+            await client.material.delete_material(material_id="m")
+            [x async for x in client.task.iter_describe_tasks()]
 
 asyncio.run(main())
 print(_catalogue._CATALOGUE is None)

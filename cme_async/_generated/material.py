@@ -39,7 +39,11 @@ class DeleteMaterialRequest(_c.Model):
     material_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"material_id": "MaterialId"}, required=frozenset({"material_id"}))
+    _wire = _c.Wire(
+        {"material_id": "MaterialId"},
+        required=frozenset({"material_id"}),
+        action="Material/DeleteMaterial",
+    )
 
 
 @attrs.define
@@ -73,6 +77,11 @@ class ModifyMaterialRequest(_c.Model):
             "tags": "Tags",
         },
         required=frozenset({"material_id"}),
+        action="Material/ModifyMaterial",
+        limits={
+            "name": _c.Limits(max_length=90),
+            "tags": _c.Limits(max_items=30, item_max_length=15),
+        },
     )
 
 
@@ -108,6 +117,8 @@ class ListMediaRequest(_c.Model):
             "limit": "Limit",
         },
         required=frozenset({"class_id", "owner", "platform"}),
+        action="Material/ListMedia",
+        limits={"offset": _c.Limits(minimum=0), "limit": _c.Limits(maximum=30)},
     )
 
 
@@ -163,6 +174,7 @@ class DescribeMaterialsRequest(_c.Model):
     _wire = _c.Wire(
         {"material_ids": "MaterialIds", "filter_info": "FilterInfo", "sort": "Sort"},
         required=frozenset({"material_ids"}),
+        action="Material/DescribeMaterials",
     )
 
 
@@ -202,12 +214,12 @@ class SearchMaterialRequest(_c.Model):
         search_scopes: Search scopes, at most 5. [Wire ``SearchScopes``; list of SearchScope;
             required; at most 5 items]
         material_types: Media types: AUDIO, VIDEO, IMAGE. [Wire ``MaterialTypes``; list of str;
-            known values: AUDIO, VIDEO, IMAGE (others are passed through)]
+            documented values: AUDIO, VIDEO, IMAGE]
         text: Search text, fuzzy match on media name or description, at most 15 characters.
             [Wire ``Text``; str; at most 15 characters]
-        resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str; known
-            values: LD, SD, HD, FHD, 2K, 4K (others are passed through); Note: LD is accepted
-            here but missing from the Resolution value list of 复杂结构.md.]
+        resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str;
+            documented values: LD, SD, HD, FHD, 2K, 4K; Note: LD is accepted here but missing
+            from the Resolution value list of 复杂结构.md.]
         duration_range: Duration range in seconds. [Wire ``DurationRange``; IntegerRange]
         create_time_range: Creation-time range. [Wire ``CreateTimeRange``; TimeRange]
         preset_tag_ids: Preset tag IDs. [Wire ``PresetTagIds``; list of str]
@@ -248,6 +260,14 @@ class SearchMaterialRequest(_c.Model):
             "limit": "Limit",
         },
         required=frozenset({"search_scopes"}),
+        action="Material/SearchMaterial",
+        limits={
+            "search_scopes": _c.Limits(max_items=5),
+            "material_types": _c.Limits(allowed=("AUDIO", "VIDEO", "IMAGE")),
+            "text": _c.Limits(max_length=15),
+            "resolutions": _c.Limits(allowed=("LD", "SD", "HD", "FHD", "2K", "4K")),
+            "offset": _c.Limits(minimum=0),
+        },
     )
 
 
@@ -295,6 +315,7 @@ class ProcessMaterialRequest(_c.Model):
     _wire = _c.Wire(
         {"material_id": "MaterialId", "definition": "Definition"},
         required=frozenset({"material_id"}),
+        action="Material/ProcessMaterial",
     )
 
 
@@ -323,11 +344,11 @@ class SearchSharedMaterialRequest(_c.Model):
         authorizee: The authorizee (who was granted access). [Wire ``Authorizee``; Entity;
             required]
         material_types: Media types: AUDIO, VIDEO, IMAGE. [Wire ``MaterialTypes``; list of str;
-            known values: AUDIO, VIDEO, IMAGE (others are passed through)]
+            documented values: AUDIO, VIDEO, IMAGE]
         text: Search text, fuzzy match on media name or description, at most 15 characters.
             [Wire ``Text``; str; at most 15 characters]
-        resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str; known
-            values: LD, SD, HD, FHD, 2K, 4K (others are passed through)]
+        resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str;
+            documented values: LD, SD, HD, FHD, 2K, 4K]
         duration_range: Duration range in seconds. [Wire ``DurationRange``; IntegerRange]
         create_time_range: Creation-time range. [Wire ``CreateTimeRange``; TimeRange]
         preset_tag_ids: Preset tag IDs. [Wire ``PresetTagIds``; list of str]
@@ -367,6 +388,13 @@ class SearchSharedMaterialRequest(_c.Model):
             "limit": "Limit",
         },
         required=frozenset({"authorizee", "authorizer"}),
+        action="Material/SearchSharedMaterial",
+        limits={
+            "material_types": _c.Limits(allowed=("AUDIO", "VIDEO", "IMAGE")),
+            "text": _c.Limits(max_length=15),
+            "resolutions": _c.Limits(allowed=("LD", "SD", "HD", "FHD", "2K", "4K")),
+            "offset": _c.Limits(minimum=0),
+        },
     )
 
 
@@ -428,6 +456,7 @@ class AddMaterialFrameTagRequest(_c.Model):
         required=frozenset(
             {"end_time_offset", "material_id", "start_time_offset", "tags", "version"}
         ),
+        action="Material/AddMaterialFrameTag",
     )
 
 
@@ -469,6 +498,7 @@ class ModifyMaterialFrameTagRequest(_c.Model):
     _wire = _c.Wire(
         {"material_id": "MaterialId", "item_id": "ItemId", "tags": "Tags", "version": "Version"},
         required=frozenset({"item_id", "material_id", "tags", "version"}),
+        action="Material/ModifyMaterialFrameTag",
     )
 
 
@@ -497,6 +527,7 @@ class DeleteMaterialFrameTagRequest(_c.Model):
     _wire = _c.Wire(
         {"material_id": "MaterialId", "item_id": "ItemId", "version": "Version"},
         required=frozenset({"material_id"}),
+        action="Material/DeleteMaterialFrameTag",
     )
 
 
@@ -530,6 +561,7 @@ class DescribeMaterialFrameTagRequest(_c.Model):
             "only_manual": "OnlyManual",
         },
         required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
+        action="Material/DescribeMaterialFrameTag",
     )
 
 
@@ -562,7 +594,11 @@ class DescribeFaceInMaterialRequest(_c.Model):
     material_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"material_id": "MaterialId"}, required=frozenset({"material_id"}))
+    _wire = _c.Wire(
+        {"material_id": "MaterialId"},
+        required=frozenset({"material_id"}),
+        action="Material/DescribeFaceInMaterial",
+    )
 
 
 @attrs.define
@@ -607,6 +643,7 @@ class DescribeMaterialSubtitleRequest(_c.Model):
             "end_time_offset": "EndTimeOffset",
         },
         required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
+        action="Material/DescribeMaterialSubtitle",
     )
 
 
@@ -652,6 +689,7 @@ class DescribeTextInMaterialRequest(_c.Model):
             "end_time_offset": "EndTimeOffset",
         },
         required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
+        action="Material/DescribeTextInMaterial",
     )
 
 
@@ -684,7 +722,11 @@ class DescribeObjectInMaterialRequest(_c.Model):
     material_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"material_id": "MaterialId"}, required=frozenset({"material_id"}))
+    _wire = _c.Wire(
+        {"material_id": "MaterialId"},
+        required=frozenset({"material_id"}),
+        action="Material/DescribeObjectInMaterial",
+    )
 
 
 @attrs.define
@@ -723,6 +765,7 @@ class CreateClassRequest(_c.Model):
     _wire = _c.Wire(
         {"parent_class_id": "ParentClassId", "name": "Name", "owner": "Owner"},
         required=frozenset({"name", "owner", "parent_class_id"}),
+        action="Material/CreateClass",
     )
 
 
@@ -755,7 +798,9 @@ class DeleteClassRequest(_c.Model):
     class_id: int
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"class_id": "ClassId"}, required=frozenset({"class_id"}))
+    _wire = _c.Wire(
+        {"class_id": "ClassId"}, required=frozenset({"class_id"}), action="Material/DeleteClass"
+    )
 
 
 @attrs.define
@@ -786,6 +831,7 @@ class DescribeClassRequest(_c.Model):
             "first_level": "FirstLevel",
         },
         required=frozenset({"owner", "platform"}),
+        action="Material/DescribeClass",
     )
 
 
@@ -840,6 +886,7 @@ class ModifyClassRequest(_c.Model):
             "parent_class_id": "ParentClassId",
         },
         required=frozenset({"class_id", "owner"}),
+        action="Material/ModifyClass",
     )
 
 
@@ -850,8 +897,8 @@ class CreateUploadMaterialRequest(_c.Model):
     Attributes:
         class_id: Class (folder) ID to upload into. [Wire ``ClassId``; int; required]
         material_type: Material type: VIDEO, AUDIO, IMAGE, STICKER, EFFECT_VIDEO. [Wire
-            ``MaterialType``; str; required; known values: VIDEO, AUDIO, IMAGE, STICKER,
-            EFFECT_VIDEO (others are passed through)]
+            ``MaterialType``; str; required; documented values: VIDEO, AUDIO, IMAGE, STICKER,
+            EFFECT_VIDEO]
         name: Media name. [Wire ``Name``; str; required]
         owner: Owner of the media. [Wire ``Owner``; Entity; required]
         verify_sign: Upload signature (a client access signature with action=Upload). [Wire
@@ -877,6 +924,12 @@ class CreateUploadMaterialRequest(_c.Model):
             "verify_sign": "VerifySign",
         },
         required=frozenset({"class_id", "material_type", "name", "owner"}),
+        action="Material/CreateUploadMaterial",
+        limits={
+            "material_type": _c.Limits(
+                allowed=("VIDEO", "AUDIO", "IMAGE", "STICKER", "EFFECT_VIDEO")
+            )
+        },
     )
 
 
@@ -920,6 +973,7 @@ class FinishUploadMaterialRequest(_c.Model):
     _wire = _c.Wire(
         {"upload_context": "UploadContext", "vod_file_id": "VodFileId"},
         required=frozenset({"upload_context", "vod_file_id"}),
+        action="Material/FinishUploadMaterial",
     )
 
 

@@ -478,12 +478,12 @@ class MaterialActions:
             search_scopes: Search scopes, at most 5. [Wire ``SearchScopes``; list of
                 SearchScope; required; at most 5 items]
             material_types: Media types: AUDIO, VIDEO, IMAGE. [Wire ``MaterialTypes``; list of
-                str; known values: AUDIO, VIDEO, IMAGE (others are passed through)]
+                str; documented values: AUDIO, VIDEO, IMAGE]
             text: Search text, fuzzy match on media name or description, at most 15 characters.
                 [Wire ``Text``; str; at most 15 characters]
             resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str;
-                known values: LD, SD, HD, FHD, 2K, 4K (others are passed through); Note: LD is
-                accepted here but missing from the Resolution value list of 复杂结构.md.]
+                documented values: LD, SD, HD, FHD, 2K, 4K; Note: LD is accepted here but
+                missing from the Resolution value list of 复杂结构.md.]
             duration_range: Duration range in seconds. [Wire ``DurationRange``; IntegerRange]
             create_time_range: Creation-time range. [Wire ``CreateTimeRange``; TimeRange]
             preset_tag_ids: Preset tag IDs. [Wire ``PresetTagIds``; list of str]
@@ -656,11 +656,11 @@ class MaterialActions:
             authorizee: The authorizee (who was granted access). [Wire ``Authorizee``; Entity;
                 required]
             material_types: Media types: AUDIO, VIDEO, IMAGE. [Wire ``MaterialTypes``; list of
-                str; known values: AUDIO, VIDEO, IMAGE (others are passed through)]
+                str; documented values: AUDIO, VIDEO, IMAGE]
             text: Search text, fuzzy match on media name or description, at most 15 characters.
                 [Wire ``Text``; str; at most 15 characters]
             resolutions: Resolutions: LD/SD/HD/FHD/2K/4K. [Wire ``Resolutions``; list of str;
-                known values: LD, SD, HD, FHD, 2K, 4K (others are passed through)]
+                documented values: LD, SD, HD, FHD, 2K, 4K]
             duration_range: Duration range in seconds. [Wire ``DurationRange``; IntegerRange]
             create_time_range: Creation-time range. [Wire ``CreateTimeRange``; TimeRange]
             preset_tag_ids: Preset tag IDs. [Wire ``PresetTagIds``; list of str]
@@ -1468,8 +1468,8 @@ class MaterialActions:
         Args:
             class_id: Class (folder) ID to upload into. [Wire ``ClassId``; int; required]
             material_type: Material type: VIDEO, AUDIO, IMAGE, STICKER, EFFECT_VIDEO. [Wire
-                ``MaterialType``; str; required; known values: VIDEO, AUDIO, IMAGE, STICKER,
-                EFFECT_VIDEO (others are passed through)]
+                ``MaterialType``; str; required; documented values: VIDEO, AUDIO, IMAGE,
+                STICKER, EFFECT_VIDEO]
             name: Media name. [Wire ``Name``; str; required]
             owner: Owner of the media. [Wire ``Owner``; Entity; required; when None: the
                 client's user, as a PERSON]
@@ -1751,9 +1751,9 @@ class ProjectActions:
             description: Project description. [Wire ``Description``; str]
             cover_url: Cover URL. [Wire ``CoverUrl``; str]
             cover_source: Cover source: USER (uploaded) or DEFAULT (system default). [Wire
-                ``CoverSource``; str; known values: USER, DEFAULT (others are passed through)]
-            wh_ratio: Aspect ratio: 9:16 or 16:9. [Wire ``WHRatio``; str; known values: 9:16,
-                16:9 (others are passed through)]
+                ``CoverSource``; str; documented values: USER, DEFAULT]
+            wh_ratio: Aspect ratio: 9:16 or 16:9. [Wire ``WHRatio``; str; documented values:
+                9:16, 16:9]
             switcher_info: Switcher (导播台) project changes. [Wire ``SwitcherInfo``;
                 SwitcherInfoForUpdate]
             stream_connect_info: Stream-connect (云转推) project changes. [Wire
@@ -1818,8 +1818,8 @@ class ProjectActions:
                 items; Note: Typed 'String' on the page but described as an array of at most 20;
                 the catalogue uses a list of strings.]
             category_set: Categories: Default, Live, VideoSegmentation, Switcher, StreamConnect.
-                [Wire ``CategorySet``; list of str; known values: Default, Live,
-                VideoSegmentation, Switcher, StreamConnect (others are passed through)]
+                [Wire ``CategorySet``; list of str; documented values: Default, Live,
+                VideoSegmentation, Switcher, StreamConnect]
             name: Project name, at most 30 characters. [Wire ``Name``; str; at most 30
                 characters]
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
@@ -1923,8 +1923,8 @@ class ProjectActions:
 
         Args:
             category_set: Categories: Default, Live, VideoSegmentation. CategorySet and Name
-                must not both be empty. [Wire ``CategorySet``; list of str; known values:
-                Default, Live, VideoSegmentation (others are passed through)]
+                must not both be empty. [Wire ``CategorySet``; list of str; documented values:
+                Default, Live, VideoSegmentation]
             name: Project name (fuzzy), at most 15 characters. CategorySet and Name must not
                 both be empty. [Wire ``Name``; str; at most 15 characters]
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
@@ -2034,7 +2034,7 @@ class TaskActions:
             task_ids: Filter by task IDs. [Wire ``TaskIds``; list of str]
             task_type_set: Filter by task types. [Wire ``TaskTypeSet``; list of str]
             status_set: Filter by task status (PROCESSING, SUCCESS, FAIL). [Wire ``StatusSet``;
-                list of str; see TaskStatus; other values are passed through]
+                list of str; documented values: PROCESSING, SUCCESS, FAIL (TaskStatus)]
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
             offset: Offset. [Wire ``Offset``; int; minimum 0]
             limit: Records per page, at most 30. [Wire ``Limit``; int; maximum 30]
@@ -2220,7 +2220,9 @@ class TeamActions:
 
         Args:
             limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server
-                default 20; maximum 30]
+                default 20; maximum 30; not checked before sending: The documented error example
+                sends Limit 50 and shows CME's InvalidParameterValue.Limit answer; the example
+                wins, so the SDK sends it and CME answers.]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
 
         Returns:

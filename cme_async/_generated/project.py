@@ -36,6 +36,8 @@ class AddMaterialToProjectRequest(_c.Model):
     _wire = _c.Wire(
         {"project_id": "ProjectId", "material_ids": "MaterialIds"},
         required=frozenset({"material_ids", "project_id"}),
+        action="Project/AddMaterialToProject",
+        limits={"material_ids": _c.Limits(max_items=10)},
     )
 
 
@@ -58,6 +60,8 @@ class DeleteMaterialFromProjectRequest(_c.Model):
     _wire = _c.Wire(
         {"project_id": "ProjectId", "material_ids": "MaterialIds"},
         required=frozenset({"material_ids", "project_id"}),
+        action="Project/DeleteMaterialFromProject",
+        limits={"material_ids": _c.Limits(max_items=10)},
     )
 
 
@@ -74,7 +78,11 @@ class DescribeProjectMaterialsRequest(_c.Model):
     project_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"project_id": "ProjectId"}, required=frozenset({"project_id"}))
+    _wire = _c.Wire(
+        {"project_id": "ProjectId"},
+        required=frozenset({"project_id"}),
+        action="Project/DescribeProjectMaterials",
+    )
 
 
 @attrs.define
@@ -108,7 +116,11 @@ class DeleteProjectRequest(_c.Model):
     project_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"project_id": "ProjectId"}, required=frozenset({"project_id"}))
+    _wire = _c.Wire(
+        {"project_id": "ProjectId"},
+        required=frozenset({"project_id"}),
+        action="Project/DeleteProject",
+    )
 
 
 @attrs.define
@@ -123,9 +135,9 @@ class ModifyProjectRequest(_c.Model):
         description: Project description. [Wire ``Description``; str]
         cover_url: Cover URL. [Wire ``CoverUrl``; str]
         cover_source: Cover source: USER (uploaded) or DEFAULT (system default). [Wire
-            ``CoverSource``; str; known values: USER, DEFAULT (others are passed through)]
-        wh_ratio: Aspect ratio: 9:16 or 16:9. [Wire ``WHRatio``; str; known values: 9:16, 16:9
-            (others are passed through)]
+            ``CoverSource``; str; documented values: USER, DEFAULT]
+        wh_ratio: Aspect ratio: 9:16 or 16:9. [Wire ``WHRatio``; str; documented values: 9:16,
+            16:9]
         switcher_info: Switcher (导播台) project changes. [Wire ``SwitcherInfo``;
             SwitcherInfoForUpdate]
         stream_connect_info: Stream-connect (云转推) project changes. [Wire ``StreamConnectInfo``;
@@ -156,6 +168,12 @@ class ModifyProjectRequest(_c.Model):
             "stream_connect_info": "StreamConnectInfo",
         },
         required=frozenset({"project_id"}),
+        action="Project/ModifyProject",
+        limits={
+            "name": _c.Limits(max_length=20),
+            "cover_source": _c.Limits(allowed=("USER", "DEFAULT")),
+            "wh_ratio": _c.Limits(allowed=("9:16", "16:9")),
+        },
     )
 
 
@@ -168,8 +186,8 @@ class DescribeProjectsRequest(_c.Model):
             items; Note: Typed 'String' on the page but described as an array of at most 20; the
             catalogue uses a list of strings.]
         category_set: Categories: Default, Live, VideoSegmentation, Switcher, StreamConnect.
-            [Wire ``CategorySet``; list of str; known values: Default, Live, VideoSegmentation,
-            Switcher, StreamConnect (others are passed through)]
+            [Wire ``CategorySet``; list of str; documented values: Default, Live,
+            VideoSegmentation, Switcher, StreamConnect]
         name: Project name, at most 30 characters. [Wire ``Name``; str; at most 30 characters]
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
@@ -194,7 +212,16 @@ class DescribeProjectsRequest(_c.Model):
             "sort": "Sort",
             "offset": "Offset",
             "limit": "Limit",
-        }
+        },
+        action="Project/DescribeProjects",
+        limits={
+            "project_ids": _c.Limits(max_items=20),
+            "category_set": _c.Limits(
+                allowed=("Default", "Live", "VideoSegmentation", "Switcher", "StreamConnect")
+            ),
+            "name": _c.Limits(max_length=30),
+            "offset": _c.Limits(minimum=0),
+        },
     )
 
 
@@ -227,8 +254,8 @@ class SearchProjectRequest(_c.Model):
 
     Attributes:
         category_set: Categories: Default, Live, VideoSegmentation. CategorySet and Name must
-            not both be empty. [Wire ``CategorySet``; list of str; known values: Default, Live,
-            VideoSegmentation (others are passed through)]
+            not both be empty. [Wire ``CategorySet``; list of str; documented values: Default,
+            Live, VideoSegmentation]
         name: Project name (fuzzy), at most 15 characters. CategorySet and Name must not both be
             empty. [Wire ``Name``; str; at most 15 characters]
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
@@ -252,7 +279,13 @@ class SearchProjectRequest(_c.Model):
             "sort": "Sort",
             "offset": "Offset",
             "limit": "Limit",
-        }
+        },
+        action="Project/SearchProject",
+        limits={
+            "category_set": _c.Limits(allowed=("Default", "Live", "VideoSegmentation")),
+            "name": _c.Limits(max_length=15),
+            "offset": _c.Limits(minimum=0),
+        },
     )
 
 

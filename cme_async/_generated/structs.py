@@ -145,8 +145,8 @@ class Entity(_c.Model):
     """An owner or grantee: a person or a team.
 
     Attributes:
-        type: Entity type: PERSON or TEAM. [Wire ``Type``; str; required; see EntityType; other
-            values are passed through; Note: Tencent's CEP plugin also uses COOPERATION_SPACE;
+        type: Entity type: PERSON or TEAM. [Wire ``Type``; str; required; documented values:
+            PERSON, TEAM (EntityType); Note: Tencent's CEP plugin also uses COOPERATION_SPACE;
             unknown values are kept.]
         id: Entity ID (user ID or team ID). [Wire ``Id``; str; required]
         unknown_fields: Wire fields this SDK version does not know, kept as
@@ -157,7 +157,11 @@ class Entity(_c.Model):
     id: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"type": "Type", "id": "Id"}, required=frozenset({"id", "type"}))
+    _wire = _c.Wire(
+        {"type": "Type", "id": "Id"},
+        required=frozenset({"id", "type"}),
+        limits={"type": _c.Limits(allowed=("PERSON", "TEAM"))},
+    )
 
 
 @attrs.define
@@ -191,8 +195,8 @@ class FaceItem(_c.Model):
             DescribeFaceInMaterial example spells the key 'Id ' (trailing space). Both are
             accepted.]
         name: Person name. [Wire ``Name``; str]
-        type: Face library: Default or UserDefine. [Wire ``Type``; str; known values: Default,
-            UserDefine (others are passed through)]
+        type: Face library: Default or UserDefine. [Wire ``Type``; str; documented values:
+            Default, UserDefine]
         face_url: Face image URL. [Wire ``FaceUrl``; str]
         segment_set: Segments where the face appears. [Wire ``SegmentSet``; list of
             FaceSegmentItem]
@@ -346,8 +350,8 @@ class ImageMaterial(_c.Model):
         size: Size, bytes. [Wire ``Size``; int]
         material_url: Media URL. [Wire ``MaterialUrl``; str]
         original_url: Original media URL. [Wire ``OriginalUrl``; str]
-        resolution: Resolution (SD/HD/FHD/2K/4K). [Wire ``Resolution``; str; see Resolution;
-            other values are passed through]
+        resolution: Resolution (SD/HD/FHD/2K/4K). [Wire ``Resolution``; str; documented values:
+            SD, HD, FHD, 2K, 4K (Resolution)]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -433,8 +437,8 @@ class JoinTeamInfo(_c.Model):
         team_id: Team ID. [Wire ``TeamId``; str]
         name: Team name. [Wire ``Name``; str]
         member_count: Number of members. [Wire ``MemberCount``; int]
-        role: The user's role: Owner, Admin or Member. [Wire ``Role``; str; see TeamRole; other
-            values are passed through]
+        role: The user's role: Owner, Admin or Member. [Wire ``Role``; str; documented values:
+            Owner, Admin, Member (TeamRole)]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -457,11 +461,11 @@ class LinkMaterial(_c.Model):
     Note: LinkStatus value 'NOT FOUND' contains a space.
 
     Attributes:
-        link_type: Link type: MATERIAL or CLASS. [Wire ``LinkType``; str; known values:
-            MATERIAL, CLASS (others are passed through)]
-        link_status: Link status: NOT FOUND, NORMAL, FORBIDDEN. [Wire ``LinkStatus``; str; known
-            values: NOT FOUND, NORMAL, FORBIDDEN (others are passed through); Note: The value
-            'NOT FOUND' contains a space as documented.]
+        link_type: Link type: MATERIAL or CLASS. [Wire ``LinkType``; str; documented values:
+            MATERIAL, CLASS]
+        link_status: Link status: NOT FOUND, NORMAL, FORBIDDEN. [Wire ``LinkStatus``; str;
+            documented values: NOT FOUND, NORMAL, FORBIDDEN; Note: The value 'NOT FOUND'
+            contains a space as documented.]
         link_material_info: Linked media. [Wire ``LinkMaterialInfo``; MaterialInfo]
         link_class_info: Linked class. [Wire ``LinkClassInfo``; ClassInfo]
         unknown_fields: Wire fields this SDK version does not know, kept as
@@ -497,8 +501,10 @@ class MaterialBasicInfo(_c.Model):
 
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str]
-        material_type: Material type. [Wire ``MaterialType``; str; see MaterialType; other
-            values are passed through]
+        material_type: Material type. [Wire ``MaterialType``; str; documented values: VIDEO,
+            AUDIO, IMAGE, STICKER, SUBTITLE, TRANSITION, FILTER, TEXT, TEXT_IMAGE, LINK,
+            EFFECT_VIDEO, STYLE, WATERMARK, SWITCHER_LAYOUT, SWITCHER_EFFECT_TEXT,
+            THIRD_PARTY_PUBLISH_CHANNEL, VIDEO_EDIT_TEMPLATE (MaterialType)]
         name: Media name. [Wire ``Name``; str]
         class_path: Class path, e.g. /个人/视频. [Wire ``ClassPath``; str; Note: Described as '素材
             ID' on the page (copy-paste); it is the class path.]
@@ -628,7 +634,8 @@ class MaterialStatus(_c.Model):
 
     Attributes:
         transcode_status: Transcoding status: NORMAL, ABNORMAL, PROCESSING. [Wire
-            ``TranscodeStatus``; str; see TranscodeStatus; other values are passed through]
+            ``TranscodeStatus``; str; documented values: NORMAL, ABNORMAL, PROCESSING
+            (TranscodeStatus)]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -644,8 +651,7 @@ class MaterialTagInfo(_c.Model):
     """A preset tag.
 
     Attributes:
-        type: Tag type; Preset = preset tag. [Wire ``Type``; str; known values: Preset (others
-            are passed through)]
+        type: Tag type; Preset = preset tag. [Wire ``Type``; str; documented values: Preset]
         id: Tag ID. [Wire ``Id``; str]
         name: Tag name. [Wire ``Name``; str]
         parent_id: Parent tag ID. [Wire ``ParentId``; str]
@@ -694,8 +700,8 @@ class MediaInfo(_c.Model):
         height: Height, pixels. [Wire ``Height``; int]
         size: Size, bytes. [Wire ``Size``; int]
         duration: Duration, seconds. [Wire ``Duration``; float]
-        media_type: Media type: VIDEO, AUDIO, IMAGE. [Wire ``MediaType``; str; known values:
-            VIDEO, AUDIO, IMAGE (others are passed through)]
+        media_type: Media type: VIDEO, AUDIO, IMAGE. [Wire ``MediaType``; str; documented
+            values: VIDEO, AUDIO, IMAGE]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -878,12 +884,12 @@ class Permission(_c.Model):
 
     Attributes:
         prime_resource: Resource: Material or Class. [Wire ``PrimeResource``; str; required;
-            known values: Material, Class (others are passed through)]
+            documented values: Material, Class]
         sub_resource: Sub-resource (an attribute of the resource). [Wire ``SubResource``; str]
         prime_right: Right: Read, Write, Execute (export), Copy. [Wire ``PrimeRight``; str;
-            required; known values: Read, Write, Execute, Copy (others are passed through)]
-        sub_right: Sub-right: Create, Modify, Delete, Download. [Wire ``SubRight``; str; known
-            values: Create, Modify, Delete, Download (others are passed through)]
+            required; documented values: Read, Write, Execute, Copy]
+        sub_right: Sub-right: Create, Modify, Delete, Download. [Wire ``SubRight``; str;
+            documented values: Create, Modify, Delete, Download]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -1059,8 +1065,8 @@ class Resource(_c.Model):
     """A resource (not used by any client action).
 
     Attributes:
-        type: Resource type: MATERIAL or CLASS. [Wire ``Type``; str; required; known values:
-            MATERIAL, CLASS (others are passed through)]
+        type: Resource type: MATERIAL or CLASS. [Wire ``Type``; str; required; documented
+            values: MATERIAL, CLASS]
         id: Resource ID. [Wire ``Id``; str; required]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
@@ -1140,8 +1146,8 @@ class SortBy(_c.Model):
 
     Attributes:
         field: Field to sort by, e.g. CreateTime. [Wire ``Field``; str; required]
-        order: Asc or Desc, default Desc. [Wire ``Order``; str; server default 'Desc'; see
-            SortOrder; other values are passed through]
+        order: Asc or Desc, default Desc. [Wire ``Order``; str; server default 'Desc';
+            documented values: Asc, Desc (SortOrder)]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -1150,7 +1156,11 @@ class SortBy(_c.Model):
     order: str | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"field": "Field", "order": "Order"}, required=frozenset({"field"}))
+    _wire = _c.Wire(
+        {"field": "Field", "order": "Order"},
+        required=frozenset({"field"}),
+        limits={"order": _c.Limits(allowed=("Asc", "Desc"))},
+    )
 
 
 @attrs.define
@@ -1285,8 +1295,8 @@ class TaskInfo(_c.Model):
 
     Attributes:
         task_id: Task ID. [Wire ``TaskId``; str]
-        status: Task status: PROCESSING, SUCCESS, FAIL. [Wire ``Status``; str; see TaskStatus;
-            other values are passed through]
+        status: Task status: PROCESSING, SUCCESS, FAIL. [Wire ``Status``; str; documented
+            values: PROCESSING, SUCCESS, FAIL (TaskStatus)]
         progress: Progress. [Wire ``Progress``; int]
         create_time: Creation time, ISO 8601. [Wire ``CreateTime``; str]
         task_type: Task type, e.g. VIDEO_EDIT_PROJECT_EXPORT (seen in examples). [Wire
@@ -1446,7 +1456,7 @@ class ThirdPartyPublishChannelMaterial(_c.Model):
 
     Attributes:
         third_party_publish: Platform: OM (企鹅号), WB (Weibo), KS (Kuaishou). [Wire
-            ``ThirdPartyPublish``; str; known values: OM, WB, KS (others are passed through)]
+            ``ThirdPartyPublish``; str; documented values: OM, WB, KS]
         open_id: Platform OpenId. [Wire ``OpenId``; str]
         valid_time: Validity, ISO 8601. [Wire ``ValidTime``; str]
         unknown_fields: Wire fields this SDK version does not know, kept as
@@ -1592,8 +1602,8 @@ class VideoEditTemplateMaterial(_c.Model):
     """A video-edit template.
 
     Attributes:
-        aspect_ratio: Aspect ratio, 16:9 or 9:16. [Wire ``AspectRatio``; str; known values:
-            16:9, 9:16 (others are passed through)]
+        aspect_ratio: Aspect ratio, 16:9 or 9:16. [Wire ``AspectRatio``; str; documented values:
+            16:9, 9:16]
         fusion_data: Track data. [Wire ``FusionData``; str]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.

@@ -22,7 +22,7 @@ class DescribeTasksRequest(_c.Model):
         task_ids: Filter by task IDs. [Wire ``TaskIds``; list of str]
         task_type_set: Filter by task types. [Wire ``TaskTypeSet``; list of str]
         status_set: Filter by task status (PROCESSING, SUCCESS, FAIL). [Wire ``StatusSet``; list
-            of str; see TaskStatus; other values are passed through]
+            of str; documented values: PROCESSING, SUCCESS, FAIL (TaskStatus)]
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
         offset: Offset. [Wire ``Offset``; int; minimum 0]
         limit: Records per page, at most 30. [Wire ``Limit``; int; maximum 30]
@@ -52,7 +52,13 @@ class DescribeTasksRequest(_c.Model):
             "sort": "Sort",
             "offset": "Offset",
             "limit": "Limit",
-        }
+        },
+        action="Task/DescribeTasks",
+        limits={
+            "status_set": _c.Limits(allowed=("PROCESSING", "SUCCESS", "FAIL")),
+            "offset": _c.Limits(minimum=0),
+            "limit": _c.Limits(maximum=30),
+        },
     )
 
 
@@ -92,7 +98,9 @@ class DeleteTaskRequest(_c.Model):
     task_id: str
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"task_id": "TaskId"}, required=frozenset({"task_id"}))
+    _wire = _c.Wire(
+        {"task_id": "TaskId"}, required=frozenset({"task_id"}), action="Task/DeleteTask"
+    )
 
 
 __all__ = ["DeleteTaskRequest", "DescribeTasksRequest", "DescribeTasksResponse"]

@@ -24,7 +24,9 @@ class DescribeTeamsRequest(_c.Model):
     team_ids: list[str]
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"team_ids": "TeamIds"}, required=frozenset({"team_ids"}))
+    _wire = _c.Wire(
+        {"team_ids": "TeamIds"}, required=frozenset({"team_ids"}), action="Team/DescribeTeams"
+    )
 
 
 @attrs.define
@@ -51,7 +53,9 @@ class DescribeJoinTeamsRequest(_c.Model):
 
     Attributes:
         limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server default
-            20; maximum 30]
+            20; maximum 30; not checked before sending: The documented error example sends Limit
+            50 and shows CME's InvalidParameterValue.Limit answer; the example wins, so the SDK
+            sends it and CME answers.]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
@@ -61,7 +65,11 @@ class DescribeJoinTeamsRequest(_c.Model):
     offset: int | None = None
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
-    _wire = _c.Wire({"limit": "Limit", "offset": "Offset"})
+    _wire = _c.Wire(
+        {"limit": "Limit", "offset": "Offset"},
+        action="Team/DescribeJoinTeams",
+        limits={"offset": _c.Limits(minimum=0)},
+    )
 
 
 @attrs.define
