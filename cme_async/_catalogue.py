@@ -115,6 +115,9 @@ class ActionSpec:
     doc_id: int | None = None
     notes: tuple[str, ...] = ()
     item_key: str | None = None
+    # Request fields that name one object: when one is given, ResourceNotFound on the
+    # first page means that object does not exist (raised), not "no items".
+    one_object_filters: tuple[str, ...] = ()
     single_item_as: str | None = None
     doc_path: str = ""
     title_zh: str = ""

@@ -3,10 +3,15 @@
 Two kinds of paging exist in the CME client API (reference section 2.9):
 
 * ``offset``: ``Offset``/``Limit`` in the request and a total count in the answer.
-  Iteration stops at the total, at a short or empty page, or at ``max_items``. An
-  answer of ``ResourceNotFound*`` ends it too: ``DescribeProjects`` and ``DescribeTasks``
+  Iteration goes on until the total has been reached or a page comes back empty (CME
+  may cap ``Limit`` below what was asked, so a short page alone proves nothing), or
+  until ``max_items``.  Without a total in the answer a short page ends it.
+  ``ResourceNotFound*`` ends it quietly: ``DescribeProjects`` and ``DescribeTasks``
   answer that (their documented examples) when nothing matches, which for a listing
-  means "no (more) items". The typed methods themselves still raise it.
+  means "no (more) items" -- except on the first page of a request that names one
+  object (``Pages.one_object_filters``, e.g. ``DescribeTasks`` with ``ProjectId``): then
+  it means that object does not exist and ``NotFoundError`` is raised.  Any other
+  not-found code (``InvalidParameterValue.ProjectId`` ...) is always raised.
 * ``time_window``: ``StartTimeOffset``/``EndTimeOffset`` in the request and
   ``LastTimeOffset`` in the answer ("query again from this time; -1 = the end").
   Iteration stops at ``-1``, when the cursor stops moving forward or reaches the end
@@ -49,6 +54,7 @@ class Pages:
     total: str | None = None
     cursor: str | None = None
     item_key: str | None = None
+    one_object_filters: tuple[str, ...] = ()
     default_page_size: int | None = None
     max_page_size: int | None = None
     replay_safe: bool = True
@@ -96,7 +102,11 @@ def paginate(
             return _get(page, spec.items) or [], _get(page, spec.total)
 
         return iter_offset(
-            fetch_page, offset=body.get("Offset", 0), page_size=size, max_items=max_items
+            fetch_page,
+            offset=body.get("Offset", 0),
+            page_size=size,
+            max_items=max_items,
+            names_one_object=any(body.get(w) is not None for w in spec.one_object_filters),
         )
 
     async def fetch_window(start: float) -> tuple[Sequence[Any], float | None]:
@@ -139,11 +149,23 @@ def check_max_items(max_items: int | None, where: str) -> None:
         raise ValueError(f"{where}: max_items must not be negative, got {max_items}")
 
 
+def _means_no_items(error: NotFoundError, first_page: bool, names_one_object: bool) -> bool:
+    code = error.code
+    generic = code == "ResourceNotFound" or code.startswith("ResourceNotFound.")
+    return generic and not (first_page and names_one_object)
+
+
 async def iter_offset(
-    fetch: OffsetFetch[T], *, offset: int, page_size: int, max_items: int | None
+    fetch: OffsetFetch[T],
+    *,
+    offset: int,
+    page_size: int,
+    max_items: int | None,
+    names_one_object: bool = False,
 ) -> AsyncIterator[T]:
     """Yield items page by page: ``fetch(offset, limit) -> (items, total)``."""
     yielded = 0
+    first = True
     while True:
         limit = page_size
         if max_items is not None:
@@ -153,15 +175,22 @@ async def iter_offset(
             limit = min(limit, remaining)
         try:
             items, total = await fetch(offset, limit)
-        except NotFoundError:
-            return
+        except NotFoundError as exc:
+            if _means_no_items(exc, first, names_one_object):
+                return
+            raise
+        first = False
         for item in items:
             yield item
             yielded += 1
             if max_items is not None and yielded >= max_items:
                 return
         offset += len(items)
-        if len(items) < limit or (total is not None and offset >= total):
+        if not items:
+            return
+        if total is None and len(items) < limit:
+            return
+        if total is not None and offset >= total:
             return
 
 

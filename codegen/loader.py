@@ -81,7 +81,16 @@ FIELD_KEYS = {
     "notes",
 }
 FIELD_REQUIRED = ("wire", "type", "description")
-PAGING_KEYS = {"kind", "items", "total", "cursor", "item_key", "default_page_size", "max_page_size"}
+PAGING_KEYS = {
+    "kind",
+    "items",
+    "total",
+    "cursor",
+    "item_key",
+    "default_page_size",
+    "max_page_size",
+    "one_object_filters",
+}
 LENIENT_KEYS = {"single_item_as"}
 TYPES_FILE_KEYS = {"enums", "structs"}
 STRUCT_KEYS = {"name", "description", "source", "direction", "export", "fields", "notes"}
@@ -433,7 +442,15 @@ def _paging(
             raw.get("default_page_size"), file, owner, "paging", "default_page_size"
         ),
         "max_page_size": _opt_int(raw.get("max_page_size"), file, owner, "paging", "max_page_size"),
+        "one_object_filters": _strs(
+            raw.get("one_object_filters"), file, owner, "paging", "one_object_filters"
+        ),
     }
+    for wire in p["one_object_filters"]:
+        if wire not in wires:
+            raise CatalogueError(
+                file, f"paging.one_object_filters: {wire!r} is not a request field", owner
+            )
     if kind == "offset":
         if not {"Offset", "Limit"} <= wires:
             raise CatalogueError(

@@ -160,6 +160,8 @@ def pages_spec(a: ActionSpec, cat: Catalogue) -> str:
     ):
         if value is not None:
             args.append(f'{key}="{value}"')
+    if a.one_object_filters:
+        args.append(f"one_object_filters={tuple(a.one_object_filters)!r}")
     for key, number in (
         ("default_page_size", a.default_page_size),
         ("max_page_size", a.max_page_size),

@@ -282,3 +282,51 @@ async def test_offset_not_found_means_no_more_items() -> None:
     assert [t async for t in empty.iter_describe_tasks()] == []
     with pytest.raises(cme_async.NotFoundError):
         await empty.describe_tasks()
+
+
+async def test_offset_goes_on_past_capped_pages_until_the_total() -> None:
+    """CME may cap Limit below what was asked: short pages go on until TotalCount."""
+
+    def capped(body: dict[str, Any]) -> dict[str, Any]:
+        start = body["Offset"]
+        items = [{"TaskId": f"t{i}"} for i in range(start, min(start + 20, 45))]  # cap: 20
+        return {"TotalCount": 45, "TaskInfoSet": items}
+
+    fake = FakeClient(capped)
+    found = [t.task_id async for t in TaskActions(fake).iter_describe_tasks(page_size=30)]  # type: ignore[arg-type]
+    assert found == [f"t{i}" for i in range(45)]
+    assert [(b["Offset"], b["Limit"]) for b in fake.bodies] == [(0, 30), (20, 30), (40, 30)]
+
+
+async def test_offset_stops_at_an_empty_page_even_if_the_total_says_more() -> None:
+    def short(body: dict[str, Any]) -> dict[str, Any]:
+        start = body["Offset"]
+        return {"TotalCount": 10, "TaskInfoSet": [{"TaskId": "t"}] * (3 if start == 0 else 0)}
+
+    fake = FakeClient(short)
+    assert len([t async for t in TaskActions(fake).iter_describe_tasks(page_size=5)]) == 3  # type: ignore[arg-type]
+    assert len(fake.bodies) == 2
+
+
+async def test_not_found_for_a_named_object_is_raised_not_an_empty_listing() -> None:
+    import cme_async
+
+    def missing(body: dict[str, Any]) -> dict[str, Any]:
+        raise cme_async.NotFoundError("ResourceNotFound", action="Task/DescribeTasks")
+
+    tasks = TaskActions(FakeClient(missing))  # type: ignore[arg-type]
+    # Nothing matches a listing: no items.
+    assert [t async for t in tasks.iter_describe_tasks(status_set=["FAIL"])] == []
+    # A filter naming one object that does not exist: NotFoundError.
+    with pytest.raises(cme_async.NotFoundError):
+        [t async for t in tasks.iter_describe_tasks(project_id="no-such-project")]
+    with pytest.raises(cme_async.NotFoundError):
+        [t async for t in tasks.iter_describe_tasks(material_id="no-such-material")]
+
+    def project_code(body: dict[str, Any]) -> dict[str, Any]:
+        raise cme_async.NotFoundError("InvalidParameterValue.ProjectId", action="x")
+
+    # A not-found code other than ResourceNotFound always names the missing object.
+    other = TaskActions(FakeClient(project_code))  # type: ignore[arg-type]
+    with pytest.raises(cme_async.NotFoundError):
+        [t async for t in other.iter_describe_tasks()]

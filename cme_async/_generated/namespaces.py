@@ -189,6 +189,7 @@ _DESCRIBE_TASKS_PAGES = _p.Pages(
     "offset",
     "task_info_set",
     total="total_count",
+    one_object_filters=("ProjectId", "MaterialId"),
     max_page_size=30,
     replay_safe=True,
 )
