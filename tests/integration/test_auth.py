@@ -57,6 +57,7 @@ def _signer(**kw: object) -> cme_async.Signer:
         }
         return cme_async.sign(**args)  # type: ignore[arg-type]
 
+    sign.platform = DEMO_PLATFORM  # type: ignore[attr-defined]  # the client's platform
     return sign
 
 
@@ -77,5 +78,6 @@ async def test_refused_signatures_raise_login_error(
         with pytest.raises(cme_async.LoginError) as info:
             await client.team.describe_join_teams()
     assert info.value.code == code
+    assert "CME_SECRET_KEY" in str(info.value)  # the hint names what to check
     assert fake.logins == 0 and fake.login_attempts >= 1
     assert not fake.calls  # no action was reached without a ticket

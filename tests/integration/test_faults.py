@@ -73,14 +73,22 @@ async def test_replay_safe_calls_recover_with_retries(
     assert fake.calls["Team/DescribeJoinTeams"] == 3
 
 
-async def test_failures_on_login_surface_as_login_error(url: str, fake: FakeCme) -> None:
+async def test_transient_failures_on_login_are_retried_like_calls(
+    url: str, fake: FakeCme
+) -> None:
+    """InternalError inside the login answer is a server error, not a refusal: the one
+    retry loop replays it, and raises ServerError (not LoginError) when retries run out."""
     fake.fail_next("Login", code="InternalError")
     async with make_client(url, max_retries=0) as client:
-        with pytest.raises(cme_async.LoginError) as info:
+        with pytest.raises(cme_async.ServerError) as info:
             await client.team.describe_join_teams()
-        assert info.value.code == "InternalError"
+        assert info.value.code == "InternalError" and info.value.action == "Login"
         assert (await client.team.describe_join_teams()).total_count == 1
     assert fake.login_attempts == 2 and fake.logins == 1
+    fake.fail_next("Login", code="InternalError", times=2)
+    async with make_client(url, max_retries=2) as client:
+        assert (await client.team.describe_join_teams()).total_count == 1
+    assert fake.login_attempts == 5 and fake.logins == 2
 
 
 async def test_latency_beyond_timeout_is_a_timeout(
