@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sized
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sized
 from typing import Any
 
 from .._catalogue import action_spec
@@ -76,6 +76,8 @@ class BatchRun:
         self._started = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._abandoned = 0
+        self._aborted = False
+        self._results: AsyncGenerator[BatchResult, None] | None = None
 
     # -- stopping ---------------------------------------------------------------------
 
@@ -134,9 +136,22 @@ class BatchRun:
         if self._started:
             raise RuntimeError("a BatchRun can be iterated once; call run() again")
         self._started = True
-        return self._iterate()
+        results = self._results = self._iterate()
+        return results
 
-    async def _iterate(self) -> AsyncIterator[BatchResult]:
+    async def aclose(self) -> None:
+        """End the run now (after a ``break``): calls in flight are cancelled, the
+        checkpoint keeps what finished. ``async with batch.run(...) as run:`` does it."""
+        if self._results is not None:
+            await self._results.aclose()
+
+    async def __aenter__(self) -> BatchRun:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _iterate(self) -> AsyncGenerator[BatchResult, None]:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self._concurrency * 2)
         saved = self._install_signals()
         stack = contextlib.AsyncExitStack()
@@ -168,18 +183,21 @@ class BatchRun:
         self._tally = Tally(self._total)
         self._reporter: Reporter = reporter(self._progress)
         try:
-            try:
-                await self._feed(state)
-            finally:
-                if self._tasks:
-                    await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._feed(state)
         except asyncio.CancelledError:
+            # The consumer went away (or our task was cancelled): nobody will read the
+            # results of the calls in flight, so end them rather than wait on the queue.
+            self._aborted = True
+            self._cancel_in_flight()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             self._finish(writer, compact=False)
             raise
         except BaseException:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             self._finish(writer, compact=False)
             await self._queue.put(_END)
             raise
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._finish(writer, compact=existed or (writer is not None and writer.wrote_ahead))
         await self._queue.put(_END)
 
@@ -197,7 +215,7 @@ class BatchRun:
     def _finish(self, writer: _checkpoint.CheckpointWriter | None, *, compact: bool) -> None:
         tally = self._tally
         counts = tally.snapshot()
-        interrupted = self._stopping or self._abandoned > 0
+        interrupted = self._stopping or self._aborted or self._abandoned > 0
         not_started = None
         if interrupted and self._total is not None:
             not_started = max(0, self._total - counts.done)

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import cme_async
@@ -35,9 +36,9 @@ def _mixed_items(fake: FakeCme, n: int) -> list[dict[str, Any]]:
     return items
 
 
-async def test_ten_thousand_items_over_tcp_exact_counts(
-    fake: FakeCme, url: str, tmp_path: Path
-) -> None:
+async def test_ten_thousand_items_exact_counts(fake: FakeCme, tmp_path: Path) -> None:
+    # In process (fake.transport()) to keep the suite quick: the same runs over TCP are
+    # tests/batch/test_kill_resume.py, tests/cli and tests/distributed.
     n = 10_000
     items = _mixed_items(fake, n)
     transient = {"armed": 0}
@@ -52,17 +53,14 @@ async def test_ten_thousand_items_over_tcp_exact_counts(
                 fake.fail_next("Material/CreateClass", code="RequestLimitExceeded")
 
     out = tmp_path / "results.jsonl"
+    http = httpx.AsyncClient(transport=fake.transport())
     async with cme_async.AsyncCmeClient(
-        signer(),
-        DEMO_USER_ID,
-        api_url=url,
-        login_url=url,
-        max_retries=6,
-        on_retry=batch.count_attempts,
+        signer(), DEMO_USER_ID, http_client=http, max_retries=6, on_retry=batch.count_attempts
     ) as client:
         summary = await batch.run_batch(
             client, items, concurrency=64, checkpoint=out, progress=inject
         )
+    await http.aclose()
 
     assert transient["armed"] == 200
     assert not fake.controls.rules, "every injected fault was hit"
@@ -216,3 +214,25 @@ async def test_user_id_runs_through_as_user(
 def test_bad_arguments_fail_before_anything_runs(local_client: Any) -> None:
     with pytest.raises(ValueError, match="concurrency"):
         batch.run(local_client, [], concurrency=0)
+
+
+async def test_breaking_out_early_cancels_calls_in_flight(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    ids = fake.material_ids()
+    fake.latency(0.05)
+    out = tmp_path / "out.jsonl"
+    items = (describe(str(i), ids[i % len(ids)]) for i in range(1_000_000))
+    async with batch.run(
+        local_client, items, concurrency=16, checkpoint=out, progress=False
+    ) as run:
+        seen: list[batch.BatchResult] = []
+        async for result in run:
+            seen.append(result)
+            if len(seen) == 10:
+                break
+    assert run.summary is not None and run.summary.interrupted
+    # What finished is in the checkpoint; what was in flight was cancelled, not awaited.
+    lines = out.read_text().splitlines()
+    assert 10 <= len(lines) <= 10 + 16 * 2
+    assert fake.calls["Material/DescribeMaterials"] <= len(lines) + 16
