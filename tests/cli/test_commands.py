@@ -229,3 +229,48 @@ async def test_emulator_command_serves_until_interrupted(cme: Cme) -> None:
         code = await asyncio.wait_for(proc.wait(), 30)
     assert code == 0
     assert SECRET_KEY not in first["env"].values()
+
+
+async def test_batch_sigterm_keeps_results_then_resume_finishes(cme: Cme, tmp_path: Path) -> None:
+    ids = cme.fake.material_ids()
+    cme.fake.latency(0.02)
+    calls = tmp_path / "calls.jsonl"
+    lines = [
+        {"id": str(i), "action": "Material/DescribeMaterials", "body": {"MaterialIds": [ids[0]]}}
+        for i in range(400)
+    ]
+    calls.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "results.jsonl"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cme_async.cli",
+        "batch",
+        str(calls),
+        "--out",
+        str(out),
+        "--concurrency",
+        "4",
+        "--no-progress",
+        env=cme.env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    for _ in range(1200):
+        if out.exists() and len(out.read_bytes().splitlines()) >= 20:
+            break
+        await asyncio.sleep(0.025)
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 143, err.decode()
+    assert "stopped early" in err.decode()
+    done = len(out.read_text().splitlines())
+    assert 20 <= done < 400
+    assert cme.fake.calls["Material/DescribeMaterials"] == done  # nothing lost in flight
+
+    resumed = await cme("batch", str(calls), "--out", str(out), "--resume", "--json")
+    assert resumed.code == 0, resumed.err
+    assert resumed.json()["skipped"] == done and resumed.json()["ok"] == 400 - done
+    assert sorted(int(json.loads(x)["id"]) for x in out.read_text().splitlines()) == list(
+        range(400)
+    )
