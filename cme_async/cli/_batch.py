@@ -68,6 +68,11 @@ def batch(
             "or choose another --out"
         )
     settings = settings_of(ctx, user_id=user_id, redis=redis)
+    if settings.redis and rate is not None:
+        raise CliError(
+            "--rate limits the workers' calls: start them with `cme worker --rate R` "
+            "(one limit shared through Redis), not cme batch --redis"
+        )
     in_flight = concurrency or (256 if settings.redis else 32)
     total = batch_mod.count_lines(file)
     show = None if progress else False
@@ -154,7 +159,8 @@ def worker(
     if not settings.redis:
         raise CliError("--redis is required (or CME_REDIS_URL, or redis in a profile)")
     settings.require("secret_id", "secret_key", "platform")
-    env = dict(os.environ)
+    # The worker's client reads CME_* (AsyncCmeClient.from_env): put what profiles and
+    # flags chose into this process's own environment, not into arq's job context.
     for key, variable in (
         ("secret_id", "CME_SECRET_ID"),
         ("secret_key", "CME_SECRET_KEY"),
@@ -165,7 +171,16 @@ def worker(
     ):
         value = getattr(settings, key)
         if value:
-            env[variable] = value
+            os.environ[variable] = value
+    from .._redis_base import mask_url
+
+    print(
+        f"cme worker: taking jobs from {mask_url(settings.redis)} "
+        f"(queue {queue or dist.DEFAULT_QUEUE}, {concurrency} calls at once"
+        f"{f', {rate:g} calls/s shared' if rate else ''}); Ctrl-C or SIGTERM stops it",
+        file=sys.stderr,
+        flush=True,
+    )
     dist.run_worker(
         settings.redis,
         concurrency=concurrency,
@@ -173,5 +188,5 @@ def worker(
         deadline=deadline,
         queue_name=queue,
         burst=burst,
-        environ=env,
     )
+    print("cme worker: stopped", file=sys.stderr, flush=True)

@@ -77,7 +77,17 @@ async def test_three_workers_one_killed_mid_run(tmp_path: Path) -> None:
     with running_redis(tmp_path) as redis:
         async with fake.serve(host="127.0.0.1", port=0) as url:
             env = _env(url)
-            worker_args = ("worker", "--redis", redis.url, "--concurrency", "16", "--deadline", "3")
+            worker_args = (
+                "worker",
+                "--redis",
+                redis.url,
+                "--concurrency",
+                "16",
+                "--deadline",
+                "3",
+                "--rate",
+                "5000",  # one limit shared through Redis (high: not the subject)
+            )
             workers = [await _cme(env, *worker_args) for _ in range(3)]
             batch = await _cme(
                 env,
@@ -104,10 +114,11 @@ async def test_three_workers_one_killed_mid_run(tmp_path: Path) -> None:
                 for proc in workers:
                     if proc.returncode is None:
                         proc.send_signal(signal.SIGTERM)
-                for proc in workers:
-                    await asyncio.wait_for(proc.communicate(), 60)
+                logs = [(await asyncio.wait_for(p.communicate(), 60))[1] for p in workers]
             assert workers[0].returncode == -signal.SIGKILL
             assert [w.returncode for w in workers[1:]] == [0, 0]
+            assert all(b"cme worker: stopped" in log for log in logs[1:])
+            assert not any(DEMO_SECRET_KEY.encode() in log for log in logs)
 
     assert batch.returncode in (0, 7), stderr.decode()
     summary = json.loads(stdout)
