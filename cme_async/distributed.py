@@ -14,12 +14,18 @@ Each worker process holds one ``AsyncCmeClient`` (opened in arq's startup hook, 
 its shutdown hook) that shares tickets through ``RedisTicketStore`` and, with ``rate=``,
 one calls-per-second limit through ``RedisRateLimiter``, on the same Redis.
 
-Job safety: before a job whose action is not replay-safe sends its call, it sets a
-``sending`` mark in Redis. If its worker dies, arq hands the job to another worker once
-the job's in-progress key expires (``job_timeout`` + 10 s); that try finds the mark and
-reports "outcome unknown" instead of sending again. Replay-safe jobs simply run again.
-``job_timeout`` is the call deadline plus ``JOB_TIMEOUT_MARGIN`` (not arq's 300 s), so a
-dead worker's jobs are taken over, or reported, within ``deadline + 12 s + poll_delay``.
+Jobs carry up to ``chunk_size`` items (arq starts jobs one at a time, a few Redis round
+trips each, so a job per item would cap a worker at a few hundred calls per second); the
+items of a job run at once and each result is pushed to the batch's results list as soon as
+it is known.
+
+Job safety: before an item that is not replay-safe is sent, its ``sending`` mark is set in
+Redis; after its result is pushed, ``done``. If a worker dies, arq hands its job to another
+worker once the job's in-progress key expires (``job_timeout`` + 10 s); that try skips the
+items marked ``done`` and reports those marked ``sending`` as "outcome unknown" instead of
+sending them again. Unfinished replay-safe items simply run again. ``job_timeout`` is the
+call deadline plus ``JOB_TIMEOUT_MARGIN`` (not arq's 300 s), so a dead worker's jobs are taken
+over, or reported, within ``deadline + 12 s + poll_delay`` (docs/batch.md).
 """
 
 from __future__ import annotations
@@ -156,7 +162,8 @@ def worker_settings(
     """arq ``WorkerSettings`` (as a dict: ``arq.run_worker(worker_settings(url))``).
 
     The client is configured from ``environ`` (``os.environ`` by default): ``CME_*``
-    as ``AsyncCmeClient.from_env`` reads them.
+    as ``AsyncCmeClient.from_env`` reads them. A mapping given here is kept in arq's
+    worker context (it holds the secret key): prefer the process environment.
     """
     from arq.connections import RedisSettings
     from arq.worker import func
