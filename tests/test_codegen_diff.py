@@ -110,7 +110,7 @@ def test_a_page_size(fresh: dict[str, str], tmp_path: Path) -> None:
         "+    max_page_size=25,",
     ]
     spec = after[f"{GENERATED}/namespaces.py"].split("_DESCRIBE_TASKS_PAGES = _p.Pages(")[1]
-    assert "max_page_size=25," in spec.split(")")[0]
+    assert "max_page_size=25," in spec.split("\n)")[0]
     assert diff[JSON] == ['-   "max_page_size": 30,', '+   "max_page_size": 25,']
 
 
