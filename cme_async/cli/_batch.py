@@ -151,6 +151,7 @@ def worker(
     burst: Annotated[
         bool, typer.Option("--burst", help="Exit when the queue is empty (for tests and cron).")
     ] = False,
+    as_json: Json = False,
 ) -> None:
     """Run an arq worker taking `cme batch --redis` jobs (extra cme-async[distributed])."""
     from .. import distributed as dist
@@ -174,13 +175,23 @@ def worker(
             os.environ[variable] = value
     from .._redis_base import mask_url
 
-    print(
-        f"cme worker: taking jobs from {mask_url(settings.redis)} "
-        f"(queue {queue or dist.DEFAULT_QUEUE}, {concurrency} calls at once"
-        f"{f', {rate:g} calls/s shared' if rate else ''}); Ctrl-C or SIGTERM stops it",
-        file=sys.stderr,
-        flush=True,
-    )
+    where = {
+        "redis": mask_url(settings.redis),
+        "queue": queue or dist.DEFAULT_QUEUE,
+        "concurrency": concurrency,
+        "rate": rate,
+        "deadline": deadline,
+    }
+    if as_json:
+        print_json({"event": "started", **where})
+    else:
+        print(
+            f"cme worker: taking jobs from {where['redis']} (queue {where['queue']}, "
+            f"{concurrency} calls at once{f', {rate:g} calls/s shared' if rate else ''}); "
+            "Ctrl-C or SIGTERM stops it",
+            file=sys.stderr,
+            flush=True,
+        )
     dist.run_worker(
         settings.redis,
         concurrency=concurrency,
@@ -189,4 +200,7 @@ def worker(
         queue_name=queue,
         burst=burst,
     )
-    print("cme worker: stopped", file=sys.stderr, flush=True)
+    if as_json:
+        print_json({"event": "stopped"})
+    else:
+        print("cme worker: stopped", file=sys.stderr, flush=True)

@@ -141,3 +141,29 @@ async def test_three_workers_one_killed_mid_run(tmp_path: Path) -> None:
     # The collector's verdicts match what CME did: every ok create really created.
     created = {str(i) for i in range(0, N_ITEMS, 10) if by_id[str(i)]["ok"]}
     assert {f"dist-{i}" for i in created} <= set(names)
+
+
+async def test_worker_json_lines_and_missing_redis(tmp_path: Path) -> None:
+    env = _env("http://127.0.0.1:9")
+    missing = await _cme(env, "worker")
+    _, err = await asyncio.wait_for(missing.communicate(), 60)
+    assert missing.returncode == 2
+    assert err.decode().startswith("cme: --redis is required")
+    with running_redis(tmp_path) as redis:
+        url = redis.url.replace("redis://", "redis://:hunter2-password@")
+        await asyncio.to_thread(_set_password, redis.port, "hunter2-password")
+        proc = await _cme(env, "worker", "--redis", url, "--burst", "--json")
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    events = [json.loads(line) for line in out.decode().splitlines()]
+    assert [e["event"] for e in events] == ["started", "stopped"]
+    assert events[0]["redis"] == f"redis://:***@127.0.0.1:{redis.port}/0"
+    assert b"hunter2-password" not in out + err
+
+
+def _set_password(port: int, password: str) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"CONFIG SET requirepass {password}\r\n".encode())
+        assert sock.recv(64).startswith(b"+OK")
