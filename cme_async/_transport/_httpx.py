@@ -305,11 +305,11 @@ class HttpxTransport:
             response = await client.send(request, stream=True, follow_redirects=False)
             try:
                 status = response.status_code
-                body = await _read(response, max_bytes)
+                kept, declared, encoding = _pick(response.headers)
+                body = await _read(response, max_bytes, declared, encoding)
             finally:
                 await response.aclose()
-            headers = response.headers
-            return Answer(status, body, {k: v for k in READ_HEADERS if (v := headers.get(k))})
+            return Answer(status, body, kept)
         except asyncio.CancelledError:
             if exchange.expired:
                 return httpx.ReadTimeout(f"no answer within the attempt's timeout ({timeout:g}s)")
@@ -374,15 +374,37 @@ class HttpxTransport:
             await self.client.aclose()
 
 
-async def _read(response: httpx.Response, max_bytes: int) -> bytes:
+# Raw (lower-cased) header names read from an answer, and their keys in Answer.headers.
+_KEEP = {name.encode(): name for name in READ_HEADERS}
+
+
+def _pick(headers: httpx.Headers) -> tuple[dict[str, str], str | None, str]:
+    """One pass over the answer's headers: the few kept, Content-Length, Content-Encoding
+    (``headers.get`` scans them all each time, and raises inside when one is absent)."""
+    kept: dict[str, str] = {}
+    declared: str | None = None
+    encoding = ""
+    for raw_name, raw_value in headers.raw:
+        name = raw_name.lower()
+        key = _KEEP.get(name)
+        if key is not None:
+            kept[key] = raw_value.decode("latin-1")
+        elif name == b"content-length":
+            declared = raw_value.decode("latin-1")
+        elif name == b"content-encoding":
+            encoding = raw_value.decode("latin-1").strip().lower()
+    return kept, declared, encoding
+
+
+async def _read(
+    response: httpx.Response, max_bytes: int, declared: str | None, encoding: str
+) -> bytes:
     """The whole (decoded) body, refusing to hold more than ``max_bytes``.
 
     gzip and deflate are inflated here, never more than the room left at a time (httpx's
     own decoder inflates a whole network chunk at once: a 300 KB gzip bomb peaked at
     143 MiB with max_bytes of 1 MiB, against 3 MiB now).
     """
-    headers = response.headers
-    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _TooLarge
     if response.is_stream_consumed:
@@ -392,7 +414,6 @@ async def _read(response: httpx.Response, max_bytes: int) -> bytes:
         if len(body) > max_bytes:
             raise _TooLarge
         return body
-    encoding = headers.get("content-encoding", "").strip().lower()
     inflater: _Inflater | None = None
     if encoding in ("gzip", "x-gzip", "deflate"):
         inflater = _Inflater(encoding)
