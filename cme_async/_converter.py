@@ -20,11 +20,9 @@ class's hooks with cattrs' own generators (``make_dict_structure_fn_from_attrs``
 from __future__ import annotations
 
 import json
-import math
-import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, NoReturn, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, TypeVar
 
 import attrs
 import cattrs
@@ -35,8 +33,24 @@ from cattrs.gen import (
 )
 
 from ._errors import MalformedResponseError, RequestValidationError
+from ._wire import (
+    SCALARS,
+    ArgumentTypeError,
+    Check,
+    Limits,
+    Located,
+    Wire,
+    breach,
+    check_str,
+    from_mapping,
+    got,
+    is_model,
+    list_of,
+    members,
+    one_of,
+)
 
-__all__ = ["Model", "Wire", "converter"]
+__all__ = ["Limits", "Model", "Wire", "converter"]
 
 #: The shared converter: ``converter.structure(data, SearchMaterialResponse)`` and
 #: ``converter.unstructure(model)`` work for every generated model class.
@@ -44,57 +58,6 @@ converter = cattrs.Converter(detailed_validation=False)
 
 M = TypeVar("M", bound="Model")
 Hook = Callable[..., Any]
-
-
-@attrs.frozen
-class Limits:
-    """A field's documented limits, checked before a request is sent.  For a list,
-    ``max_items`` bounds its length and the others apply to each item."""
-
-    max_length: int | None = None
-    max_items: int | None = None
-    item_max_length: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    allowed: tuple[str, ...] = ()
-
-    def problem(self, value: Any) -> str | None:
-        """What breaks a limit (words for the error), or None."""
-        if isinstance(value, list):
-            if self.max_items is not None and len(value) > self.max_items:
-                return f"at most {self.max_items} items are allowed, got {len(value)}"
-            for i, item in enumerate(value):
-                bad = self._one(item, self.item_max_length or self.max_length)
-                if bad:
-                    return f"item {i}: {bad}"
-            return None
-        return self._one(value, self.max_length)
-
-    def _one(self, value: Any, max_length: int | None) -> str | None:
-        if isinstance(value, str):
-            if max_length is not None and len(value) > max_length:
-                return f"at most {max_length} characters are allowed, got {len(value)}"
-            if self.allowed and value not in self.allowed:
-                return f"{value!r} is not one of the documented values {', '.join(self.allowed)}"
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            if self.minimum is not None and value < self.minimum:
-                return f"must be at least {self.minimum:g}, got {value!r}"
-            if self.maximum is not None and value > self.maximum:
-                return f"must be at most {self.maximum:g}, got {value!r}"
-        return None
-
-
-@attrs.frozen
-class Wire:
-    """What the converter needs about one model class (written by the generator)."""
-
-    names: Mapping[str, str]  # attribute -> wire name
-    required: frozenset[str] = frozenset()
-    aliases: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
-    single_item_as: str | None = None  # lenient: one flat item in place of this list
-    always: frozenset[str] = frozenset()  # lists never None: absent reads as []
-    limits: Mapping[str, Limits] = attrs.field(factory=dict)  # checked in requests
-    action: str | None = None  # a request class: its action ("Material/SearchMaterial")
 
 
 class Model:
@@ -119,137 +82,27 @@ class Model:
         return result
 
 
-def is_model(cl: Any) -> bool:
-    return isinstance(cl, type) and isinstance(cl.__dict__.get("_wire"), Wire)
-
-
-# ---- argument errors that name their path ------------------------------------------
-
-
-class _Located(Exception):
-    """An error whose message is ``<path><reason>``; the path grows as it propagates."""
-
-    path: str
-    reason: str
-
-    def prefix(self, part: str) -> None:
-        joint = "" if not self.path or self.path.startswith("[") else "."
-        self.path = part + joint + self.path
-
-    def __str__(self) -> str:
-        return (self.path or "value") + self.reason
-
-
-class ArgumentTypeError(_Located, TypeError):
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(reason)
-        self.path, self.reason = path, reason
-
-
-class ArgumentValueError(_Located, ValueError):
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(reason)
-        self.path, self.reason = path, reason
-
-
-def _got(value: Any, expected: str) -> NoReturn:
-    raise ArgumentTypeError("", f": expected {expected}, got {type(value).__name__}")
-
-
-Check = Callable[[Any], Any]
-
-
-def check_str(value: Any) -> str:
-    return value if isinstance(value, str) else _got(value, "str")
-
-
-def check_int(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    _got(value, "int")
-
-
-def check_float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        _got(value, "float")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ArgumentValueError("", f": {value!r} is not a finite number (JSON cannot carry it)")
-    return value
-
-
-def check_bool(value: Any) -> bool:
-    return value if isinstance(value, bool) else _got(value, "bool")
-
-
-def check_any(value: Any) -> Any:
-    return value
-
-
-_SCALARS: dict[Any, tuple[Check, str]] = {
-    str: (check_str, "str"),
-    int: (check_int, "int"),
-    float: (check_float, "float"),
-    bool: (check_bool, "bool"),
-    Any: (check_any, "any"),
-}
-
-
-def _list_of(item: Check) -> Check:
-    def check_list(value: Any) -> list[Any]:
-        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-            _got(value, "a list")
-        out = []
-        for i, x in enumerate(value):
-            try:
-                out.append(item(x))
-            except _Located as exc:
-                exc.prefix(f"[{i}]")
-                raise
-        return out
-
-    return check_list
-
-
-def _one_of(checks: list[Check], expected: str) -> Check:
-    def check_union(value: Any) -> Any:
-        for check in checks:
-            try:
-                return check(value)
-            except TypeError:
-                continue
-        _got(value, expected)
-
-    return check_union
-
-
 def _struct(cl: type) -> Check:
     def check_struct(value: Any) -> dict[str, Any]:
         if isinstance(value, cl):
             return unstructure_hook(cl)(value)  # type: ignore[no-any-return]
         if isinstance(value, Mapping):
             return unstructure_hook(cl)(from_mapping(cl, value))  # type: ignore[no-any-return]
-        _got(value, f"{cl.__name__} or a mapping")
+        got(value, f"{cl.__name__} or a mapping")
 
     return check_struct
 
 
-def _options(t: Any) -> list[Any]:
-    """The alternatives of an annotation, ``None`` left out."""
-    if typing.get_origin(t) in (typing.Union, types.UnionType):
-        return [x for x in typing.get_args(t) if x is not type(None)]
-    return [t]
-
-
 def _check_for(t: Any) -> tuple[Check, str]:
     """The unstructure check of an attribute annotation and its words for errors."""
-    options = _options(t)
+    options = members(t)
     if len(options) > 1:
         parts = [_check_for(x) for x in options]
         words = " or ".join(w for _, w in parts)
-        return _one_of([c for c, _ in parts], words), words
+        return one_of([c for c, _ in parts], words), words
     t = options[0]
-    if t in _SCALARS:
-        return _SCALARS[t]
+    if t in SCALARS:
+        return SCALARS[t]
     if is_model(t):
         return _struct(t), t.__name__
     origin = typing.get_origin(t)
@@ -257,7 +110,7 @@ def _check_for(t: Any) -> tuple[Check, str]:
         return check_str, "str"
     if origin in (list, Sequence):
         item, words = _check_for(typing.get_args(t)[0])
-        return _list_of(item), f"list of {words}"
+        return list_of(item), f"list of {words}"
     raise TypeError(f"no wire check for the annotation {t!r}")  # pragma: no cover
 
 
@@ -272,7 +125,7 @@ def _as_is(value: Any) -> Any:
 
 def _nested(t: Any) -> Hook | None:
     """The structure hook of a model-valued attribute; None: the wire value is kept as is."""
-    options = _options(t)
+    options = members(t)
     if len(options) != 1:
         return None
     t = options[0]
@@ -358,7 +211,7 @@ def structure_hook(cl: type) -> Hook:
     item_known: frozenset[str] = frozenset()
     if single is not None:
         items = next(a for a in fields if w.names[a.name] == single)
-        item_known = _known(typing.get_args(_options(items.type)[0])[0])
+        item_known = _known(typing.get_args(members(items.type)[0])[0])
 
     def for_shape(o: dict[str, Any]) -> Hook:
         if single is not None and single not in o and not item_known.isdisjoint(o):
@@ -437,7 +290,6 @@ def _keeping(fn: Hook, extras: list[str]) -> Hook:
 # ---- unstructuring (model or mapping -> wire) ---------------------------------------
 
 _UNSTRUCTURE: dict[type, Hook] = {}
-_KEYS: dict[type, dict[str, str]] = {}
 
 
 def _field(cl: type, attr: str, check: Check, required: bool) -> Check:
@@ -450,7 +302,7 @@ def _field(cl: type, attr: str, check: Check, required: bool) -> Check:
             return None
         try:
             return check(value)
-        except _Located as exc:
+        except Located as exc:
             exc.prefix(attr)
             raise
 
@@ -490,40 +342,6 @@ def unstructure_hook(cl: type) -> Hook:
     return unstructure
 
 
-def from_mapping(cl: type, value: Mapping[Any, Any]) -> Any:
-    """An instance of ``cl`` from a mapping keyed by attribute or wire names.
-
-    Keys that are neither but look like wire names (PascalCase) are kept as unknown
-    fields; any other key is almost always a typo and raises ``ValueError``.
-    """
-    w: Wire = cl.__dict__["_wire"]
-    keys: dict[str, str] | None = _KEYS.get(cl)
-    if keys is None:
-        keys = {}
-        for attr, wire in w.names.items():
-            keys[attr] = keys[wire] = attr
-            for alias in w.aliases.get(attr, ()):
-                keys[alias] = attr
-        _KEYS[cl] = keys
-    init: dict[str, Any] = dict.fromkeys(w.names)
-    extra: dict[str, Any] = {}
-    for key, x in value.items():
-        found = keys.get(key)
-        if found is not None:
-            if init[found] is None:
-                init[found] = x
-        elif isinstance(key, str) and key[:1].isupper():
-            if x is not None:
-                extra[key] = x
-        else:
-            raise ArgumentValueError(
-                "",
-                f": unknown field {key!r} for {cl.__name__} (known: {', '.join(w.names)}; "
-                "undocumented wire fields must be spelled in PascalCase)",
-            )
-    return cl(**init, unknown_fields=extra)
-
-
 converter.register_structure_hook_factory(is_model, structure_hook)
 converter.register_unstructure_hook_factory(is_model, unstructure_hook)
 
@@ -544,7 +362,7 @@ def request_body(cl: type, values: dict[str, Any], where: str) -> dict[str, Any]
         raise TypeError(f"{where}: {exc}") from None
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
-    bad = _breach(cl, body)
+    bad = breach(cl, body)
     if bad is not None:
         path, wire, words = bad
         raise RequestValidationError(
@@ -553,55 +371,6 @@ def request_body(cl: type, values: dict[str, Any], where: str) -> dict[str, Any]
             field=wire,
         )
     return body
-
-
-_CHECKS: dict[type, list[tuple[str, str, Limits | None, type | None]]] = {}
-
-
-def _checks(cl: type) -> list[tuple[str, str, Limits | None, type | None]]:
-    """``(attr, wire, limits, nested model)`` of the fields worth walking in a request."""
-    plan = _CHECKS.get(cl)
-    if plan is None:
-        attrs.resolve_types(cl)
-        w: Wire = cl.__dict__["_wire"]
-        plan = _CHECKS[cl] = []  # (placeholder while nested classes are looked at)
-        for a in attrs.fields(cl):
-            if a.name == "unknown_fields":
-                continue
-            nested = next(
-                (
-                    x
-                    for t in _options(a.type)
-                    for x in (t, *typing.get_args(t))
-                    if is_model(x) and _checks(x)
-                ),
-                None,
-            )
-            if a.name in w.limits or nested is not None:
-                plan.append((a.name, w.names[a.name], w.limits.get(a.name), nested))
-    return plan
-
-
-def _breach(cl: type, body: Mapping[str, Any], path: str = "") -> tuple[str, str, str] | None:
-    """The first documented limit ``body`` breaks: ``(path, wire name, words)``."""
-    for attr, wire, limits, nested in _checks(cl):
-        value = body.get(wire)
-        if value is None:
-            continue
-        here = f"{path}.{attr}" if path else attr
-        if limits is not None:
-            words = limits.problem(value)
-            if words is not None:
-                return here, wire, words
-        if nested is not None:
-            items = value if isinstance(value, list) else [value]
-            for i, item in enumerate(items):
-                at = f"{here}[{i}]" if isinstance(value, list) else here
-                if isinstance(item, Mapping):
-                    bad = _breach(nested, item, at)
-                    if bad is not None:
-                        return bad
-    return None
 
 
 def person(user_id: str | None) -> dict[str, str] | None:
