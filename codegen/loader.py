@@ -6,7 +6,6 @@ the action (or structure) and the field.  Nothing here is imported at run time.
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,9 +22,9 @@ from cme_async._catalogue import (
     FieldSpec,
     StructSpec,
 )
-from codegen.schema import CatalogueError, parse_type, snake, texpr
+from codegen.fields import check_types, fields, keys, opt_int, strs
+from codegen.schema import CatalogueError, snake, texpr
 
-RESERVED_ATTRS = {"unknown_fields"}
 RESERVED_ARGS = {"self", "timeout", "max_retries", "deadline", "page_size", "max_items"}
 # Replay safety follows the action's verb (issue 3); the catalogue must agree.
 REPLAY_SAFE_PREFIXES = {
@@ -59,28 +58,6 @@ ACTION_KEYS = {
     "notes",
 }
 ACTION_REQUIRED = ("name", "description", "replay_safe", "paging", "request", "response")
-FIELD_KEYS = {
-    "wire",
-    "attr",
-    "type",
-    "required",
-    "enum",
-    "default",
-    "max_length",
-    "max_items",
-    "item_max_length",
-    "minimum",
-    "maximum",
-    "aliases",
-    "description",
-    "description_zh",
-    "doc_type",
-    "doc_required",
-    "always_present",
-    "unchecked",
-    "notes",
-}
-FIELD_REQUIRED = ("wire", "type", "description")
 PAGING_KEYS = {
     "kind",
     "items",
@@ -107,129 +84,6 @@ CODE_KEYS = {
     "not_found",
     "seen_in_client_examples",
 }
-
-
-def _keys(
-    obj: Any, allowed: set[str], required: tuple[str, ...], file: str, owner: str, fld: str = ""
-) -> dict[str, Any]:
-    if not isinstance(obj, dict):
-        raise CatalogueError(file, f"expected a mapping, got {type(obj).__name__}", owner, fld)
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        raise CatalogueError(
-            file, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})", owner, fld
-        )
-    for key in required:
-        if key not in obj:
-            raise CatalogueError(file, f"missing required key {key!r}", owner, fld)
-    return obj
-
-
-def _opt_int(value: Any, file: str, owner: str, fld: str, key: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise CatalogueError(file, f"{key} must be an integer, got {value!r}", owner, fld)
-    return value
-
-
-def _strs(value: Any, file: str, owner: str, fld: str, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise CatalogueError(file, f"{key} must be a list of strings", owner, fld)
-    return tuple(value)
-
-
-def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> FieldSpec:
-    name = raw.get("wire", "?") if isinstance(raw, dict) else "?"
-    raw = _keys(raw, FIELD_KEYS, FIELD_REQUIRED, file, owner, name)
-    try:
-        type_text = parse_type(raw["type"]).text()
-    except ValueError as exc:
-        raise CatalogueError(file, str(exc), owner, name) from None
-    attr = raw.get("attr") or snake(name)
-    if not attr.isidentifier() or keyword.iskeyword(attr) or attr in RESERVED_ATTRS:
-        raise CatalogueError(file, f"attribute name {attr!r} is not usable", owner, name)
-    enum_raw = raw.get("enum")
-    enum_name = ""
-    if isinstance(enum_raw, str):
-        if enum_raw not in enums:
-            raise CatalogueError(file, f"unknown enum {enum_raw!r}", owner, name)
-        enum_name, enum = enum_raw, enums[enum_raw].values
-    else:
-        enum = _strs(enum_raw, file, owner, name, "enum")
-    for key in ("required", "doc_required"):
-        if key in raw and not isinstance(raw[key], bool):
-            raise CatalogueError(file, f"{key} must be true or false", owner, name)
-    for key in ("minimum", "maximum"):
-        if raw.get(key) is not None and not isinstance(raw[key], int | float):
-            raise CatalogueError(file, f"{key} must be a number", owner, name)
-    if not isinstance(raw["description"], str) or not raw["description"].strip():
-        raise CatalogueError(file, "description must be a non-empty string", owner, name)
-    return FieldSpec(
-        wire=name,
-        attr=attr,
-        type=type_text,
-        description=raw["description"].strip(),
-        required=raw.get("required", False),
-        enum=enum,
-        enum_name=enum_name,
-        default=raw.get("default"),
-        max_length=_opt_int(raw.get("max_length"), file, owner, name, "max_length"),
-        max_items=_opt_int(raw.get("max_items"), file, owner, name, "max_items"),
-        item_max_length=_opt_int(raw.get("item_max_length"), file, owner, name, "item_max_length"),
-        minimum=raw.get("minimum"),
-        maximum=raw.get("maximum"),
-        aliases=_strs(raw.get("aliases"), file, owner, name, "aliases"),
-        description_zh=raw.get("description_zh", ""),
-        doc_type=raw.get("doc_type", ""),
-        doc_required=raw.get("doc_required"),
-        notes=_strs(raw.get("notes"), file, owner, name, "notes"),
-        unchecked=" ".join(str(raw.get("unchecked") or "").split()),
-        always_present=_always(
-            raw.get("always_present"), texpr_text=type_text, file=file, owner=owner, fld=name
-        ),
-    )
-
-
-def _always(value: Any, *, texpr_text: str, file: str, owner: str, fld: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        raise CatalogueError(file, "always_present must be the reason, as text", owner, fld)
-    if texpr(texpr_text).kind != "list":
-        raise CatalogueError(file, "always_present applies to list fields only", owner, fld)
-    return " ".join(value.split())
-
-
-def _fields(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> tuple[FieldSpec, ...]:
-    if not isinstance(raw, list):
-        raise CatalogueError(file, "fields must be a list", owner)
-    out = [_field(f, file, owner, enums) for f in raw]
-    seen: set[str] = set()
-    for f in out:
-        for key in (f.wire, *f.aliases):
-            if key in seen:
-                raise CatalogueError(file, "duplicate wire name", owner, key)
-            seen.add(key)
-    attrs = [f.attr for f in out]
-    for a in attrs:
-        if attrs.count(a) > 1:
-            raise CatalogueError(file, f"duplicate attribute name {a!r}", owner, a)
-    return tuple(out)
-
-
-def _check_types(fields: tuple[FieldSpec, ...], known: set[str], file: str, owner: str) -> None:
-    for f in fields:
-        t = texpr(f.type)
-        for name in t.structs():
-            if name not in known:
-                raise CatalogueError(file, f"unknown type name {name!r}", owner, f.wire)
-        if t.kind == "union" and t.structs():
-            raise CatalogueError(
-                file, "a union may only combine scalars and lists of scalars", owner, f.wire
-            )
 
 
 def _read(path: Path) -> Any:
@@ -271,13 +125,13 @@ def load(spec_dir: Path) -> Catalogue:
 
 def _load_errors(path: Path, b: _Builder) -> None:
     file = path.name
-    raw = _keys(_read(path), ERRORS_FILE_KEYS, ("families", "codes"), file, "")
+    raw = keys(_read(path), ERRORS_FILE_KEYS, ("families", "codes"), file, "")
     for fam, spec in raw["families"].items():
-        spec = _keys(spec, FAMILY_KEYS, ("meaning", "sdk_error"), file, f"family {fam}")
+        spec = keys(spec, FAMILY_KEYS, ("meaning", "sdk_error"), file, f"family {fam}")
         b.families[fam] = FamilySpec(meaning=spec["meaning"], sdk_error=spec["sdk_error"])
     for item in raw["codes"]:
         code = item.get("code", "?") if isinstance(item, dict) else "?"
-        item = _keys(item, CODE_KEYS, ("code", "family", "meaning"), file, f"code {code}")
+        item = keys(item, CODE_KEYS, ("code", "family", "meaning"), file, f"code {code}")
         if code in b.errors:
             raise CatalogueError(file, "duplicate error code", f"code {code}")
         if item["family"] not in b.families:
@@ -295,30 +149,30 @@ def _load_errors(path: Path, b: _Builder) -> None:
 
 def _load_types(path: Path, b: _Builder) -> None:
     file = path.name
-    raw = _keys(_read(path), TYPES_FILE_KEYS, ("structs",), file, "")
+    raw = keys(_read(path), TYPES_FILE_KEYS, ("structs",), file, "")
     for name, spec in (raw.get("enums") or {}).items():
-        spec = _keys(spec, ENUM_KEYS, ("values",), file, f"enum {name}")
+        spec = keys(spec, ENUM_KEYS, ("values",), file, f"enum {name}")
         b.enums[name] = EnumSpec(
             name=name,
-            values=_strs(spec["values"], file, f"enum {name}", "", "values"),
+            values=strs(spec["values"], file, f"enum {name}", "", "values"),
             description=str(spec.get("description") or name),
         )
     for item in raw["structs"]:
         name = item.get("name", "?") if isinstance(item, dict) else "?"
         owner = f"struct {name}"
-        item = _keys(item, STRUCT_KEYS, STRUCT_REQUIRED, file, owner)
+        item = keys(item, STRUCT_KEYS, STRUCT_REQUIRED, file, owner)
         if name in b.structs:
             raise CatalogueError(file, "duplicate structure", owner)
         b.structs[name] = StructSpec(
             name=name,
-            fields=_fields(item["fields"], file, owner, b.enums),
+            fields=fields(item["fields"], file, owner, b.enums),
             description=item["description"],
-            notes=_strs(item.get("notes"), file, owner, "", "notes"),
+            notes=strs(item.get("notes"), file, owner, "", "notes"),
             source=item.get("source", ""),
             export=bool(item.get("export", False)),
         )
     for s in b.structs.values():
-        _check_types(s.fields, set(b.structs), file, f"struct {s.name}")
+        check_types(s.fields, set(b.structs), file, f"struct {s.name}")
 
 
 def resolve(
@@ -339,7 +193,7 @@ def resolve(
 
 def _load_actions(path: Path, b: _Builder) -> None:
     file = path.name
-    raw = _keys(_read(path), ACTION_FILE_KEYS, ("action_class", "actions"), file, "")
+    raw = keys(_read(path), ACTION_FILE_KEYS, ("action_class", "actions"), file, "")
     cls = raw["action_class"]
     if not isinstance(cls, str) or cls.lower() != path.stem:
         raise CatalogueError(file, f"action_class {cls!r} does not match the file name")
@@ -347,7 +201,7 @@ def _load_actions(path: Path, b: _Builder) -> None:
     for item in raw["actions"]:
         name = item.get("name", "?") if isinstance(item, dict) else "?"
         owner = f"action {name}"
-        item = _keys(item, ACTION_KEYS, ACTION_REQUIRED, file, owner)
+        item = keys(item, ACTION_KEYS, ACTION_REQUIRED, file, owner)
         if f"{cls}/{name}" in b.actions:
             raise CatalogueError(file, "duplicate action", owner)
         if not isinstance(item["replay_safe"], bool):
@@ -361,17 +215,17 @@ def _load_actions(path: Path, b: _Builder) -> None:
                 f"{verb.group(0) if verb else ''}* action",
                 owner,
             )
-        request = _fields(item["request"] or [], file, owner, b.enums)
+        request = fields(item["request"] or [], file, owner, b.enums)
         response = (
-            None if item["response"] is None else _fields(item["response"], file, owner, b.enums)
+            None if item["response"] is None else fields(item["response"], file, owner, b.enums)
         )
-        _check_types(request + (response or ()), set(b.structs), file, owner)
+        check_types(request + (response or ()), set(b.structs), file, owner)
         for f in request:
             if f.always_present:
                 raise CatalogueError(file, "always_present is for answers", owner, f.wire)
             if f.attr in RESERVED_ARGS:
                 raise CatalogueError(file, f"argument name {f.attr!r} is reserved", owner, f.wire)
-        errors = _strs(item.get("errors"), file, owner, "", "errors")
+        errors = strs(item.get("errors"), file, owner, "", "errors")
         for code in errors:
             if code not in b.errors:
                 raise CatalogueError(
@@ -379,7 +233,7 @@ def _load_actions(path: Path, b: _Builder) -> None:
                 )
         single_item_as = None
         if item.get("lenient") is not None:
-            lenient = _keys(
+            lenient = keys(
                 item["lenient"], LENIENT_KEYS, ("single_item_as",), file, owner, "lenient"
             )
             chain = resolve(response or (), lenient["single_item_as"], b.structs)
@@ -405,7 +259,7 @@ def _load_actions(path: Path, b: _Builder) -> None:
             description=" ".join(str(item["description"]).split()),
             errors=errors,
             doc_id=item.get("doc_id"),
-            notes=_strs(item.get("notes"), file, owner, "", "notes"),
+            notes=strs(item.get("notes"), file, owner, "", "notes"),
             single_item_as=single_item_as,
             doc_path=item.get("doc_path", ""),
             title_zh=item.get("title_zh", ""),
@@ -424,7 +278,7 @@ def _paging(
 ) -> dict[str, Any]:
     if raw == "none" or raw is None:
         return {"paging": "none"}
-    raw = _keys(raw, PAGING_KEYS, ("kind", "items"), file, owner, "paging")
+    raw = keys(raw, PAGING_KEYS, ("kind", "items"), file, owner, "paging")
     kind = raw["kind"]
     wires = {f.wire for f in request}
     items = resolve(response or (), raw["items"], b.structs)
@@ -438,11 +292,11 @@ def _paging(
         "total_field": raw.get("total"),
         "cursor_field": raw.get("cursor"),
         "item_key": raw.get("item_key"),
-        "default_page_size": _opt_int(
+        "default_page_size": opt_int(
             raw.get("default_page_size"), file, owner, "paging", "default_page_size"
         ),
-        "max_page_size": _opt_int(raw.get("max_page_size"), file, owner, "paging", "max_page_size"),
-        "one_object_filters": _strs(
+        "max_page_size": opt_int(raw.get("max_page_size"), file, owner, "paging", "max_page_size"),
+        "one_object_filters": strs(
             raw.get("one_object_filters"), file, owner, "paging", "one_object_filters"
         ),
     }

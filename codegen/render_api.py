@@ -264,8 +264,8 @@ def namespaces_module(cat: Catalogue) -> str:
             if a.paging != "none":
                 body += ["", emit_paginator(a, cat)]
         parts.append("\n".join(body))
-    names = [f"{c}Actions" for c in classes]
-    parts.append("__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]")
+    exported = [f"{c}Actions" for c in classes]
+    parts.append("__all__ = [" + ", ".join(f'"{n}"' for n in exported) + "]")
     return "\n\n\n".join(parts) + "\n"
 
 

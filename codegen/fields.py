@@ -1,0 +1,161 @@
+"""Field-level validation of the YAML catalogue: one field entry -> a ``FieldSpec``.
+
+Shared by ``codegen.loader`` for request, response and structure fields; errors name
+the file, the owner (action or structure) and the field.
+"""
+
+from __future__ import annotations
+
+import keyword
+from typing import Any
+
+from cme_async._catalogue import EnumSpec, FieldSpec
+from codegen.schema import CatalogueError, parse_type, snake, texpr
+
+RESERVED_ATTRS = {"unknown_fields"}
+
+FIELD_KEYS = {
+    "wire",
+    "attr",
+    "type",
+    "required",
+    "enum",
+    "default",
+    "max_length",
+    "max_items",
+    "item_max_length",
+    "minimum",
+    "maximum",
+    "aliases",
+    "description",
+    "description_zh",
+    "doc_type",
+    "doc_required",
+    "always_present",
+    "unchecked",
+    "notes",
+}
+FIELD_REQUIRED = ("wire", "type", "description")
+
+
+def keys(
+    obj: Any, allowed: set[str], required: tuple[str, ...], file: str, owner: str, fld: str = ""
+) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise CatalogueError(file, f"expected a mapping, got {type(obj).__name__}", owner, fld)
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise CatalogueError(
+            file, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})", owner, fld
+        )
+    for key in required:
+        if key not in obj:
+            raise CatalogueError(file, f"missing required key {key!r}", owner, fld)
+    return obj
+
+
+def opt_int(value: Any, file: str, owner: str, fld: str, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CatalogueError(file, f"{key} must be an integer, got {value!r}", owner, fld)
+    return value
+
+
+def strs(value: Any, file: str, owner: str, fld: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogueError(file, f"{key} must be a list of strings", owner, fld)
+    return tuple(value)
+
+
+def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> FieldSpec:
+    name = raw.get("wire", "?") if isinstance(raw, dict) else "?"
+    raw = keys(raw, FIELD_KEYS, FIELD_REQUIRED, file, owner, name)
+    try:
+        type_text = parse_type(raw["type"]).text()
+    except ValueError as exc:
+        raise CatalogueError(file, str(exc), owner, name) from None
+    attr = raw.get("attr") or snake(name)
+    if not attr.isidentifier() or keyword.iskeyword(attr) or attr in RESERVED_ATTRS:
+        raise CatalogueError(file, f"attribute name {attr!r} is not usable", owner, name)
+    enum_raw = raw.get("enum")
+    enum_name = ""
+    if isinstance(enum_raw, str):
+        if enum_raw not in enums:
+            raise CatalogueError(file, f"unknown enum {enum_raw!r}", owner, name)
+        enum_name, enum = enum_raw, enums[enum_raw].values
+    else:
+        enum = strs(enum_raw, file, owner, name, "enum")
+    for key in ("required", "doc_required"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise CatalogueError(file, f"{key} must be true or false", owner, name)
+    for key in ("minimum", "maximum"):
+        if raw.get(key) is not None and not isinstance(raw[key], int | float):
+            raise CatalogueError(file, f"{key} must be a number", owner, name)
+    if not isinstance(raw["description"], str) or not raw["description"].strip():
+        raise CatalogueError(file, "description must be a non-empty string", owner, name)
+    return FieldSpec(
+        wire=name,
+        attr=attr,
+        type=type_text,
+        description=raw["description"].strip(),
+        required=raw.get("required", False),
+        enum=enum,
+        enum_name=enum_name,
+        default=raw.get("default"),
+        max_length=opt_int(raw.get("max_length"), file, owner, name, "max_length"),
+        max_items=opt_int(raw.get("max_items"), file, owner, name, "max_items"),
+        item_max_length=opt_int(raw.get("item_max_length"), file, owner, name, "item_max_length"),
+        minimum=raw.get("minimum"),
+        maximum=raw.get("maximum"),
+        aliases=strs(raw.get("aliases"), file, owner, name, "aliases"),
+        description_zh=raw.get("description_zh", ""),
+        doc_type=raw.get("doc_type", ""),
+        doc_required=raw.get("doc_required"),
+        notes=strs(raw.get("notes"), file, owner, name, "notes"),
+        unchecked=" ".join(str(raw.get("unchecked") or "").split()),
+        always_present=_always(
+            raw.get("always_present"), texpr_text=type_text, file=file, owner=owner, fld=name
+        ),
+    )
+
+
+def _always(value: Any, *, texpr_text: str, file: str, owner: str, fld: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogueError(file, "always_present must be the reason, as text", owner, fld)
+    if texpr(texpr_text).kind != "list":
+        raise CatalogueError(file, "always_present applies to list fields only", owner, fld)
+    return " ".join(value.split())
+
+
+def fields(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> tuple[FieldSpec, ...]:
+    if not isinstance(raw, list):
+        raise CatalogueError(file, "fields must be a list", owner)
+    out = [_field(f, file, owner, enums) for f in raw]
+    seen: set[str] = set()
+    for f in out:
+        for key in (f.wire, *f.aliases):
+            if key in seen:
+                raise CatalogueError(file, "duplicate wire name", owner, key)
+            seen.add(key)
+    attrs = [f.attr for f in out]
+    for a in attrs:
+        if attrs.count(a) > 1:
+            raise CatalogueError(file, f"duplicate attribute name {a!r}", owner, a)
+    return tuple(out)
+
+
+def check_types(fields: tuple[FieldSpec, ...], known: set[str], file: str, owner: str) -> None:
+    for f in fields:
+        t = texpr(f.type)
+        for name in t.structs():
+            if name not in known:
+                raise CatalogueError(file, f"unknown type name {name!r}", owner, f.wire)
+        if t.kind == "union" and t.structs():
+            raise CatalogueError(
+                file, "a union may only combine scalars and lists of scalars", owner, f.wire
+            )
