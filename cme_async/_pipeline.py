@@ -28,10 +28,11 @@ logger = logging.getLogger("cme_async")
 _DEBUG = logging.DEBUG
 # Auth replays within one call, at most (tickets expiring faster than calls complete
 # must not loop a call forever).
-_MAX_AUTH_REPLAYS = 8
-# Refusals of tickets CME never accepted, before the AuthError is final: the first
-# may be a stale cached ticket, the second a fresh one caught by an expiry.
-_UNPROVEN_REFUSALS = 2
+_MAX_AUTH_REPLAYS = 16
+# Refusals of tickets CME never accepted that a call tolerates: the first may be a stale
+# cached ticket, the next ones fresh tickets caught by an expiry on their first trip.
+# The refusal after these is final (at most this many new logins for a broken account).
+_UNPROVEN_REFUSALS = 3
 
 
 class Observers:

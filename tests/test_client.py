@@ -36,9 +36,9 @@ async def test_login_uses_a_fresh_percent_encoded_signature(
     async with cme_async.AsyncCmeClient(signer, "user_1") as c:
         with pytest.raises(cme_async.AuthError):
             await c.call("Material", "DeleteMaterial", {"MaterialId": "1"})
-    # Tickets refused before they ever worked: two new logins, then the AuthError.
-    assert logins.count == 3
-    assert len(set(logins.signatures)) == 3
+    # Tickets refused before they ever worked: three new logins, then the AuthError.
+    assert logins.count == 4
+    assert len(set(logins.signatures)) == 4
     raw_query = mock.routes[0].calls[0].request.url.query.decode()
     assert raw_query.startswith("signature=") and "+" not in raw_query and "/" not in raw_query
 
@@ -88,10 +88,10 @@ async def test_second_auth_failure_is_raised(
     route = mock.post(DELETE).respond(json=fail("AuthFailure.SessionInvalid", "session invalid"))
     with pytest.raises(cme_async.AuthError) as info:
         await client.call("Material", "DeleteMaterial", {"MaterialId": "1"})
-    # No ticket ever worked: the first refusal may be a stale ticket, the second a fresh
-    # one caught by an expiry; the third is final (README "How tickets are handled").
-    assert route.call_count == 3 and logins.count == 3
-    assert info.value.attempts == 3 and "AuthFailure.SessionInvalid" in str(info.value)
+    # No ticket ever worked: the first refusal may be a stale ticket, the next ones fresh
+    # tickets caught by an expiry; the fourth is final (README "How tickets are handled").
+    assert route.call_count == 4 and logins.count == 4
+    assert info.value.attempts == 4 and "AuthFailure.SessionInvalid" in str(info.value)
 
 
 async def test_a_ticket_that_worked_and_then_expired_costs_no_budget(
