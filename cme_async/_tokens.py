@@ -201,11 +201,12 @@ class TokenManager:
         self.store: TicketStore = store if store is not None else MemoryTicketStore()
         self.ticket_ttl = check_ttl(ticket_ttl)
         self._shared = isinstance(self.store, SharedLoginStore)
+        self._near_cache = not isinstance(self.store, MemoryTicketStore)
         lock_ttl = getattr(self.store, "login_lock_ttl", None) if self._shared else None
         self.login_lock_ttl = check_ttl(lock_ttl, "login_lock_ttl") or login_lock_ttl
         self._inflight: dict[str, asyncio.Task[Ticket]] = {}
-        # This process's view of the last ticket per identity, for ``client.ticket``
-        # (never used to authorize a call). Bounded: least recently used out first.
+        # This process's view of the last ticket per identity: ``client.ticket``, and a
+        # near cache in front of an out-of-process store. Bounded: LRU out first.
         self._known: OrderedDict[str, Ticket] = OrderedDict()
         # The last ticket CME accepted per identity: a refusal of a ticket that once
         # worked means it expired (a new login cures it); a ticket refused before it
@@ -223,12 +224,7 @@ class TokenManager:
 
     async def _read(self, identity: Identity) -> Ticket | None:
         """The stored ticket if it belongs to ``identity``; a foreign one is dropped."""
-        try:
-            ticket = await self.store.get(identity.key)
-        except CmeError:
-            raise
-        except Exception as exc:
-            raise _store_error(self.store, "get", exc) from None
+        ticket = await _ask(self.store, "get", self.store.get(identity.key))
         if ticket is None:
             return None
         if not isinstance(ticket, Ticket) or not ticket.belongs_to(identity):
@@ -246,19 +242,24 @@ class TokenManager:
     async def _delete(self, identity: Identity, ticket: Ticket) -> bool:
         # Takes the Ticket (its repr is masked), never the bare authorization as a local:
         # a traceback rendered with locals shows every frame's locals.
-        try:
-            return await self.store.compare_and_delete(identity.key, ticket.authorization)
-        except CmeError:
-            raise
-        except Exception as exc:
-            raise _store_error(self.store, "compare_and_delete", exc) from None
+        pending = self.store.compare_and_delete(identity.key, ticket.authorization)
+        return await _ask(self.store, "compare_and_delete", pending)
 
     async def get(self, identity: Identity) -> Ticket:
         """The cached ticket for ``identity``, logging in first if there is none."""
+        key = identity.key
+        if self._near_cache:
+            # A store in another process (Redis) costs a round trip per read: use the
+            # ticket this process last saw. If another process has replaced it, CME
+            # refuses the old one once and the refusal re-reads the store.
+            cached = self._known.get(key)
+            if cached is not None and self._usable(cached):
+                return cached
         ticket = await self._read(identity)
         if ticket is not None and self._usable(ticket):
+            if self._near_cache:
+                self._remember(key, ticket)
             return ticket
-        key = identity.key
         task = self._inflight.get(key)
         if task is None:
             task = asyncio.get_running_loop().create_task(
@@ -292,12 +293,7 @@ class TokenManager:
     async def _login_and_store(self, identity: Identity) -> Ticket:
         self.login_count += 1
         ticket = await self._login(identity)
-        try:
-            await self.store.set(identity.key, ticket, self.ticket_ttl)
-        except CmeError:
-            raise
-        except Exception as exc:
-            raise _store_error(self.store, "set", exc) from None
+        await _ask(self.store, "set", self.store.set(identity.key, ticket, self.ticket_ttl))
         return ticket
 
     async def _login_across_processes(self, identity: Identity) -> Ticket:
@@ -328,7 +324,8 @@ class TokenManager:
             if found is not None and found.belongs_to(identity) and self._usable(found):
                 return found
         raise TicketStoreError(
-            "no ticket appeared and the login lock could not be taken in three rounds",
+            "other processes held the login lock for three rounds and stored no ticket "
+            "(their logins may be failing: see their logs)",
             store=type(store).__name__,
             operation="login lock",
         )
@@ -380,15 +377,14 @@ _T = TypeVar("_T")
 
 
 async def _ask(store: object, operation: str, pending: Awaitable[_T]) -> _T:
+    """Await a store operation; a failure that is not a ``CmeError`` becomes a
+    ``TicketStoreError``, raised outside the ``except`` block (no ``__context__``)."""
     try:
         return await pending
     except CmeError:
         raise
     except Exception as exc:
-        raise _store_error(store, operation, exc) from None
-
-
-def _store_error(store: object, operation: str, exc: BaseException) -> TicketStoreError:
-    return TicketStoreError(
-        f"{type(exc).__name__}: {exc}", store=type(store).__name__, operation=operation
-    )
+        error = TicketStoreError(
+            f"{type(exc).__name__}: {exc}", store=type(store).__name__, operation=operation
+        )
+    raise error

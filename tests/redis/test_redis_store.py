@@ -168,8 +168,9 @@ async def test_redis_down_raises_without_secrets(own_redis: RedisServer) -> None
 
 
 async def test_calls_fail_fast_while_redis_is_down_and_recover(own_redis: RedisServer) -> None:
-    """Stop redis-server mid-run, pause it (a hung server), restart it: the client's calls
-    raise TicketStoreError within the socket timeout, never hang, then work again."""
+    """Stop redis-server mid-run, pause it (a hung server), restart it: calls that hold a
+    valid ticket keep working from the process's near cache; calls that need the store
+    raise TicketStoreError within the socket timeout, never hang; then all work again."""
     fake = FakeCme.seeded()
     signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
     store = RedisTicketStore(own_redis.url, socket_timeout=0.5)
@@ -205,11 +206,14 @@ async def test_calls_fail_fast_while_redis_is_down_and_recover(own_redis: RedisS
         background = asyncio.create_task(_keep_calling(call))
         await asyncio.sleep(0.2)
         await asyncio.to_thread(own_redis.stop)  # mid-run
+        await asyncio.sleep(0.3)
+        assert outcomes and set(outcomes) == {"ok"}  # the cached ticket still works
+        fake.expire_tickets()  # now every call needs the store
         await asyncio.sleep(0.5)
         background.cancel()
         await asyncio.gather(background, return_exceptions=True)
-        assert "ok" in outcomes and "get" in outcomes, outcomes
-        assert set(outcomes) <= {"ok", "get", "set", "acquire_login_lock"}
+        assert "compare_and_delete" in outcomes or "get" in outcomes, outcomes
+        assert set(outcomes) <= {"ok", "get", "set", "acquire_login_lock", "compare_and_delete"}
 
         outcomes.clear()
         await asyncio.to_thread(own_redis.start)
@@ -219,11 +223,12 @@ async def test_calls_fail_fast_while_redis_is_down_and_recover(own_redis: RedisS
 
         outcomes.clear()
         own_redis.pause()  # accepts connections, answers nothing
+        fake.expire_tickets()
         try:
             await run(5)
         finally:
             own_redis.resume()
-        assert outcomes == ["get"] * 5
+        assert outcomes == ["compare_and_delete"] * 5, outcomes
         outcomes.clear()
         await run(5)
         assert outcomes == ["ok"] * 5
