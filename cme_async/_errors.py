@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ._constants import BODY_SNIPPET_CHARS
+from ._generated._errors import NOT_FOUND_CODES
 from ._redact import redact
 
 
@@ -126,7 +127,20 @@ class PermissionDeniedError(CmeApiError):
 
 
 class NotFoundError(CmeApiError):
-    """``ResourceNotFound*``: also what AI-result queries answer when there is no result."""
+    """The object does not exist: ``ResourceNotFound*`` (also what AI-result queries answer
+    when there is no result) and the codes ``specs/errors.yaml`` marks ``not_found``.
+
+    ``after_replay`` is True when an earlier attempt of the same call may have run: a
+    replayed ``Delete*`` then finds nothing because its first attempt probably did it.
+    """
+
+    after_replay: bool = False
+
+
+class ParameterNotFoundError(NotFoundError, InvalidParameterError):
+    """A not-found answer spelled as a parameter error (``InvalidParameterValue.MaterialId``
+    "material not exist", ``...ProjectId``, ``...ClassNotExist``, ...). It is both a
+    ``NotFoundError`` and, for code written before it existed, an ``InvalidParameterError``."""
 
 
 class QuotaExceededError(CmeApiError):
@@ -158,7 +172,10 @@ _FAMILIES: tuple[tuple[str, type[CmeApiError]], ...] = (
 
 
 def error_class_for(code: str) -> type[CmeApiError]:
-    """The exception class for an error code: by family (the part before the first dot)."""
+    """The exception class for an error code: the catalogue's not-found codes first, then
+    by family (the part before the first dot)."""
+    if code in NOT_FOUND_CODES:
+        return ParameterNotFoundError if code.startswith("InvalidParameter") else NotFoundError
     family = code.split(".", 1)[0]
     if family in _INVALID_PARAMETER_CODES:
         return InvalidParameterError

@@ -19,6 +19,7 @@ from typing import Any
 from . import _retry
 from ._envelope import parse_action_response
 from ._errors import AuthError, CmeApiError, CmeError
+from ._generated._errors import NO_RELOGIN_AUTH_CODES
 from ._hooks import Hook, RequestEvent, ResponseEvent, RetryEvent, emit
 from ._shared import SharedState
 from ._tokens import Identity, Ticket
@@ -213,11 +214,9 @@ class ActionAttempt:
 
 
 def relogin_helps(code: str) -> bool:
-    """Can a new login cure this ``AuthFailure`` code? The catalogue decides per code."""
-    from ._catalogue import catalogue
-
-    spec = catalogue().error_codes.get(code)
-    return spec.relogin_helps if spec is not None else code.startswith("AuthFailure")
+    """Can a new login cure this ``AuthFailure`` code? ``specs/errors.yaml`` decides per
+    code (``relogin_helps: false``); an unknown ``AuthFailure*`` code gets one try."""
+    return code not in NO_RELOGIN_AUTH_CODES
 
 
 async def report_retry(

@@ -40,6 +40,7 @@ from ._errors import (
     CmeHTTPError,
     CmeTimeoutError,
     MalformedResponseError,
+    NotFoundError,
     RateLimitError,
     ResponseTooLargeError,
     ServerError,
@@ -224,6 +225,12 @@ async def run(
             await on_retry(number, decision.reason, delay, failure)
         if delay is None:
             err = as_cme_error(failure, action, number, where)
+            if isinstance(err, NotFoundError) and progress.maybe_ran and number > 1:
+                err.after_replay = True
+                err.args = (
+                    f"{err.args[0]} (after a replay: an earlier attempt, which may have "
+                    "run, probably did it)",
+                )
             err.may_have_run = progress.maybe_ran
             del failure
             raise err

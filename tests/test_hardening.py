@@ -415,3 +415,58 @@ async def test_a_404_names_the_url_path_but_never_the_ticket(
     assert f"{API}/PaaS/Material/DescribeClass" in text and "base URL" in text
     assert "auth=" not in text and logins.issued[0] not in text
     assert info.value.url == f"{API}/PaaS/Material/DescribeClass"
+
+
+# -- not found (issue 12) -------------------------------------------------------------
+
+
+def _not_found_codes() -> list[str]:
+    from cme_async._generated._errors import NOT_FOUND_CODES
+
+    return sorted(NOT_FOUND_CODES)
+
+
+@pytest.mark.parametrize("code", _not_found_codes())
+async def test_codes_that_mean_does_not_exist_raise_not_found(
+    client: cme_async.AsyncCmeClient, mock: respx.MockRouter, logins: LoginCounter, code: str
+) -> None:
+    mock.post(url__startswith=API).respond(json={"Code": code, "Message": "不存在"})
+    with pytest.raises(cme_async.NotFoundError) as info:
+        await client.call("Material", "DeleteMaterial", {"MaterialId": "m"})
+    assert info.value.code == code and not info.value.after_replay
+    # Code written before NotFoundError covered these still catches them.
+    assert isinstance(info.value, cme_async.InvalidParameterError) == code.startswith(
+        "InvalidParameter"
+    )
+
+
+def test_the_catalogue_names_the_common_not_found_codes() -> None:
+    codes = set(_not_found_codes())
+    for code in (
+        "InvalidParameterValue.MaterialId",
+        "InvalidParameterValue.ProjectId",
+        "InvalidParameterValue.ClassNotExist",
+        "InvalidParameterValue.TeamNotExist",
+        "ResourceNotFound",
+    ):
+        assert code in codes
+
+
+async def test_a_delete_replayed_after_it_may_have_run_says_so(
+    client: cme_async.AsyncCmeClient,
+    mock: respx.MockRouter,
+    logins: LoginCounter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("cme_async._retry.backoff_delay", lambda n, retry_after=None: 0.0)
+    answers = iter(
+        [
+            httpx.Response(503, text="busy"),
+            httpx.Response(200, json={"Code": "InvalidParameterValue.MaterialId"}),
+        ]
+    )
+    mock.post(url__startswith=API).mock(side_effect=lambda request: next(answers))
+    with pytest.raises(cme_async.NotFoundError) as info:
+        await client.call("Material", "DeleteMaterial", {"MaterialId": "m"})
+    assert info.value.after_replay and info.value.attempts == 2 and info.value.may_have_run
+    assert "probably did it" in str(info.value)

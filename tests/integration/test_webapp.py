@@ -109,11 +109,8 @@ async def test_one_root_client_serves_each_requests_user(fake: FakeCme, webapp: 
         missing = await http.delete(
             "/materials/no-such-material", headers={"X-User-Id": DEMO_USER_ID}
         )
-        assert missing.status_code in (400, 404), missing.text
-        assert (
-            missing.json()["error"].startswith("InvalidParameterValue")
-            or missing.status_code == 404
-        )
+        assert missing.status_code == 404, missing.text  # NotFoundError -> 404
+        assert missing.json()["error"] == "InvalidParameterValue.MaterialId"
     # One login per user however many requests, and every call carried its user's ticket.
     assert fake.logins_for(DEMO_USER_ID, DEMO_PLATFORM) == 1
     assert fake.logins_for(DEMO_FRIEND_ID, DEMO_PLATFORM) == 1
