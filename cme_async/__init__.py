@@ -45,6 +45,7 @@ from ._errors import (
 from ._hooks import LoginEvent, RequestEvent, ResponseEvent, RetryEvent
 from ._limits import LocalRateLimiter, RateLimiter
 from ._logging import RedactingFilter
+from ._pipeline import RawResult
 from ._signing import LocalSigner, SignatureAction, Signer, sign
 from ._tokens import (
     Identity,
@@ -85,6 +86,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RateLimiterError",
+    "RawResult",
     "RedactingFilter",
     "RequestEvent",
     "RequestValidationError",

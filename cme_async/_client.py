@@ -32,7 +32,7 @@ from ._generated.mixin import ActionNamespaces
 from ._hooks import HookArg, as_hooks
 from ._limits import Limits, RateLimiter
 from ._login import LoginExchange
-from ._pipeline import ActionAttempt, Observers, report_retry
+from ._pipeline import ActionAttempt, Observers, RawResult, report_retry
 from ._shared import SharedState, host_and_port
 from ._signing import LocalSigner, Signer
 from ._tokens import Identity, Ticket, TicketStore, TokenManager
@@ -282,6 +282,56 @@ class AsyncCmeClient(ActionNamespaces):
         the request is refused before sending. ``replay_safe`` overrides the catalogue's
         flag (unknown actions are treated as not safe to replay).
         """
+        attempt = await self._invoke(
+            action_class,
+            action_name,
+            body,
+            timeout,
+            max_retries,
+            deadline,
+            replay_safe,
+            max_response_bytes,
+        )
+        return attempt.data
+
+    async def call_raw(
+        self,
+        action_class: str,
+        action_name: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+        replay_safe: bool | None = None,
+        max_response_bytes: int | None = None,
+    ) -> RawResult:
+        """Like ``call``, with what the answer said beside ``Data``: its request id (for
+        support tickets and logs), HTTP status and the attempts made."""
+        attempt = await self._invoke(
+            action_class,
+            action_name,
+            body,
+            timeout,
+            max_retries,
+            deadline,
+            replay_safe,
+            max_response_bytes,
+        )
+        return RawResult(attempt.data, attempt.request_id, attempt.status, attempt.progress.count)
+
+    async def _invoke(
+        self,
+        action_class: str,
+        action_name: str,
+        body: Mapping[str, Any] | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        deadline: float | None,
+        replay_safe: bool | None,
+        max_response_bytes: int | None,
+    ) -> ActionAttempt:
+        """Check everything, then run the retry loop; the finished attempt holds the answer."""
         _options.action_part(action_class, "action_class")
         _options.action_part(action_name, "action_name")
         action = f"{action_class}/{action_name}"
@@ -314,7 +364,7 @@ class AsyncCmeClient(ActionNamespaces):
             scope = asyncio.timeout(limit) if limit is not None else contextlib.nullcontext()
             try:
                 async with scope:
-                    return await _retry.run(
+                    await _retry.run(
                         attempt,
                         action=action,
                         replay_safe=bool(replay_safe),
@@ -323,6 +373,7 @@ class AsyncCmeClient(ActionNamespaces):
                         where=shared.endpoint,
                         on_retry=self._retry_reporter(action),
                     )
+                    return attempt
             except TimeoutError:
                 if not (isinstance(scope, asyncio.Timeout) and scope.expired()):
                     raise

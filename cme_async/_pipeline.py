@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import _retry
 from ._envelope import parse_action_response
@@ -34,6 +34,16 @@ _MAX_AUTH_REPLAYS = 16
 # cached ticket, the next ones fresh tickets caught by an expiry on their first trip.
 # The refusal after these is final (at most this many new logins for a broken account).
 _UNPROVEN_REFUSALS = 3
+
+
+class RawResult(NamedTuple):
+    """What ``AsyncCmeClient.call_raw`` returns: ``Data`` and what the answer said."""
+
+    data: Any
+    #: The answer's ``X-Request-Id`` (quote it to Tencent support), None if absent.
+    request_id: str | None
+    http_status: int | None
+    attempts: int
 
 
 class Observers:
@@ -60,11 +70,14 @@ class ActionAttempt:
         "_unproven_refusals",
         "action",
         "content",
+        "data",
         "identity",
         "max_bytes",
         "observers",
         "progress",
+        "request_id",
         "shared",
+        "status",
         "timeout",
         "url",
     )
@@ -91,6 +104,10 @@ class ActionAttempt:
         self.progress = progress
         self._auth_replays = 0
         self._unproven_refusals = 0
+        #: The answer's ``Data``, request id and HTTP status once an attempt succeeded.
+        self.data: Any = None
+        self.request_id: str | None = None
+        self.status: int | None = None
 
     async def __call__(self, number: int) -> Any:
         limits = self.shared.limits
@@ -149,6 +166,10 @@ class ActionAttempt:
                 await self._observe(number, time.monotonic() - started, answer, error)
         if failure is None:
             self.shared.tokens.accepted(self.identity, ticket)
+            assert answer is not None
+            self.data = data
+            self.status = answer.status
+            self.request_id = answer.request_id
             return data
         if isinstance(failure, AuthError):
             await self._after_auth_failure(failure, ticket, number)
@@ -240,4 +261,4 @@ async def report_retry(
         await emit(observers.on_retry, event)
 
 
-__all__ = ["ActionAttempt", "Observers", "relogin_helps", "report_retry"]
+__all__ = ["ActionAttempt", "Observers", "RawResult", "relogin_helps", "report_retry"]

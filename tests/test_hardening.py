@@ -470,3 +470,14 @@ async def test_a_delete_replayed_after_it_may_have_run_says_so(
         await client.call("Material", "DeleteMaterial", {"MaterialId": "m"})
     assert info.value.after_replay and info.value.attempts == 2 and info.value.may_have_run
     assert "probably did it" in str(info.value)
+
+
+async def test_call_raw_gives_the_request_id_of_a_success(
+    client: cme_async.AsyncCmeClient, mock: respx.MockRouter, logins: LoginCounter
+) -> None:
+    mock.post(url__startswith=API).respond(
+        json=ok({"ClassInfoSet": []}), headers={"X-Request-Id": "req-42"}
+    )
+    result = await client.call_raw("Material", "DescribeClass", {})
+    assert result == cme_async.RawResult({"ClassInfoSet": []}, "req-42", 200, 1)
+    assert await client.call("Material", "DescribeClass", {}) == {"ClassInfoSet": []}
