@@ -308,13 +308,13 @@ class FakeCme:
         some warns (:class:`RequestLogOverflow`), since a test auditing every call
         would otherwise pass over what it cannot see."""
         self._warn_if_dropped()
-        return list(self.controls.ledger.requests)
+        return self.controls.ledger.requests
 
     def _warn_if_dropped(self) -> None:
         ledger = self.controls.ledger
         if ledger.dropped:
             warnings.warn(
-                f"FakeCme's request log holds the last {len(ledger.requests)} requests; "
+                f"FakeCme's request log holds the last {ledger.log_size} requests; "
                 f"{ledger.dropped} older ones were dropped. To keep them, create it with "
                 "FakeCme(request_log_size=N) or set fake.request_log_size = N first.",
                 RequestLogOverflow,

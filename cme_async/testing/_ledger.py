@@ -19,7 +19,7 @@ from .world.tickets import Identity, Session, TicketStatus, count_for
 DEFAULT_LOG_SIZE = 1_000
 
 
-@dataclass(slots=True)  # not frozen: a frozen __init__ costs ~2 µs a request
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One request as the emulator answered it.
 
@@ -72,13 +72,21 @@ class RequestRecord:
         }
 
 
+#: One record as stored: a plain tuple is the cheapest thing to keep per request;
+#: it becomes a RequestRecord when read.
+_Row = tuple[
+    int, float, str, str | None, str | None, TicketStatus | None, int | None, Any,
+    int | None, str | None, str,
+]  # fmt: skip
+
+
 class Ledger:
     """Counters and the request log.  ``reset()`` clears them; ``internal_errors`` stays."""
 
     def __init__(self, log_size: int = DEFAULT_LOG_SIZE) -> None:
         self.log_size = log_size
         self.internal_errors: list[str] = []
-        self.requests: deque[RequestRecord] = deque(maxlen=log_size)
+        self._rows: deque[_Row] = deque(maxlen=log_size)
         self.reset()
 
     def resize(self, log_size: int) -> None:
@@ -86,15 +94,20 @@ class Ledger:
         if log_size < 0:
             raise ValueError("the request log size must not be negative")
         self.log_size = log_size
-        self.requests = deque(self.requests, maxlen=log_size)
+        self._rows = deque(self._rows, maxlen=log_size)
 
     def reset(self) -> None:
-        self.requests = deque(maxlen=self.log_size)
+        self._rows = deque(maxlen=self.log_size)
         self.calls: Counter[str] = Counter()
         self.logins = 0
         self.login_attempts = 0
         self.logins_by: Counter[Identity] = Counter()
         self._seq = 0
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """The records kept, oldest first."""
+        return [RequestRecord(*row) for row in self._rows]
 
     def record(
         self,
@@ -106,37 +119,30 @@ class Ledger:
         status: int | None,
         code: str | None,
         request_id: str,
-    ) -> RequestRecord:
+    ) -> None:
         """Append one record; ``who`` is the ticket's session, or for a login that issued
         none, the (platform, user id) its signature named."""
         self._seq += 1
-        platform: str | None = None
-        user_id: str | None = None
-        serial: int | None = None
+        seq, rows = self._seq, self._rows
         if isinstance(who, Session):
-            platform, user_id, serial = who.platform, who.user_id, who.serial
+            user, platform, serial = who.user_id, who.platform, who.serial
+            rows.append(
+                (seq, time, action, user, platform, ticket, serial, body, status, code, request_id)
+            )
         elif who is not None:
-            platform, user_id = who
-        entry = RequestRecord(
-            self._seq,
-            time,
-            action,
-            user_id,
-            platform,
-            ticket,
-            serial,
-            body,
-            status,
-            code,
-            request_id,
-        )
-        self.requests.append(entry)
-        return entry
+            user, platform = who[1], who[0]
+            rows.append(
+                (seq, time, action, user, platform, ticket, None, body, status, code, request_id)
+            )
+        else:
+            rows.append(
+                (seq, time, action, None, None, ticket, None, body, status, code, request_id)
+            )
 
     @property
     def dropped(self) -> int:
         """Records the bounded log no longer holds (the counters still count them)."""
-        return self._seq - len(self.requests)
+        return self._seq - len(self._rows)
 
     def login(self, session: Session) -> None:
         self.logins += 1
