@@ -194,10 +194,10 @@ async def main() -> int:
         else:
             say("not talking to the emulator (CME_EMULATOR_URL unset): skipped")
 
-        step(11, "A bad request raises a typed error")
+        step(11, "Deleting what no longer exists raises a typed NotFoundError")
         try:
             await m.delete_material(material_id=mid or "00000000000000000000")
-        except cme_async.InvalidParameterError as exc:
+        except cme_async.NotFoundError as exc:
             say(f"{type(exc).__name__}: code {exc.code}, request id {exc.request_id}")
             say(f"message: {exc}")
 

@@ -29,7 +29,7 @@ def test_quickstart_runs_against_the_emulator() -> None:
         "paged through all 40",
         "deleted",
         "after 1 transparent new login",
-        "InvalidParameterError: code InvalidParameterValue.MaterialId",
+        "ParameterNotFoundError: code InvalidParameterValue.MaterialId",
         "2 login(s)",
         "command exited with 0",
     ):
