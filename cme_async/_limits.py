@@ -41,6 +41,13 @@ class TokenBucket:
         self._tokens -= 1.0
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def try_acquire(self) -> bool:
+        """Take a slot now if one is free; otherwise take nothing and return False."""
+        if self._reserve() <= 0:
+            return True
+        self._tokens += 1.0
+        return False
+
     async def acquire(self) -> None:
         delay = self._reserve()
         if delay <= 0:

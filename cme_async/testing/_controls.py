@@ -57,18 +57,6 @@ class RandomFault:
     rule: FailRule
 
 
-def try_take(bucket: TokenBucket) -> bool:
-    """Take one token now, or refuse without waiting (the reservation is handed back).
-
-    ``TokenBucket`` only offers waiting; its reserve-then-refund is what a cancelled
-    ``acquire`` does too.
-    """
-    if bucket._reserve() <= 0:
-        return True
-    bucket._tokens += 1.0
-    return False
-
-
 @dataclass
 class Controls:
     """Every knob, and the ledger.  ``known`` names the actions ``action_key`` accepts."""
@@ -262,4 +250,4 @@ class Controls:
             if limit is None:
                 return False
             bucket = self.buckets[key] = TokenBucket(*limit)
-        return not try_take(bucket)
+        return not bucket.try_acquire()
