@@ -1,7 +1,8 @@
 """In-process measurements that need no server (run in a fresh process by ``run.py``).
 
-* ``parsing``: ``json.loads`` of the 50-item SearchMaterial answer, the SDK's envelope
-  parse + typed structuring of the same bytes, and the structuring step alone.
+* ``parsing``: ``json.loads`` of the 50-item SearchMaterial answer (and ``orjson.loads``,
+  which the SDK uses when installed), the SDK's envelope parse + typed structuring of the
+  same bytes, and the structuring step alone.
 * ``overhead``: CPU per call of the SDK beyond raw httpx when the transport costs
   (almost) nothing: both sides post through the same ``httpx.MockTransport`` that hands
   back a prebuilt answer, one call at a time, so what differs is the SDK's own work
@@ -32,14 +33,18 @@ def parsing(number: int, repeat: int) -> dict[str, Any]:
     keep ~1,300 container objects alive per answer, which triggers collections) and
     off (``timeit``'s default, the pure CPU cost). The target uses the GC-on numbers.
     """
-    from cme_async._envelope import parse_action_response
     from cme_async._converter import structure_hook
+    from cme_async._envelope import parse_action_response
     from cme_async._generated.material import SearchMaterialResponse
 
     _s_SearchMaterialResponse = structure_hook(SearchMaterialResponse)
 
     body = bodies.build()["large"]
     data = json.loads(body)["Data"]
+    try:
+        from orjson import loads as fast_loads
+    except ImportError:
+        fast_loads = None
 
     def typed_full() -> Any:
         payload = parse_action_response(200, {}, body, "Material/SearchMaterial")
@@ -56,6 +61,8 @@ def parsing(number: int, repeat: int) -> dict[str, Any]:
     for gc_on, suffix in ((True, ""), (False, "_gc_off")):
         gc.collect()
         loads = best(lambda: json.loads(body), gc_on)
+        if fast_loads is not None:  # what the SDK decodes with (the `speedups` extra)
+            out[f"orjson_loads_us{suffix}"] = best(lambda: fast_loads(body), gc_on) * 1e6
         full = best(typed_full, gc_on)
         structure = best(lambda: _s_SearchMaterialResponse(data), gc_on)
         out[f"json_loads_us{suffix}"] = loads * 1e6
@@ -106,7 +113,7 @@ async def overhead(calls: int, rounds: int) -> dict[str, Any]:
             return httpx.Response(200, headers=json_headers, content=payloads["login"])
         return httpx.Response(200, headers=json_headers, content=routes[request.url.path])
 
-    base = "http://bench.local"
+    base = "http://bench.invalid"
     raw = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     sdk_http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", "1")
@@ -216,8 +223,8 @@ async def vendor_overhead(calls: int, rounds: int) -> dict[str, Any] | None:
     sdk = cme_async.AsyncCmeClient(
         signer,
         worker.USER,
-        api_url="http://bench.local",
-        login_url="http://bench.local",
+        api_url="http://bench.invalid",
+        login_url="http://bench.invalid",
         http_client=sdk_http,
     )
 

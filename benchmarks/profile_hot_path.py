@@ -48,7 +48,7 @@ async def _run(args: argparse.Namespace) -> Any:
             else cme_async.default_http_client()
         )
     else:
-        base = "http://bench.local"
+        base = "http://bench.invalid"
         http = _mock_client()
     signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", "1")
     async with cme_async.AsyncCmeClient(

@@ -12,7 +12,10 @@ LABELS = {
     "httpx+cme-aiohttp": "raw httpx on cme_async's aiohttp transport",
     "aiohttp": "raw aiohttp",
     "sdk-httpx": "SDK on default httpx",
-    "sdk-aiohttp": "SDK on aiohttp transport",
+    "sdk-aiohttp": "SDK on native aiohttp",
+    "sdk-httpx-base": "SDK on default httpx at c528741 (issue 14's today)",
+    "sdk-aiohttp+gc.freeze": "SDK on native aiohttp, gc.freeze() on both sides",
+    "aiohttp+gc.freeze": "raw aiohttp, gc.freeze()",
     "vendor": "tencentcloud-sdk-python (async, keep-alive on)",
 }
 BODIES = {
@@ -85,8 +88,50 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         value, detail = ratio(a, b, body, c)
         add(name, value, op, bound, "; ".join(x for x in (detail, note) if x))
 
+    # Issue 14: the limit of Python itself, and the default road no slower than before.
     add_ratio(
-        "SDK on aiohttp ÷ raw httpx on the same aiohttp transport (c=100, small)",
+        "SDK on native aiohttp ÷ raw aiohttp (json.loads + Code) (c=100, small)",
+        "sdk-aiohttp",
+        "aiohttp",
+        "small",
+        100,
+        ">=",
+        0.8,
+    )
+    add_ratio(
+        "SDK on native aiohttp, typed ÷ raw aiohttp + json.loads (c=100, large)",
+        "sdk-aiohttp",
+        "aiohttp",
+        "large",
+        100,
+        ">=",
+        0.7,
+    )
+    for body, c in (("small", 100), ("large", 100), ("small", 10)):
+        add_ratio(
+            f"SDK on default httpx ÷ the default road at c528741 (c={c}, {body})",
+            "sdk-httpx",
+            "sdk-httpx-base",
+            body,
+            c,
+            ">=",
+            1.0,
+        )
+    flight = results.get("in_flight", {})
+    native, raw = flight.get("sdk-aiohttp", {}), flight.get("httpx", {})
+    if native.get("peak_rss_mb") and raw.get("peak_rss_mb"):
+        add(
+            f"peak RSS with {native.get('calls', 0):,} calls in flight, SDK on native aiohttp "
+            "÷ raw httpx",
+            native["peak_rss_mb"] / raw["peak_rss_mb"],
+            "<=",
+            1.0,
+            f"{native['peak_rss_mb']:.1f} MB vs {raw['peak_rss_mb']:.1f} MB",
+        )
+    else:
+        add("peak RSS with calls in flight, SDK on native aiohttp ÷ raw httpx", None, "<=", 1.0)
+    add_ratio(
+        "SDK on native aiohttp ÷ raw httpx on the same aiohttp transport (c=100, small)",
         "sdk-aiohttp",
         "httpx+cme-aiohttp",
         "small",
@@ -95,7 +140,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         0.85,
     )
     add_ratio(
-        "SDK on aiohttp ÷ raw httpx on httpx-aiohttp's transport (c=100, small)",
+        "SDK on native aiohttp ÷ raw httpx on httpx-aiohttp's transport (c=100, small)",
         "sdk-aiohttp",
         "httpx+httpx-aiohttp",
         "small",
@@ -105,7 +150,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         "httpx-aiohttp's stock transport, which the SDK does not use (see README)",
     )
     add_ratio(
-        "SDK on aiohttp ÷ SDK on default httpx (c=100, small)",
+        "SDK on native aiohttp ÷ SDK on default httpx (c=100, small)",
         "sdk-aiohttp",
         "sdk-httpx",
         "small",
@@ -114,7 +159,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         4.0,
     )
     add_ratio(
-        "SDK on aiohttp ÷ SDK on default httpx (c=100, large)",
+        "SDK on native aiohttp ÷ SDK on default httpx (c=100, large)",
         "sdk-aiohttp",
         "sdk-httpx",
         "large",
@@ -204,7 +249,8 @@ def markdown(results: dict[str, Any]) -> str:
         shown = _fmt(value) + ("×" if isinstance(value, float) else "")
         detail = f" ({t['detail']})" if t["detail"] else ""
         lines.append(f"| {t['target']}{detail} | {shown} | {t['op']} {t['bound']} | {verdict} |")
-    pairs = results.get("pairs", [])
+    lines += limit_tables(results)
+    pairs = [p for p in results.get("pairs", []) if p.get("group", "targets") != "limit"]
     if pairs:
         lines += [
             "",
@@ -246,19 +292,19 @@ def markdown(results: dict[str, Any]) -> str:
                     f" · {_fmt(cell.get('cpu_us_per_call'), 0)} µs{errors}"
                 )
             lines.append(f"| {LABELS.get(name, name)} | " + " | ".join(cells) + " |")
-    # The SDK's own CPU per call beyond the raw client on the same transport.
-    pairs = [("sdk-httpx", "httpx"), ("sdk-aiohttp", "httpx+cme-aiohttp")]
-    if any(_cell(results, a, "small", c) for a, _ in pairs for c in concurrencies):
+    # The SDK's own CPU per call beyond the raw client of the same HTTP library.
+    overhead_pairs = [("sdk-httpx", "httpx"), ("sdk-aiohttp", "aiohttp")]
+    if any(_cell(results, a, "small", c) for a, _ in overhead_pairs for c in concurrencies):
         lines += [
             "",
-            "### SDK overhead: CPU µs per call beyond the raw client on the same transport",
+            "### SDK overhead: CPU µs per call beyond the raw client of the same HTTP library",
             "",
             "From the throughput cells above (client-process CPU ÷ calls; noisy at low rates):",
             "",
             "| pair | answer | " + " | ".join(f"c={c}" for c in concurrencies) + " |",
             "|---|---|" + "---|" * len(concurrencies),
         ]
-        for sdk, raw in pairs:
+        for sdk, raw in overhead_pairs:
             for body in ("small", "large"):
                 cells = []
                 for c in concurrencies:
@@ -274,7 +320,8 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "In process, one call at a time through the same `httpx.MockTransport` (no network; "
             "best of rounds), µs of CPU per call; the last column runs the SDK over a mock "
-            "transport that declares `cancel_safe` (the aiohttp transport's road, no shield task):",
+            "transport that declares `cancel_safe` (the httpx road then sends without its "
+            'background task, as it does over `aiohttp_http_client()` with `transport="httpx"`):',
             "",
             "| answer | raw httpx + json.loads | SDK `client.call` | SDK typed method | "
             "SDK typed, cancel-safe transport | SDK overhead (typed / cancel-safe) |",
@@ -309,10 +356,12 @@ def markdown(results: dict[str, Any]) -> str:
         ]
         for key, label in (
             ("json_loads_us", "json.loads"),
+            ("orjson_loads_us", "orjson.loads (the SDK's decoder when installed)"),
             ("typed_parse_us", "SDK: envelope + typed models"),
             ("structure_only_us", "typed structuring alone"),
         ):
-            lines.append(f"| {label} | {parsing[key]:.0f} | {parsing[key + '_gc_off']:.0f} |")
+            if key in parsing:
+                lines.append(f"| {label} | {parsing[key]:.0f} | {parsing[key + '_gc_off']:.0f} |")
         lines += [
             f"| typed parse ÷ json.loads | {parsing['typed_parse_over_json_loads']:.2f}× | "
             f"{parsing['typed_parse_over_json_loads_gc_off']:.2f}× |",
@@ -376,6 +425,70 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("log"):
         lines += ["", "Notes: " + "; ".join(results["log"])]
     return "\n".join(lines) + "\n"
+
+
+def limit_tables(results: dict[str, Any]) -> list[str]:
+    """Issue 14's "limit" table (each SDK road against raw aiohttp, from back-to-back
+    pairs) and peak RSS with calls in flight on every contender that measured it."""
+    lines: list[str] = []
+    limit = [p for p in results.get("pairs", []) if p.get("group") == "limit"]
+    if limit:
+        lines += [
+            "",
+            "### Limit: the SDK on each road against raw aiohttp",
+            "",
+            "Raw aiohttp posts the same bytes, `json.loads` the answer and checks `Code`; the "
+            "SDK returns typed results (50 `MaterialInfo` for the large answer). Each row is "
+            f"{limit[0]['pairs']} back-to-back pairs (alternating which runs first) in this "
+            "run; ratio and CPU difference are medians of the per-pair values.",
+            "",
+            "| SDK road | answer | c | SDK calls/s | raw aiohttp calls/s | SDK ÷ raw aiohttp "
+            "(range) | SDK CPU µs/call | raw aiohttp CPU µs/call | SDK CPU beyond raw aiohttp "
+            "(µs/call) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        order = {
+            "sdk-aiohttp": 0,
+            "sdk-httpx": 1,
+            "sdk-aiohttp+gc.freeze": 2,
+            "small": 0,
+            "large": 1,
+        }
+        for p in sorted(limit, key=lambda p: (order[p["a"]], order[p["body"]], p["concurrency"])):
+            lines.append(
+                f"| {LABELS.get(p['a'], p['a'])} | {p['body']} | {p['concurrency']} | "
+                f"{_fmt(p['a_calls_per_s'], 0)} | {_fmt(p['b_calls_per_s'], 0)} | "
+                f"**{_fmt(p['ratio'])}×** ({_fmt(p['ratio_min'])}–{_fmt(p['ratio_max'])}) | "
+                f"{_fmt(p.get('a_cpu_us_per_call'), 0)} | {_fmt(p.get('b_cpu_us_per_call'), 0)} | "
+                f"{_fmt(p.get('cpu_us_beyond_b'), 0)} |"
+            )
+    flight = results.get("in_flight", {})
+    if flight:
+        calls = next(iter(flight.values())).get("calls", 0)
+        window = next(iter(flight.values())).get("window_s", 0)
+        names = list(flight)
+        lines += [
+            "",
+            f"Peak RSS with {calls:,} small calls in flight at once (fresh process per "
+            f"contender, sampled every 20 ms for up to {window:g} s; the SDK queues beyond its "
+            "`max_concurrency` of 100, raw clients in their pools of 100 connections):",
+            "",
+            "| | " + " | ".join(LABELS.get(n, n) for n in names) + " |",
+            "|---|" + "---|" * len(names),
+            "| peak RSS (MB) | "
+            + " | ".join(_fmt(flight[n].get("peak_rss_mb"), 1) for n in names)
+            + " |",
+            "| RSS before the burst (MB) | "
+            + " | ".join(_fmt(flight[n].get("rss_before_mb"), 1) for n in names)
+            + " |",
+            "| growth (MB) | "
+            + " | ".join(_fmt(flight[n].get("peak_minus_before_mb"), 1) for n in names)
+            + " |",
+            f"| calls finished within {window:g} s | "
+            + " | ".join(f"{flight[n].get('finished_in_window', 0):,}" for n in names)
+            + " |",
+        ]
+    return lines
 
 
 def chart(results: dict[str, Any], path: Path) -> str | None:

@@ -5,10 +5,12 @@
 
 Steps: start the target (nginx from Debian's packages, installed if missing; else the
 aiohttp server in its own process) → one worker process per contender
-(``benchmarks/worker.py``) → for every answer size and concurrency, rounds in which
-every contender runs one cell in turn (rotating the order, so a noisy moment hits
-everyone) → medians → the extras (typed parsing and SDK overhead in process, login
-storm, 10,000 calls in flight, import time, codegen time) → ``results/latest.json``,
+(``benchmarks/worker.py``; ``sdk-httpx-base`` runs the SDK of ``BASELINE``, extracted
+with ``git archive``) → for every answer size and concurrency, rounds in which every
+contender runs one cell in turn (rotating the order, so a noisy moment hits everyone) →
+medians → the ratio targets and the "limit" table as back-to-back pairs → the extras
+(typed parsing and SDK overhead in process, login storm, 10,000 calls in flight, import
+time, codegen time) → ``results/latest.json``,
 ``results/latest.md``, ``results/latest.png`` and the results block of
 ``benchmarks/README.md``.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import platform
@@ -24,6 +27,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -42,6 +46,14 @@ SDK = ["sdk-httpx", "sdk-aiohttp"]
 CONTENDERS = RAW + SDK
 VENDOR_CONTENDERS = ["vendor", *SDK]
 CONCURRENCIES = [1, 10, 100, 1000]
+# Calls in flight at once, each contender in a fresh process: the SDK on both roads and
+# the raw clients (the RSS target compares the native road with raw httpx).
+IN_FLIGHT = ["httpx", "aiohttp", *SDK]
+# "Today's default road" of issue 14: the tree its measurements were taken on (the last
+# commit before the transport seam and the core redesign). Run as contender
+# "sdk-httpx-base" from a `git archive` of cme_async/ at that commit.
+BASELINE = "c5287416f2cc0216d979e66e1c2ddbe3dc91135b"
+BASELINE_NAME = "sdk-httpx-base"
 
 PACKAGES = [
     "cme-async",
@@ -88,11 +100,11 @@ class Profile:
 
 
 class Worker:
-    def __init__(self, name: str, base: str) -> None:
+    def __init__(self, name: str, base: str, cwd: Path = ROOT) -> None:
         self.name = name
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.worker", name, base],
-            cwd=ROOT,
+            cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -121,13 +133,46 @@ class Worker:
 
 
 @contextlib.contextmanager
-def workers(names: list[str], base: str) -> Iterator[dict[str, Worker]]:
-    started = {name: Worker(name, base) for name in names}
+def workers(
+    names: list[str], base: str, cwds: dict[str, Path] | None = None
+) -> Iterator[dict[str, Worker]]:
+    started = {name: Worker(name, base, (cwds or {}).get(name, ROOT)) for name in names}
     try:
         yield started
     finally:
         for worker in started.values():
             worker.close()
+
+
+@contextlib.contextmanager
+def baseline_tree(log: list[str]) -> Iterator[Path | None]:
+    """A directory holding ``cme_async/`` as of ``BASELINE`` and a link to ``benchmarks/``.
+
+    A worker started there imports the old package (the working directory comes first on
+    ``sys.path``, before the editable install). None, with a note in ``log``, when the
+    checkout has no git history (a tarball) or lacks the commit (a shallow clone).
+    """
+    with tempfile.TemporaryDirectory(prefix="cme-bench-baseline-") as scratch:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", BASELINE, "cme_async"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            log.append(
+                f"baseline {BASELINE[:7]} unavailable ({done.stderr.decode().strip()[:200]}): "
+                "SDK on default httpx not compared with it"
+            )
+            yield None
+            return
+        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
+            if hasattr(tarfile, "data_filter"):  # Python 3.11.4+
+                tar.extractall(scratch, filter="data")
+            else:  # pragma: no cover - our own repository's files
+                tar.extractall(scratch)
+        (Path(scratch) / "benchmarks").symlink_to(HERE, target_is_directory=True)
+        yield Path(scratch)
 
 
 @contextlib.contextmanager
@@ -235,6 +280,30 @@ PAIRS = [
     ("sdk-aiohttp", "vendor", "describe", 10),
     ("sdk-aiohttp", "vendor", "describe", 100),
 ]
+# The "limit" table (issue 14): each SDK road against raw aiohttp (json.loads + Code).
+LIMIT_PAIRS = [
+    (sdk, "aiohttp", body, c)
+    for sdk in ("sdk-aiohttp", "sdk-httpx")
+    for body in ("small", "large")
+    for c in (100, 10)
+] + [
+    # What the garbage collector costs the typed answer: both sides after gc.freeze().
+    ("sdk-aiohttp+gc.freeze", "aiohttp+gc.freeze", "large", 100),
+]
+# Contenders that only run in pairs (their own worker processes).
+PAIR_ONLY = ["sdk-aiohttp+gc.freeze", "aiohttp+gc.freeze"]
+# The default road against itself as of BASELINE ("no slower than today").
+BASELINE_PAIRS = [
+    ("sdk-httpx", BASELINE_NAME, "small", 100),
+    ("sdk-httpx", BASELINE_NAME, "large", 100),
+    ("sdk-httpx", BASELINE_NAME, "small", 10),
+]
+
+
+def pair_plan(quick: bool) -> list[tuple[str, tuple[str, str, str, int]]]:
+    """(group, pair) in the order they run; the smoke round runs one of each group."""
+    groups = [("targets", PAIRS), ("limit", LIMIT_PAIRS), ("baseline", BASELINE_PAIRS)]
+    return [(group, pair) for group, pairs in groups for pair in (pairs[:1] if quick else pairs)]
 
 
 def run_pairs(
@@ -246,7 +315,7 @@ def run_pairs(
     the median of the per-pair ratios is far steadier than a ratio of two medians.
     """
     out: list[dict[str, Any]] = []
-    for a, b, body, concurrency in PAIRS[:1] if profile.quick else PAIRS:
+    for group, (a, b, body, concurrency) in pair_plan(profile.quick):
         if a not in pool or b not in pool:
             continue
         if quick_concurrency is not None:
@@ -263,6 +332,7 @@ def run_pairs(
         }
         ratios: list[float] = []
         cpu_ratios: list[float] = []
+        cpu_diffs: list[float] = []
         cells: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for i in range(profile.pairs + 1):  # the first pair warms the pools and is dropped
             first, second = (a, b) if i % 2 else (b, a)
@@ -275,7 +345,9 @@ def run_pairs(
                 ratios.append(x["calls_per_s"] / y["calls_per_s"])
             if x.get("cpu_us_per_call") and y.get("cpu_us_per_call"):
                 cpu_ratios.append(y["cpu_us_per_call"] / x["cpu_us_per_call"])
+                cpu_diffs.append(x["cpu_us_per_call"] - y["cpu_us_per_call"])
         row = {
+            "group": group,
             "a": a,
             "b": b,
             "body": body,
@@ -287,11 +359,15 @@ def run_pairs(
             "cpu_ratio": _median(cpu_ratios),
             "a_calls_per_s": _median([x.get("calls_per_s") for x, _ in cells]),
             "b_calls_per_s": _median([y.get("calls_per_s") for _, y in cells]),
+            "a_cpu_us_per_call": _median([x.get("cpu_us_per_call") for x, _ in cells]),
+            "b_cpu_us_per_call": _median([y.get("cpu_us_per_call") for _, y in cells]),
+            "cpu_us_beyond_b": _median(cpu_diffs),
+            "errors": sum(c.get("errors", 0) for pair in cells for c in pair),
             "ratios": ratios,
         }
         out.append(row)
         progress(
-            f"  pair {a} / {b} ({body}, c={concurrency}): median {row['ratio'] or 0:.2f}x "
+            f"  {group} pair {a} / {b} ({body}, c={concurrency}): median {row['ratio'] or 0:.2f}x "
             f"(range {row['ratio_min'] or 0:.2f}-{row['ratio_max'] or 0:.2f}; "
             f"by CPU per call {row['cpu_ratio'] or 0:.2f}x)"
         )
@@ -353,6 +429,14 @@ def micro(quick: bool) -> dict[str, Any]:
     return result
 
 
+def httpx_aiohttp_available() -> bool:
+    try:
+        import httpx_aiohttp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def vendor_available() -> bool:
     try:
         import tencentcloud.cme.v20191029.cme_client_async  # noqa: F401
@@ -405,14 +489,27 @@ def main(argv: list[str] | None = None) -> int:
 
     log: list[str] = []
     results: dict[str, Any] = {"profile": "quick" if args.quick else "full"}
-    with target(args.target, log) as target_info:
+    with target(args.target, log) as target_info, baseline_tree(log) as old_tree:
         base = target_info["url"]
         results["machine"] = machine(target_info)
         progress(f"target: {target_info['kind']} {target_info['version']} at {base}")
         with_vendor = not args.no_vendor and not args.quick and vendor_available()
         names = list(CONTENDERS)
+        if not httpx_aiohttp_available():
+            names.remove("httpx+httpx-aiohttp")
+            log.append("httpx-aiohttp not installed: its contender skipped")
+        extra = (["vendor"] if with_vendor else []) + ([BASELINE_NAME] if old_tree else [])
+        extra += [] if args.quick else PAIR_ONLY
+        cwds = {BASELINE_NAME: old_tree} if old_tree else {}
         rows: list[dict[str, Any]] = []
-        with workers(names + (["vendor"] if with_vendor else []), base) as pool:
+        with workers(names + extra, base, cwds) as pool:
+            if old_tree is not None:
+                where = pool[BASELINE_NAME].ask({"op": "info"}).get("cme_async", "")
+                if not where.startswith(str(old_tree)):
+                    log.append(f"baseline worker imported {where}, not the baseline: dropped")
+                    pool.pop(BASELINE_NAME).close()
+                else:
+                    results["baseline"] = {"commit": BASELINE, "cme_async": where}
             for body in ("small", "large"):
                 rows += run_matrix(pool, names, body, profile, progress)
             if with_vendor:
@@ -433,13 +530,13 @@ def main(argv: list[str] | None = None) -> int:
                     name: pool[name].ask(
                         {"op": "in_flight", "calls": profile.in_flight, "window": 1.0}
                     )
-                    for name in SDK
+                    for name in IN_FLIGHT
                 }
         results["throughput"] = rows
         in_flight: dict[str, Any] = results.get("in_flight", {})
         if not in_flight:
             progress("calls in flight (fresh processes)")
-        for name in [] if in_flight else SDK:
+        for name in [] if in_flight else IN_FLIGHT:
             with workers([name], base) as single:
                 in_flight[name] = single[name].ask(
                     {
@@ -448,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
                         "window": profile.in_flight_window,
                     }
                 )
+            progress(f"  {name:20s} peak RSS {in_flight[name].get('peak_rss_mb', 0):.1f} MB")
         results["in_flight"] = in_flight
         results["machine"]["load_average_end"] = os.getloadavg()
     progress("typed parsing and SDK overhead (in process)")

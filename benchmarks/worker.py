@@ -12,8 +12,9 @@ Commands (one JSON object per line, one JSON answer per line):
   ``errors``.
 * ``{"op": "login_storm", "concurrency": 1000}``: a fresh SDK client, ``concurrency``
   concurrent first calls; answer: ``logins``, ``seconds`` (to the last answer), ``errors``.
-* ``{"op": "in_flight", "calls": 10000, "window": 5}``: ``calls`` concurrent calls on a
-  warm SDK client; answer: RSS before and the peak while they are in flight.
+* ``{"op": "in_flight", "calls": 10000, "window": 5}``: ``calls`` concurrent small calls
+  on a warm client (SDK or raw); answer: RSS before and the peak while they are in flight.
+* ``{"op": "info"}``: where ``cme_async`` was imported from (the baseline check).
 * ``{"op": "reset"}``: close the clients; the next command builds new ones.
 * ``{"op": "quit"}``.
 
@@ -65,6 +66,13 @@ PATHS = {name: path for path, name in bodies.ROUTES.items()}
 POOL = DEFAULT_MAX_CONNECTIONS
 
 
+def check(answer: Any) -> Any:
+    """What a raw caller does at least: the envelope says ``Code: Success``, else raise."""
+    if answer["Code"] != "Success":
+        raise RuntimeError(f"CME error {answer['Code']}")
+    return answer
+
+
 def _percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -76,7 +84,11 @@ class Contender:
     """Builds the per-body call functions of one contender; ``aclose`` frees the pool."""
 
     def __init__(self, name: str, base: str) -> None:
-        self.name = name
+        # "<contender>+gc.freeze": the same client, with every object alive after its
+        # first call moved out of the collector's reach (gc.freeze()), as a long-running
+        # batch worker can do once after start-up: shows what the garbage collector costs.
+        self.name, _, option = name.partition("+gc.")
+        self.freeze = option == "freeze"
         self.base = base.rstrip("/")
         self._closers: list[Callable[[], Awaitable[Any]]] = []
         self._calls: dict[str, CallFn] = {}
@@ -89,6 +101,10 @@ class Contender:
         found = self._calls.get(body)
         if found is None:
             found = self._calls[body] = await self._build(body)
+            if self.freeze:
+                await found()  # login, connection, lazy imports
+                gc.collect()
+                gc.freeze()
         return found
 
     async def _build(self, body: str) -> CallFn:
@@ -113,7 +129,7 @@ class Contender:
 
             async def aiohttp_call() -> Any:
                 async with session.post(url, data=content, headers=HEADERS) as response:
-                    return loads(await response.read())
+                    return check(loads(await response.read()))
 
             return aiohttp_call
         client = getattr(self, "_httpx", None)
@@ -124,7 +140,7 @@ class Contender:
 
         async def httpx_call() -> Any:
             response = await post(url, content=content, headers=HEADERS)
-            return loads(response.content)
+            return check(loads(response.content))
 
         return httpx_call
 
@@ -153,18 +169,12 @@ class Contender:
         import cme_async
 
         signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", PLATFORM)
-        http = None
-        if self.name == "sdk-aiohttp":
-            http = cme_async.aiohttp_http_client(max_connections=POOL, timeout=60)
-            self._closers.append(http.aclose)
+        if self.name == "sdk-aiohttp":  # the native road; its own pool of POOL connections
+            kwargs["transport"] = "aiohttp"
+        # "sdk-httpx-base" is "sdk-httpx" run on the baseline tree (run.py puts it first on
+        # sys.path): the same default-road client, older code.
         client = cme_async.AsyncCmeClient(
-            signer,
-            USER,
-            api_url=self.base,
-            login_url=self.base,
-            http_client=http,
-            timeout=60,
-            **kwargs,
+            signer, USER, api_url=self.base, login_url=self.base, timeout=60, **kwargs
         )
         self._closers.append(client.aclose)
         return client
@@ -398,6 +408,10 @@ async def serve(name: str, base: str) -> None:
             try:
                 if op == "quit":
                     answer: dict[str, Any] = {"ok": True}
+                elif op == "info":
+                    import cme_async
+
+                    answer = {"cme_async": cme_async.__file__}
                 elif op == "reset":
                     await contender.aclose()
                     contender = Contender(name, base)

@@ -7,6 +7,7 @@ and writes results of the documented shape.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,16 +37,27 @@ def test_one_tiny_round_writes_the_three_result_files(tmp_path: Path) -> None:
 
     pairs = {(p["a"], p["b"], p["body"]): p for p in results["pairs"]}
     assert pairs[("sdk-aiohttp", "httpx+cme-aiohttp", "small")]["ratio"] > 0
+    limit = pairs[("sdk-aiohttp", "aiohttp", "small")]  # the native road vs raw aiohttp
+    assert limit["group"] == "limit" and limit["ratio"] > 0 and limit["errors"] == 0
+    assert limit["a_cpu_us_per_call"] > 0 and limit["b_cpu_us_per_call"] > 0
+    if "baseline" in results:  # a git checkout: the old default road ran from its own tree
+        assert results["baseline"]["cme_async"].startswith(str(Path(tempfile.gettempdir())))
+        assert pairs[("sdk-httpx", run.BASELINE_NAME, "small")]["ratio"] > 0
 
     storm = results["login_storm"]
     assert {name: s["logins"] for name, s in storm.items()} == {"sdk-httpx": 1, "sdk-aiohttp": 1}
-    assert all(v["errors"] == 0 and v["peak_rss_mb"] > 0 for v in results["in_flight"].values())
+    flight = results["in_flight"]
+    assert set(flight) == set(run.IN_FLIGHT)
+    assert all(v["errors"] == 0 and v["peak_rss_mb"] > 0 for v in flight.values())
     assert results["micro"]["parsing"]["json_loads_us"] > 0
     assert results["micro"]["overhead"]["small"]["raw_httpx_us"] > 0
     assert results["imports"]["import_httpx_ms"] > 0
 
     targets = {t["target"]: t for t in results["targets"]}
     assert any(name.startswith("login storm") and t["met"] for name, t in targets.items())
+    rss = [t for name, t in targets.items() if name.startswith("peak RSS")]
+    assert len(rss) == 1 and rss[0]["value"] > 0
     markdown = (tmp_path / "latest.md").read_text()
     assert markdown.startswith("**Machine:**")
     assert "| raw aiohttp |" in markdown and "### Targets" in markdown
+    assert "### Limit: the SDK on each road against raw aiohttp" in markdown
