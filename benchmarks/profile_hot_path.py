@@ -2,12 +2,17 @@
 
     python -m benchmarks.profile_hot_path                 # SDK over httpx.MockTransport
     python -m benchmarks.profile_hot_path --url http://127.0.0.1:PORT --transport aiohttp
+    python -m benchmarks.profile_hot_path --nginx --transport aiohttp --body large \
+        --concurrency 100 --calls 3000         # against make bench's nginx target
 
-Without ``--url`` every call goes through an in-process ``httpx.MockTransport`` that
-hands back a prebuilt answer, so the profile shows the SDK and httpx's client layer
-only; with ``--url`` (a running benchmark target, e.g. ``python -m
-benchmarks.target_aiohttp``) it includes the transport. Prints pyinstrument's text
-tree; ``--html FILE`` writes the interactive page too.
+Without ``--url`` or ``--nginx`` every call goes through an in-process
+``httpx.MockTransport`` that hands back a prebuilt answer, so the profile shows the SDK
+and httpx's client layer only; with ``--url`` (a running benchmark target, e.g.
+``python -m benchmarks.target_aiohttp``) or ``--nginx`` (started here, as ``make bench``
+does) it includes the transport. ``--transport aiohttp`` is the native road
+(``transport="aiohttp"``); ``--transport raw-aiohttp`` profiles raw aiohttp
+(``json.loads`` + ``Code``) for comparison. Prints pyinstrument's text tree (``--out
+FILE`` writes it there; ``--html FILE`` writes the interactive page too).
 """
 
 from __future__ import annotations
@@ -36,23 +41,29 @@ def _mock_client() -> httpx.AsyncClient:
 
 
 async def _run(args: argparse.Namespace) -> Any:
-    from pyinstrument import Profiler
-
     import cme_async
 
     if args.url:
         base = args.url
-        http = (
-            cme_async.aiohttp_http_client()
-            if args.transport == "aiohttp"
-            else cme_async.default_http_client()
-        )
+        http = None
+        transport = "aiohttp" if args.transport == "aiohttp" else None
     else:
         base = "http://bench.invalid"
         http = _mock_client()
+        transport = None
+    if args.transport == "raw-aiohttp":
+        if not args.url:
+            raise SystemExit("--transport raw-aiohttp needs --url or --nginx")
+        contender = worker.Contender("aiohttp", base)
+        call = await contender.call_for(args.body)
+        try:
+            return await _profile(call, args)
+        finally:
+            await contender.aclose()
     signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", "1")
+    options: dict[str, Any] = {"transport": transport} if transport else {}
     async with cme_async.AsyncCmeClient(
-        signer, worker.USER, api_url=base, login_url=base, http_client=http
+        signer, worker.USER, api_url=base, login_url=base, http_client=http, **options
     ) as client:
         if args.body == "small":
 
@@ -66,31 +77,61 @@ async def _run(args: argparse.Namespace) -> Any:
                     search_scopes=worker.SEARCH_SCOPES, text="脱口秀"
                 )
 
-        async def loop(n: int) -> None:
-            for _ in range(n):
-                await call()
+        profiler = await _profile(call, args)
+    if http is not None:
+        await http.aclose()
+    return profiler
 
-        await loop(200)  # login, connections, caches
-        profiler = Profiler(interval=0.0002, async_mode="enabled")
-        profiler.start()
-        per_task = max(1, args.calls // args.concurrency)
-        await asyncio.gather(*(loop(per_task) for _ in range(args.concurrency)))
-        profiler.stop()
-    await http.aclose()
+
+async def _profile(call: Any, args: argparse.Namespace) -> Any:
+    from pyinstrument import Profiler
+
+    async def loop(n: int) -> None:
+        for _ in range(n):
+            await call()
+
+    await loop(200)  # login, connections, caches
+    profiler = Profiler(interval=0.0002, async_mode="enabled")
+    profiler.start()
+    per_task = max(1, args.calls // args.concurrency)
+    await asyncio.gather(*(loop(per_task) for _ in range(args.concurrency)))
+    profiler.stop()
     return profiler
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_hot_path")
     parser.add_argument("--url", help="a running target; default: in-process MockTransport")
-    parser.add_argument("--transport", choices=["httpx", "aiohttp"], default="aiohttp")
+    parser.add_argument("--nginx", action="store_true", help="start make bench's nginx target")
+    parser.add_argument(
+        "--transport", choices=["httpx", "aiohttp", "raw-aiohttp"], default="aiohttp"
+    )
     parser.add_argument("--body", choices=["small", "large"], default="small")
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--html", help="also write pyinstrument's HTML report here")
+    parser.add_argument("--out", help="write the text tree here instead of stdout")
     args = parser.parse_args(argv)
-    profiler = asyncio.run(_run(args))
-    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    if args.nginx:
+        from . import target_nginx
+
+        log: list[str] = []
+        nginx = target_nginx.start(log)
+        if nginx is None:
+            raise SystemExit("nginx target unavailable: " + "; ".join(log))
+        args.url = nginx.url
+        try:
+            profiler = asyncio.run(_run(args))
+        finally:
+            nginx.stop()
+    else:
+        profiler = asyncio.run(_run(args))
+    text = profiler.output_text(unicode=True, color=False, show_all=False)
+    if args.out:
+        with open(args.out, "w") as out:
+            out.write(text)
+    else:
+        print(text)
     if args.html:
         with open(args.html, "w") as out:
             out.write(profiler.output_html())

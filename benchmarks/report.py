@@ -15,6 +15,7 @@ LABELS = {
     "sdk-aiohttp": "SDK on native aiohttp",
     "sdk-httpx-base": "SDK on default httpx at c528741 (issue 14's today)",
     "sdk-aiohttp+gc.freeze": "SDK on native aiohttp, gc.freeze() on both sides",
+    "seam-aiohttp": "the native transport alone (Transport.send + json.loads + Code)",
     "aiohttp+gc.freeze": "raw aiohttp, gc.freeze()",
     "vendor": "tencentcloud-sdk-python (async, keep-alive on)",
 }
@@ -242,6 +243,8 @@ def machine_line(results: dict[str, Any]) -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     lines: list[str] = [machine_line(results), ""]
+    if results.get("note"):
+        lines += [f"*{results['note']}*", ""]
     lines += ["### Targets", "", "| target | measured | required | |", "|---|---|---|---|"]
     for t in results.get("targets", []):
         verdict = {True: "met", False: "**missed**", None: "not measured"}[t["met"]]
@@ -444,13 +447,14 @@ def limit_tables(results: dict[str, Any]) -> list[str]:
             "",
             "| SDK road | answer | c | SDK calls/s | raw aiohttp calls/s | SDK ÷ raw aiohttp "
             "(range) | SDK CPU µs/call | raw aiohttp CPU µs/call | SDK CPU beyond raw aiohttp "
-            "(µs/call) |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "(µs/call) | of which in the GC: SDK / raw (µs/call) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         order = {
             "sdk-aiohttp": 0,
             "sdk-httpx": 1,
-            "sdk-aiohttp+gc.freeze": 2,
+            "seam-aiohttp": 2,
+            "sdk-aiohttp+gc.freeze": 3,
             "small": 0,
             "large": 1,
         }
@@ -460,7 +464,8 @@ def limit_tables(results: dict[str, Any]) -> list[str]:
                 f"{_fmt(p['a_calls_per_s'], 0)} | {_fmt(p['b_calls_per_s'], 0)} | "
                 f"**{_fmt(p['ratio'])}×** ({_fmt(p['ratio_min'])}–{_fmt(p['ratio_max'])}) | "
                 f"{_fmt(p.get('a_cpu_us_per_call'), 0)} | {_fmt(p.get('b_cpu_us_per_call'), 0)} | "
-                f"{_fmt(p.get('cpu_us_beyond_b'), 0)} |"
+                f"{_fmt(p.get('cpu_us_beyond_b'), 0)} | {_fmt(p.get('a_gc_us_per_call'), 0)} / "
+                f"{_fmt(p.get('b_gc_us_per_call'), 0)} |"
             )
     flight = results.get("in_flight", {})
     if flight:

@@ -73,9 +73,12 @@ PACKAGES = [
 class Profile:
     """How long and how often each cell runs."""
 
-    def __init__(self, quick: bool) -> None:
+    def __init__(
+        self, quick: bool, concurrencies: list[int] | None = None, pairs: int | None = None
+    ) -> None:
         self.quick = quick
-        self.concurrencies = [2] if quick else CONCURRENCIES
+        self.concurrencies = concurrencies or ([2] if quick else CONCURRENCIES)
+        self._pairs = pairs
         self.duration = 0.05 if quick else 0.5
         self.warmup = 0.01 if quick else 0.1
         self.in_flight_window = 1.0 if quick else 5.0
@@ -90,6 +93,8 @@ class Profile:
 
     @property
     def pairs(self) -> int:
+        if self._pairs is not None:
+            return self._pairs
         return 1 if self.quick else 6
 
     def seconds(self, concurrency: int) -> float:
@@ -287,11 +292,15 @@ LIMIT_PAIRS = [
     for body in ("small", "large")
     for c in (100, 10)
 ] + [
+    # The native transport without the rest of the SDK (Transport.send + json.loads + Code).
+    ("seam-aiohttp", "aiohttp", "small", 100),
     # What the garbage collector costs the typed answer: both sides after gc.freeze().
     ("sdk-aiohttp+gc.freeze", "aiohttp+gc.freeze", "large", 100),
 ]
+# Where the native road's time goes beyond its transport.
+DIAGNOSIS_PAIRS = [("sdk-aiohttp", "seam-aiohttp", "small", 100)]
 # Contenders that only run in pairs (their own worker processes).
-PAIR_ONLY = ["sdk-aiohttp+gc.freeze", "aiohttp+gc.freeze"]
+PAIR_ONLY = ["seam-aiohttp", "sdk-aiohttp+gc.freeze", "aiohttp+gc.freeze"]
 # The default road against itself as of BASELINE ("no slower than today").
 BASELINE_PAIRS = [
     ("sdk-httpx", BASELINE_NAME, "small", 100),
@@ -302,7 +311,12 @@ BASELINE_PAIRS = [
 
 def pair_plan(quick: bool) -> list[tuple[str, tuple[str, str, str, int]]]:
     """(group, pair) in the order they run; the smoke round runs one of each group."""
-    groups = [("targets", PAIRS), ("limit", LIMIT_PAIRS), ("baseline", BASELINE_PAIRS)]
+    groups = [
+        ("targets", PAIRS),
+        ("limit", LIMIT_PAIRS),
+        ("diagnosis", DIAGNOSIS_PAIRS),
+        ("baseline", BASELINE_PAIRS),
+    ]
     return [(group, pair) for group, pairs in groups for pair in (pairs[:1] if quick else pairs)]
 
 
@@ -362,6 +376,8 @@ def run_pairs(
             "a_cpu_us_per_call": _median([x.get("cpu_us_per_call") for x, _ in cells]),
             "b_cpu_us_per_call": _median([y.get("cpu_us_per_call") for _, y in cells]),
             "cpu_us_beyond_b": _median(cpu_diffs),
+            "a_gc_us_per_call": _median([x.get("gc_us_per_call") for x, _ in cells]),
+            "b_gc_us_per_call": _median([y.get("gc_us_per_call") for _, y in cells]),
             "errors": sum(c.get("errors", 0) for pair in cells for c in pair),
             "ratios": ratios,
         }
@@ -480,15 +496,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-vendor", action="store_true", help="skip tencentcloud-sdk-python")
     parser.add_argument("--no-readme", action="store_true", help="leave benchmarks/README.md")
     parser.add_argument("--no-chart", action="store_true")
+    parser.add_argument(
+        "--concurrencies",
+        type=lambda text: [int(c) for c in text.split(",")],
+        help="throughput matrix only at these (e.g. 10,100; default 1,10,100,1000)",
+    )
+    parser.add_argument("--pairs", type=int, help="back-to-back pairs per ratio (default 6)")
+    parser.add_argument(
+        "--note",
+        default=os.environ.get("CME_BENCH_NOTE", ""),
+        help="a sentence printed under the machine line (default: $CME_BENCH_NOTE)",
+    )
     args = parser.parse_args(argv)
-    profile = Profile(args.quick)
+    profile = Profile(args.quick, args.concurrencies, args.pairs)
     started = time.perf_counter()
 
     def progress(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f}s] {message}", flush=True)
 
     log: list[str] = []
-    results: dict[str, Any] = {"profile": "quick" if args.quick else "full"}
+    shortened = args.concurrencies is not None or args.pairs is not None
+    results: dict[str, Any] = {
+        "profile": "quick" if args.quick else ("shortened" if shortened else "full"),
+        "note": args.note,
+    }
     with target(args.target, log) as target_info, baseline_tree(log) as old_tree:
         base = target_info["url"]
         results["machine"] = machine(target_info)

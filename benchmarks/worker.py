@@ -113,6 +113,8 @@ class Contender:
             return await self._build_sdk(body)
         if name == "vendor":
             return await self._build_vendor(body)
+        if name == "seam-aiohttp":
+            return await self._build_seam(body)
         url = self.url(body)
         content = REQUEST_BODIES[body]
         loads = json.loads
@@ -206,6 +208,24 @@ class Contender:
             return sdk_describe
         raise ValueError(body)
 
+    async def _build_seam(self, body: str) -> CallFn:
+        """The SDK's native transport alone (``Transport.send`` + ``json.loads`` + ``Code``):
+        separates the transport's cost from the rest of the SDK's road."""
+        from cme_async._transport import make_transport
+
+        transport, _ = make_transport(None, "aiohttp")
+        self._closers.append(transport.aclose)
+        url, secret = f"{self.base}{PATHS[body]}", ("auth", "tf_bench")
+        content, send, loads = REQUEST_BODIES[body], transport.send, json.loads
+
+        async def seam_call() -> Any:
+            answer = await send(
+                "POST", url, secret, content=content, timeout=60.0, max_bytes=10_000_000
+            )
+            return check(loads(answer.content))
+
+        return seam_call
+
     async def _build_vendor(self, body: str) -> CallFn:
         if body != "describe":
             raise ValueError("the vendor SDK only runs the DescribeMaterials comparison")
@@ -283,7 +303,22 @@ async def run_cell(
                 if warmed == concurrency:
                     all_warm.set()
 
+    # Time spent in the garbage collector inside the window (gc.callbacks: start/stop of
+    # every collection), by generation: typed answers allocate thousands of containers.
+    gc_seconds = 0.0
+    gc_runs = [0, 0, 0]
+    gc_started = 0.0
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        nonlocal gc_seconds, gc_started
+        if phase == "start":
+            gc_started = perf()
+        elif state["measuring"]:
+            gc_seconds += perf() - gc_started
+            gc_runs[info["generation"]] += 1
+
     gc.collect()
+    gc.callbacks.append(on_gc)
     tasks = [asyncio.create_task(loop()) for _ in range(concurrency)]
     warm_start = perf()
     with contextlib.suppress(TimeoutError):
@@ -298,6 +333,7 @@ async def run_cell(
     state["measuring"] = False
     elapsed = perf() - t0
     cpu = time.process_time() - cpu0
+    gc.callbacks.remove(on_gc)
     calls = len(latencies)
     state["stop"] = True
     drain_start = perf()
@@ -313,6 +349,8 @@ async def run_cell(
         "cpu": cpu,
         "calls_per_s": calls / elapsed if elapsed else 0.0,
         "cpu_us_per_call": cpu / calls * 1e6 if calls else None,
+        "gc_us_per_call": gc_seconds / calls * 1e6 if calls else None,
+        "gc_collections": gc_runs,
         "p50_ms": _percentile(latencies, 0.50) * 1000,
         "p99_ms": _percentile(latencies, 0.99) * 1000,
         "warmup_s": t0 - warm_start,
