@@ -339,15 +339,22 @@ class ArqExecutor:
         key = _results_key(self.batch_id)
         last_sweep = time.monotonic()
         while True:
-            popped = await self._pool.blpop([key], timeout=1)
-            if popped is not None:
-                more = await self._pool.lpop(key, 500)  # whatever else is already there
-                values = [popped[1], *(more or [])]
-                for raw in values:
-                    self._resolve(BatchResult.from_dict(json.loads(raw)))
-            if time.monotonic() - last_sweep > 5.0:
-                last_sweep = time.monotonic()
-                await self._sweep()
+            try:
+                popped = await self._pool.blpop([key], timeout=1)
+                if popped is not None:
+                    more = await self._pool.lpop(key, 500)  # whatever else is already there
+                    for raw in [popped[1], *(more or [])]:
+                        self._resolve(BatchResult.from_dict(json.loads(raw)))
+                if time.monotonic() - last_sweep > 5.0:
+                    last_sweep = time.monotonic()
+                    await self._sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away for a moment: results wait in their list
+                from ._redis_base import describe
+
+                logger.warning("cme batch: reading results from Redis failed: %s", describe(exc))
+                await asyncio.sleep(1.0)
 
     def _resolve(self, result: BatchResult) -> None:
         pending = self._pending.get(str(result.id))

@@ -77,6 +77,7 @@ class BatchRun:
         self._tasks: set[asyncio.Task[None]] = set()
         self._abandoned = 0
         self._aborted = False
+        self._reporter_failed = False
         self._results: AsyncGenerator[BatchResult, None] | None = None
 
     # -- stopping ---------------------------------------------------------------------
@@ -193,13 +194,17 @@ class BatchRun:
             self._finish(writer, compact=False)
             raise
         except BaseException:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            self._finish(writer, compact=False)
-            await self._queue.put(_END)
+            try:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+                self._finish(writer, compact=False)
+            finally:
+                await self._queue.put(_END)
             raise
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._finish(writer, compact=existed or (writer is not None and writer.wrote_ahead))
-        await self._queue.put(_END)
+        try:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._finish(writer, compact=existed or (writer is not None and writer.wrote_ahead))
+        finally:
+            await self._queue.put(_END)  # the consumer always learns that the run ended
 
     def _open_checkpoint(
         self,
@@ -223,7 +228,10 @@ class BatchRun:
             interrupted=interrupted,
             not_started=not_started if not_started is not None else self._abandoned,
         )
-        self._reporter.close(counts)
+        try:
+            self._reporter.close(counts)
+        except Exception:  # a progress callback's bug must not stop the run from ending
+            logger.warning("cme batch: the progress reporter raised at the end", exc_info=True)
         if writer is not None:
             writer.close()
             if compact and not interrupted:
@@ -270,12 +278,12 @@ class BatchRun:
             status = state.status(item.id) if state is not None else None
             if status == "done":
                 self._tally.skip()
-                self._reporter.update(self._tally.snapshot())
+                self._report()
                 continue
             if status == "unknown" and not self._retry_unknown:
                 assert state is not None
                 self._tally.add(state.unknown[item.id])
-                self._reporter.update(self._tally.snapshot())
+                self._report()
                 continue
             if status == "in_flight" and not self._retry_unknown and not replay_safe:
                 error = ItemError("OutcomeUnknown", IN_FLIGHT_AT_STOP, may_have_run=True)
@@ -313,5 +321,13 @@ class BatchRun:
         if self._writer is not None:
             self._writer.result(result)
         self._tally.add(result)
-        self._reporter.update(self._tally.snapshot())
+        self._report()
         await self._queue.put(result)
+
+    def _report(self) -> None:
+        try:
+            self._reporter.update(self._tally.snapshot())
+        except Exception:  # a progress callback's bug must not lose a result
+            if not self._reporter_failed:
+                self._reporter_failed = True
+                logger.warning("cme batch: the progress callback raised", exc_info=True)

@@ -75,7 +75,8 @@ async def test_ten_thousand_items_exact_counts(fake: FakeCme, tmp_path: Path) ->
     assert len(lines) == n and len({line["id"] for line in lines}) == n
     assert sum(line["attempts"] - 1 for line in lines) == 200  # one replay per fault
     failed = [line for line in lines if not line["ok"]]
-    assert all(f["error"]["type"] == "InvalidParameterError" for f in failed)
+    assert all(f["error"]["code"] == "InvalidParameterValue.MaterialId" for f in failed)
+    assert all(f["error"]["type"].endswith("Error") for f in failed)  # the SDK class name
     assert all(f["error"]["request_id"] for f in failed)
 
 
@@ -236,3 +237,16 @@ async def test_breaking_out_early_cancels_calls_in_flight(
     lines = out.read_text().splitlines()
     assert 10 <= len(lines) <= 10 + 16 * 2
     assert fake.calls["Material/DescribeMaterials"] <= len(lines) + 16
+
+
+async def test_a_failing_progress_callback_loses_no_result(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient
+) -> None:
+    ids = fake.material_ids()
+
+    def broken(counts: batch.BatchCounts) -> None:
+        raise RuntimeError("bug in the callback")
+
+    items = [describe(str(i), ids[i % len(ids)]) for i in range(50)]
+    results = [r async for r in batch.run(local_client, items, progress=broken)]
+    assert len(results) == 50 and all(r.ok for r in results)
