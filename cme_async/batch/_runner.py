@@ -77,6 +77,7 @@ class BatchRun:
         self._tasks: set[asyncio.Task[None]] = set()
         self._abandoned = 0
         self._aborted = False
+        self._saved_signals: list[tuple[int, Any]] = []
         self._reporter_failed = False
         self._results: AsyncGenerator[BatchResult, None] | None = None
 
@@ -107,6 +108,11 @@ class BatchRun:
     def _on_signal(self, sig: signal.Signals) -> None:
         if self.stopped_by is None:
             self.stopped_by = sig
+        elif self._saved_signals:
+            # Second signal: cancel what is in flight now, and give the process its own
+            # handlers back, so that a third one acts as it would without the runner.
+            self._restore_signals(self._saved_signals)
+            self._saved_signals = []
         self.stop()
 
     def _install_signals(self) -> list[tuple[int, Any]]:
@@ -154,7 +160,7 @@ class BatchRun:
 
     async def _iterate(self) -> AsyncGenerator[BatchResult, None]:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self._concurrency * 2)
-        saved = self._install_signals()
+        saved = self._saved_signals = self._install_signals()
         stack = contextlib.AsyncExitStack()
         if hasattr(self._executor, "__aenter__"):  # e.g. the arq executor's pool and reader
             try:
@@ -176,7 +182,8 @@ class BatchRun:
                 with contextlib.suppress(asyncio.CancelledError):
                     await producer
             await stack.aclose()
-            self._restore_signals(saved)
+            self._restore_signals(self._saved_signals)
+            self._saved_signals = []
 
     async def _produce(self) -> None:
         state, writer, existed = self._open_checkpoint()
