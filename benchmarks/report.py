@@ -16,6 +16,7 @@ LABELS = {
     "sdk-httpx-base": "SDK on default httpx at c528741 (issue 14's today)",
     "sdk-aiohttp+gc.freeze": "SDK on native aiohttp, gc.freeze() on both sides",
     "seam-aiohttp": "the native transport alone (Transport.send + json.loads + Code)",
+    "sdk-aiohttp+gc.pause": "what-if: SDK on native aiohttp, GC paused while structuring",
     "aiohttp+gc.freeze": "raw aiohttp, gc.freeze()",
     "vendor": "tencentcloud-sdk-python (async, keep-alive on)",
 }
@@ -455,6 +456,7 @@ def limit_tables(results: dict[str, Any]) -> list[str]:
             "sdk-httpx": 1,
             "seam-aiohttp": 2,
             "sdk-aiohttp+gc.freeze": 3,
+            "sdk-aiohttp+gc.pause": 4,
             "small": 0,
             "large": 1,
         }

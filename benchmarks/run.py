@@ -294,13 +294,15 @@ LIMIT_PAIRS = [
 ] + [
     # The native transport without the rest of the SDK (Transport.send + json.loads + Code).
     ("seam-aiohttp", "aiohttp", "small", 100),
-    # What the garbage collector costs the typed answer: both sides after gc.freeze().
+    # What the garbage collector costs the typed answer: both sides after gc.freeze(),
+    # and the SDK with the collector paused while it structures (a what-if).
     ("sdk-aiohttp+gc.freeze", "aiohttp+gc.freeze", "large", 100),
+    ("sdk-aiohttp+gc.pause", "aiohttp", "large", 100),
 ]
 # Where the native road's time goes beyond its transport.
 DIAGNOSIS_PAIRS = [("sdk-aiohttp", "seam-aiohttp", "small", 100)]
 # Contenders that only run in pairs (their own worker processes).
-PAIR_ONLY = ["seam-aiohttp", "sdk-aiohttp+gc.freeze", "aiohttp+gc.freeze"]
+PAIR_ONLY = ["seam-aiohttp", "sdk-aiohttp+gc.freeze", "aiohttp+gc.freeze", "sdk-aiohttp+gc.pause"]
 # The default road against itself as of BASELINE ("no slower than today").
 BASELINE_PAIRS = [
     ("sdk-httpx", BASELINE_NAME, "small", 100),
