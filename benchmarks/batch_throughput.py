@@ -52,6 +52,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds the emulator waits before each answer (a latency-bound service)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="calls in flight per process (each worker too)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cme-bench-batch-"))
     calls = work / "calls.jsonl"
@@ -78,6 +87,13 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
+        if args.latency:
+            request = urllib.request.Request(
+                f"{url}/_emulator/latency",
+                data=json.dumps({"Seconds": args.latency}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            urllib.request.urlopen(request).close()
         local = _cme(
             env,
             "batch",
@@ -97,6 +113,8 @@ def main() -> None:
                 {
                     "mode": "local",
                     "items": args.items,
+                    "latency": args.latency,
+                    "concurrency": args.concurrency,
                     "calls_per_second": summary["calls_per_second"],
                     "ok": summary["ok"],
                     "logins": logins,
@@ -107,7 +125,7 @@ def main() -> None:
         calls.write_text(calls.read_text().replace('"bench-', '"bench2-'))
         with running_redis(work) as redis:
             workers = [
-                _cme(env, "worker", "--redis", redis.url, "--concurrency", "32")
+                _cme(env, "worker", "--redis", redis.url, "--concurrency", str(args.concurrency))
                 for _ in range(args.workers)
             ]
             time.sleep(2.0)
@@ -135,6 +153,8 @@ def main() -> None:
                 {
                     "mode": f"{args.workers} workers",
                     "items": args.items,
+                    "latency": args.latency,
+                    "concurrency": args.concurrency,
                     "calls_per_second": summary["calls_per_second"],
                     "ok": summary["ok"],
                     "logins": _counters(url)["Logins"] - logins,
