@@ -322,6 +322,8 @@ class HttpxTransport:
                 http_status=status,
             )
         except _Closed:
+            if self._closed:
+                return ClientClosedError("the HTTP transport was closed; nothing was sent")
             return httpx.ConnectTimeout("abandoned after the attempt's timeout; nothing was sent")
         except Exception as exc:
             return scrub_httpx(exc, None if secret is None else secret[1])

@@ -301,3 +301,65 @@ async def slow_evil() -> AsyncIterator[EvilServer]:
     server = await EvilServer().start()
     yield server
     await server.stop()
+
+
+async def test_close_over_a_users_client_ends_exchanges_and_strands_nothing(
+    evil: EvilServer,
+) -> None:
+    # Exchanges holding a connection are cancelled (httpcore then closes it: safe); those
+    # still waiting for one are abandoned, never cancelled, so the user's pool, which
+    # stays open, keeps every one of its connections.
+    user = httpx.AsyncClient(limits=httpx.Limits(max_connections=5, max_keepalive_connections=5))
+    transport, _ = make_transport(user)
+    settled: list[int] = []
+    tasks = [
+        asyncio.create_task(
+            transport.send(
+                "POST",
+                f"{evil.url}/hang",
+                ("auth", TICKET),
+                content=BODY,
+                timeout=30,
+                max_bytes=100,
+                on_settled=lambda: settled.append(1),
+            )
+        )
+        for _ in range(40)
+    ]
+    await _eventually(lambda: evil.holding == 5)
+    await transport.aclose()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(o, ClientClosedError) for o in outcomes), {repr(o) for o in outcomes}
+    assert len(settled) == 40
+    assert not user.is_closed
+    assert evil.max_holding == 5  # the abandoned 35 never reached the server whole
+    assert len(evil.requests) == 5
+    answers = await asyncio.gather(*(user.post(f"{evil.url}/late") for _ in range(5)))
+    assert [a.status_code for a in answers] == [200] * 5
+    assert evil.max_holding == 5 and len(evil.requests) == 10
+    await user.aclose()
+
+
+async def test_the_native_road_builds_no_httpx_objects_per_call(
+    evil: EvilServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[str] = []
+    for cls in (httpx.Request, httpx.Response, httpx.URL, httpx.Headers):
+        original = cls.__init__
+
+        def counting(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            built.append(type(self).__name__)
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    transport, _ = make_transport(None, "aiohttp")
+    try:
+        for _ in range(3):
+            assert (await _ok(transport, f"{evil.url}/ok")).status == 200
+        assert built == []
+        httpx_road, _ = make_transport(None, "httpx")
+        assert (await _ok(httpx_road, f"{evil.url}/ok")).status == 200
+        assert "Request" in built and "Response" in built  # the check can fail
+        await httpx_road.aclose()
+    finally:
+        await transport.aclose()
