@@ -9,14 +9,17 @@ the whole body and the few headers the SDK reads. Nothing on the road above need
 What ``send`` raises, and what it tells the retry policy:
 
 ==========================================  =================================================
-``httpx.ConnectError``, ``ConnectTimeout``,  nothing was sent (safe to replay any action)
-``PoolTimeout``, ``UnsupportedProtocol``,
-``ProxyError``
-``httpx.ReadTimeout``, ``WriteTimeout``,     the request may have reached the server
-``RemoteProtocolError``, ``ReadError``,
-``WriteError``
-``MalformedResponseError``                   the answer exceeded ``max_bytes`` (no body kept)
-``EventLoopMismatchError``                   the pool belongs to another event loop
+``httpx.ConnectError``, ``ConnectTimeout``,  nothing was sent (safe to replay any action);
+``PoolTimeout``, ``UnsupportedProtocol``,    a timeout while waiting for a pooled connection
+``ProxyError``                               or connecting is ``ConnectTimeout``/``PoolTimeout``
+``httpx.ReadTimeout``, ``WriteTimeout``,     the request may have reached the server (a server
+``RemoteProtocolError``, ``ReadError``,      disconnect after the request is never a connect
+``WriteError``, ``LocalProtocolError``       error); an unknown failure is ``ReadError``
+``ResponseTooLargeError``                    the answer exceeded ``max_bytes``; the connection
+(a ``MalformedResponseError``)               was closed, no body kept (``action`` is None)
+``EventLoopMismatchError``                   the pool belongs to another event loop; nothing
+                                             was sent
+``ClientClosedError``                        ``aclose()`` came first or during the exchange
 ``asyncio.CancelledError``                   the caller was cancelled
 ==========================================  =================================================
 
