@@ -202,9 +202,9 @@ async def test_sigterm_stops_taking_items_and_keeps_what_finished(
 async def test_user_id_runs_through_as_user(
     fake: FakeCme, local_client: cme_async.AsyncCmeClient
 ) -> None:
-    items = [
+    items: list[Any] = [
         {"id": "me", "action": "Team/DescribeJoinTeams", "body": {}},
-        {"id": "friend", "action": "Team/DescribeJoinTeams", "body": {}, "user_id": "demo_friend"},
+        batch.BatchItem("friend", "Team/DescribeJoinTeams", {}, user_id="demo_friend"),
     ]
     results = {r.id: r async for r in batch.run(local_client, items, progress=False)}
     assert results["me"].ok and results["friend"].ok
