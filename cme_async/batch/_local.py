@@ -19,10 +19,10 @@ _attempts: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
 
 
 async def count_attempts(event: RetryEvent) -> None:
-    """An ``on_retry`` hook that lets batch results report exact attempt counts.
+    """An ``on_retry`` hook that counts attempts for clients without ``call_raw``.
 
-    ``AsyncCmeClient(..., on_retry=cme_async.batch.count_attempts)``; without it a
-    successful result reports 1 attempt even when the client retried.
+    ``AsyncCmeClient`` has ``call_raw``, which reports the attempts itself; this hook is
+    for clients that only have ``call`` (without it a success reports 1 attempt).
     """
     box = _attempts.get()
     if box is not None and event.will_retry:
@@ -63,16 +63,20 @@ class LocalExecutor:
         box = [1]
         token = _attempts.set(box)
         started = time.monotonic()
+        request_id = None
         try:
             target = self._target(item.user_id)
-            data = await target.call(
-                item.action_class,
-                item.action_name,
-                item.body,
-                deadline=self.deadline,
-                max_retries=self.max_retries,
-                replay_safe=replay_safe,
-            )
+            options = {
+                "deadline": self.deadline,
+                "max_retries": self.max_retries,
+                "replay_safe": replay_safe,
+            }
+            call_raw = getattr(target, "call_raw", None)
+            if call_raw is not None:  # Data plus the request id and the exact attempts
+                raw = await call_raw(item.action_class, item.action_name, item.body, **options)
+                data, request_id, box[0] = raw.data, raw.request_id, raw.attempts
+            else:
+                data = await target.call(item.action_class, item.action_name, item.body, **options)
         except Exception as exc:
             error = error_of(exc, replay_safe=replay_safe)
             attempts = getattr(exc, "attempts", box[0]) if error.type != "TypeError" else 0
@@ -93,4 +97,5 @@ class LocalExecutor:
             data=data,
             attempts=box[0],
             elapsed=time.monotonic() - started,
+            request_id=request_id,
         )

@@ -73,6 +73,8 @@ class BatchResult:
     error: ItemError | None = None
     elapsed: float | None = None
     where: str | None = None
+    #: The answer's request id on success (failures carry theirs in ``error``).
+    request_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -85,6 +87,8 @@ class BatchResult:
         if self.ok:
             out["data"] = self.data
         out["attempts"] = self.attempts
+        if self.request_id is not None:
+            out["request_id"] = self.request_id
         if self.error is not None:
             out["error"] = self.error.to_dict()
         if self.elapsed is not None:
@@ -113,6 +117,7 @@ class BatchResult:
             error=None if "error" not in data else ItemError.from_dict(data["error"]),
             elapsed=None if not isinstance(elapsed, int | float) else elapsed / 1000,
             where=data.get("where"),
+            request_id=data.get("request_id"),
         )
 
 

@@ -74,6 +74,7 @@ async def test_ten_thousand_items_exact_counts(fake: FakeCme, tmp_path: Path) ->
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == n and len({line["id"] for line in lines}) == n
     assert sum(line["attempts"] - 1 for line in lines) == 200  # one replay per fault
+    assert all(line["request_id"] for line in lines if line["ok"])  # for support tickets
     failed = [line for line in lines if not line["ok"]]
     assert all(f["error"]["code"] == "InvalidParameterValue.MaterialId" for f in failed)
     assert all(f["error"]["type"].endswith("Error") for f in failed)  # the SDK class name
