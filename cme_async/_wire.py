@@ -189,16 +189,16 @@ def members(t: Any) -> list[Any]:
     return [t]
 
 
-_CHECKS: dict[type, list[tuple[str, str, Limits | None, type | None]]] = {}
+_CHECKS: dict[type, dict[str, tuple[str, Limits | None, type | None]]] = {}
 
 
-def _walk_plan(cl: type) -> list[tuple[str, str, Limits | None, type | None]]:
-    """``(attr, wire, limits, nested model)`` of the fields worth walking in a request."""
+def _walk_plan(cl: type) -> dict[str, tuple[str, Limits | None, type | None]]:
+    """Wire name -> ``(attr, limits, nested model)`` of the fields worth walking in a request."""
     plan = _CHECKS.get(cl)
     if plan is None:
         attrs.resolve_types(cl)
         w: Wire = cl.__dict__["_wire"]
-        plan = _CHECKS[cl] = []  # (placeholder while nested classes are looked at)
+        plan = _CHECKS[cl] = {}  # (placeholder while nested classes are looked at)
         for a in attrs.fields(cl):
             if a.name == "unknown_fields":
                 continue
@@ -212,27 +212,30 @@ def _walk_plan(cl: type) -> list[tuple[str, str, Limits | None, type | None]]:
                 None,
             )
             if a.name in w.limits or nested is not None:
-                plan.append((a.name, w.names[a.name], w.limits.get(a.name), nested))
+                plan[w.names[a.name]] = (a.name, w.limits.get(a.name), nested)
     return plan
 
 
 def breach(cl: type, body: Mapping[str, Any], path: str = "") -> tuple[str, str, str] | None:
-    """The first documented limit ``body`` breaks: ``(path, wire name, words)``."""
-    for attr, wire, limits, nested in _walk_plan(cl):
-        value = body.get(wire)
-        if value is None:
+    """The first documented limit ``body`` (a wire dict) breaks: ``(path, wire, words)``."""
+    plan = _walk_plan(cl)
+    if not plan:
+        return None
+    for wire, value in body.items():
+        entry = plan.get(wire)
+        if entry is None or value is None:
             continue
+        attr, limits, nested = entry
         here = f"{path}.{attr}" if path else attr
         if limits is not None:
             words = limits.problem(value)
             if words is not None:
                 return here, wire, words
         if nested is not None:
-            items = value if isinstance(value, list) else [value]
-            for i, item in enumerate(items):
-                at = f"{here}[{i}]" if isinstance(value, list) else here
-                if isinstance(item, Mapping):
-                    bad = breach(nested, item, at)
+            many = value.__class__ is list
+            for i, item in enumerate(value if many else [value]):
+                if item.__class__ is dict:
+                    bad = breach(nested, item, f"{here}[{i}]" if many else here)
                     if bad is not None:
                         return bad
     return None
