@@ -133,21 +133,28 @@ def _key(line: dict[str, Any]) -> str:
     return f"id:{line['id']}"
 
 
-def compact(path: str | os.PathLike[str]) -> None:
+def compact(path: str | os.PathLike[str], *, resumed: bool = True) -> None:
     """Rewrite the file with the last result per item only (no write-ahead lines), in
-    the order their final results were written. Atomic: a crash leaves the old file in place."""
-    last: dict[str, int] = {}
-    for index, line in enumerate(_lines(path)):
-        if "ok" in line:
-            last[_key(line)] = index
-    keep = set(last.values())
-    del last
+    the order their final results were written. Atomic: a crash leaves the old file in place.
+
+    A file written by one run (``resumed=False``) has one result per item already, so
+    only the write-ahead lines go, streaming; after a resume, one integer per item is
+    kept to find each item's last line.
+    """
+    keep: set[int] | None = None
+    if resumed:
+        last: dict[str, int] = {}
+        for index, line in enumerate(_lines(path)):
+            if "ok" in line:
+                last[_key(line)] = index
+        keep = set(last.values())
+        del last
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".cme-batch-", suffix=".jsonl", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             for index, line in enumerate(_lines(path)):
-                if index in keep:
+                if (index in keep) if keep is not None else ("ok" in line):
                     out.write(dumps(line) + "\n")
             out.flush()
             os.fsync(out.fileno())

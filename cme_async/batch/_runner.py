@@ -209,7 +209,8 @@ class BatchRun:
             raise
         try:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            self._finish(writer, compact=existed or (writer is not None and writer.wrote_ahead))
+            compact = existed or (writer is not None and writer.wrote_ahead)
+            self._finish(writer, compact=compact, resumed=existed)
         finally:
             await self._queue.put(_END)  # the consumer always learns that the run ended
 
@@ -224,7 +225,13 @@ class BatchRun:
         state = _checkpoint.load(path)
         return state, _checkpoint.CheckpointWriter(path, durable=self._durable), existed
 
-    def _finish(self, writer: _checkpoint.CheckpointWriter | None, *, compact: bool) -> None:
+    def _finish(
+        self,
+        writer: _checkpoint.CheckpointWriter | None,
+        *,
+        compact: bool,
+        resumed: bool = True,
+    ) -> None:
         tally = self._tally
         counts = tally.snapshot()
         interrupted = self._stopping or self._aborted or self._abandoned > 0
@@ -242,7 +249,7 @@ class BatchRun:
         if writer is not None:
             writer.close()
             if compact and not interrupted:
-                _checkpoint.compact(writer.path)
+                _checkpoint.compact(writer.path, resumed=resumed)
 
     async def _source(self) -> AsyncIterator[Any]:
         items = self._items
