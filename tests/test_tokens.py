@@ -102,7 +102,8 @@ async def test_ticket_ttl_renews_old_tickets() -> None:
     tokens = TokenManager(login, ticket_ttl=60)
     first = await tokens.get(ID("u"))
     await tokens.store.set(
-        ID("u").key, Ticket(authorization=first.authorization, user_id="u", obtained_at=time.time() - 61)
+        ID("u").key,
+        Ticket(authorization=first.authorization, user_id="u", obtained_at=time.time() - 61),
     )
     second = await tokens.get(ID("u"))
     assert second.authorization != first.authorization and login.calls == 2
