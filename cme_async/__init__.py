@@ -103,7 +103,9 @@ __all__ = [
     "TokenManager",
     "__version__",
     "aiohttp_http_client",
+    "batch",
     "default_http_client",
+    "distributed",
     "error_class_for",
     "sign",
 ]
@@ -115,15 +117,20 @@ __all__ = [
 from ._generated import _exports
 
 if TYPE_CHECKING:
-    from . import types
+    from . import batch, distributed, types
     from ._converter import converter
     from ._generated._exports import *  # noqa: F403
 
 _LAZY: dict[str, str] = {
     "types": "cme_async.types",
+    "batch": "cme_async.batch",
+    "distributed": "cme_async.distributed",
     "converter": "cme_async._converter",
     **_exports.LAZY,
 }
+
+
+_MODULES = frozenset({"types", "batch", "distributed"})
 
 
 def __getattr__(name: str) -> Any:
@@ -131,7 +138,7 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'cme_async' has no attribute {name!r}")
     module = importlib.import_module(module_name)
-    value = module if name == "types" else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
 

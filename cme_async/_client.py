@@ -216,6 +216,17 @@ class AsyncCmeClient(ActionNamespaces):
         """This identity's ticket (None before its first login or after it was refused)."""
         return None if self._identity is None else self._shared.tokens.known(self._identity)
 
+    async def login(self) -> Ticket:
+        """This identity's ticket, logging in first if there is none (single flight).
+
+        Use it to check a key and a platform at start-up; calls log in by themselves.
+        """
+        identity = self._identity
+        if identity is None:
+            raise ValueError("this client acts for no user; call client.as_user(user_id).login()")
+        self._shared.enter_once()
+        return await self._shared.tokens.get(identity)
+
     # -- views -----------------------------------------------------------------------
 
     def _view(self) -> Self:

@@ -57,6 +57,12 @@ class SharedState:
         self.closed = False
         self.active: set[asyncio.Task[Any]] = set()
 
+    def enter_once(self) -> None:
+        """``enter`` for work that is not a call (no task registered)."""
+        task = self.enter()
+        if task is not None:
+            self.active.discard(task)
+
     def enter(self) -> asyncio.Task[Any] | None:
         """Check the client may be used from here; register the calling task."""
         if self.closed:

@@ -481,3 +481,17 @@ async def test_call_raw_gives_the_request_id_of_a_success(
     result = await client.call_raw("Material", "DescribeClass", {})
     assert result == cme_async.RawResult({"ClassInfoSet": []}, "req-42", 200, 1)
     assert await client.call("Material", "DescribeClass", {}) == {"ClassInfoSet": []}
+
+
+async def test_login_checks_the_key_and_returns_this_identitys_ticket(
+    signer: cme_async.LocalSigner, logins: LoginCounter
+) -> None:
+    async with cme_async.AsyncCmeClient(signer) as root:
+        with pytest.raises(ValueError, match="as_user"):
+            await root.login()
+        alice = root.as_user("alice")
+        ticket = await alice.login()
+        assert ticket.user_id == "alice" and ticket.platform == PLATFORM
+        assert await alice.login() is ticket and logins.count == 1
+    with pytest.raises(cme_async.ClientClosedError):
+        await alice.login()

@@ -105,11 +105,7 @@ def sign(
 
 
 async def _login(client: Any) -> Any:
-    login = getattr(client, "login", None)
-    if login is not None:
-        return await login()
-    # Until the client has a public login(): the token manager's single-flight get.
-    return await client.tokens.get(client._identity)
+    return await client.login()
 
 
 def login(ctx: typer.Context, user_id: UserId = None, as_json: Json = False) -> None:
