@@ -52,7 +52,13 @@ _T = TypeVar("_T")
 
 _SAFE_STATUSES = frozenset({500, 502, 503, 504})
 # Transport errors raised before any byte of the request reached the server.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,  # the transport raises it only when no tunnel was opened
+)
 
 
 @attrs.frozen

@@ -51,6 +51,7 @@ def sequence(*responses: httpx.Response | Exception):  # type: ignore[no-untyped
     [
         httpx.ConnectError("refused"),
         httpx.PoolTimeout("pool"),
+        httpx.ProxyError("proxy refused the tunnel"),
         httpx.Response(200, json=fail("RequestLimitExceeded", "too fast")),
         httpx.Response(429, text="slow down"),
     ],
