@@ -63,8 +63,15 @@ Hook = Callable[..., Any]
 class Model:
     """Base of every generated model: wire dicts and JSON in and out."""
 
-    __slots__ = ()
+    # Not a wire field: set on results of typed calls, never sent, compared or printed.
+    __slots__ = ("_request_id",)
     _wire: ClassVar[Wire]
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``X-Request-Id`` of the answer this result came from (quote it to Tencent
+        support); None for a model you built or read with ``from_dict``."""
+        return getattr(self, "_request_id", None)
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form: PascalCase names, None fields left out, unknown fields included."""
@@ -379,8 +386,9 @@ def person(user_id: str | None) -> dict[str, str] | None:
     return None if user_id is None else {"Type": "PERSON", "Id": user_id}
 
 
-def parse(cl: type[M], data: Any, action: str) -> M:
-    """Structure an answer's ``Data`` (absent ``Data`` reads as an empty object).
+def parse(cl: type[M], data: Any, action: str, request_id: str | None = None) -> M:
+    """Structure an answer's ``Data`` (absent ``Data`` reads as an empty object) and
+    record the answer's ``request_id`` on the result.
 
     A ``Data`` whose shape contradicts the model (an array where an object belongs)
     raises ``MalformedResponseError`` rather than a bare ``TypeError``.
@@ -394,6 +402,7 @@ def parse(cl: type[M], data: Any, action: str) -> M:
             action=action,
             http_status=None,
         ) from exc
+    object.__setattr__(result, "_request_id", request_id)
     return result
 
 

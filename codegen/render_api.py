@@ -133,13 +133,14 @@ def emit_method(a: ActionSpec, cat: Catalogue) -> str:
     where = f"{a.action_class.lower()}.{a.method}"
     values = _values(list(a.request))
     out.append(f'        body = _c.request_body({a.action_name}Request, {values}, "{where}")')
+    method = "call_raw" if a.has_data else "call"
     call = (
-        f'await self._client.call("{a.action_class}", "{a.action_name}", body, {FORWARD}, '
+        f'await self._client.{method}("{a.action_class}", "{a.action_name}", body, {FORWARD}, '
         f"replay_safe={a.replay_safe})"
     )
     if a.has_data:
-        out.append(f"        data = {call}")
-        out.append(f'        return _c.parse({resp}, data, "{a.key}")')
+        out.append(f"        raw = {call}")
+        out.append(f'        return _c.parse({resp}, raw.data, "{a.key}", raw.request_id)')
     else:
         out.append(f"        {call}")
     return "\n".join(out)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from actions_support import mocked_client, route, sent
 
-from cme_async import MalformedResponseError
+from cme_async import MalformedResponseError, RawResult
 from cme_async._generated.models import (
     DescribeMaterialsResponse,
     Entity,
@@ -195,6 +195,10 @@ class RecordingClient:
             (action_class, action_name, body, timeout, max_retries, deadline, replay_safe)
         )
         return self.answer
+
+    async def call_raw(self, *args: Any, **kwargs: Any) -> Any:
+        """Typed methods with a result ask for the request id too."""
+        return RawResult(await self.call(*args, **kwargs), "req-fake", 200, 1)
 
 
 async def test_call_options_are_forwarded() -> None:

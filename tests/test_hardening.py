@@ -495,3 +495,16 @@ async def test_login_checks_the_key_and_returns_this_identitys_ticket(
         assert await alice.login() is ticket and logins.count == 1
     with pytest.raises(cme_async.ClientClosedError):
         await alice.login()
+
+
+async def test_typed_results_carry_the_request_id(
+    client: cme_async.AsyncCmeClient, mock: respx.MockRouter, logins: LoginCounter
+) -> None:
+    mock.post(url__startswith=API).respond(
+        json=ok({"ClassInfoSet": []}), headers={"X-Request-Id": "req-typed-7"}
+    )
+    tree = await client.material.describe_class()
+    assert tree.request_id == "req-typed-7"
+    assert "req-typed-7" not in repr(tree) and "RequestId" not in tree.to_dict()
+    assert type(tree).from_dict(tree.to_dict()) == tree  # not part of equality
+    assert type(tree).from_dict({}).request_id is None

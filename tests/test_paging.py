@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cme_async import _paging
+from cme_async import RawResult, _paging
 from cme_async._generated.models import FrameTagItem, MaterialInfo, SubtitleItem, TaskInfo
 from cme_async._generated.namespaces import MaterialActions, TaskActions
 
@@ -35,6 +35,10 @@ class FakeClient:
         self.bodies.append(dict(body))
         self.options.append((timeout, max_retries, deadline))
         return self.answer(body)
+
+    async def call_raw(self, *args: Any, **kwargs: Any) -> Any:
+        """Typed methods with a result ask for the request id too."""
+        return RawResult(await self.call(*args, **kwargs), "req-fake", 200, 1)
 
 
 def offset_answers(total: int, *, items_key: str, total_key: str | None, make: Any) -> Any:

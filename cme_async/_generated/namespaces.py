@@ -354,7 +354,7 @@ class MaterialActions:
             },
             "material.list_media",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "ListMedia",
             body,
@@ -363,7 +363,7 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(ListMediaResponse, data, "Material/ListMedia")
+        return _c.parse(ListMediaResponse, raw.data, "Material/ListMedia", raw.request_id)
 
     def iter_list_media(
         self,
@@ -440,7 +440,7 @@ class MaterialActions:
             {"material_ids": material_ids, "filter_info": filter_info, "sort": sort},
             "material.describe_materials",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "DescribeMaterials",
             body,
@@ -449,7 +449,9 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeMaterialsResponse, data, "Material/DescribeMaterials")
+        return _c.parse(
+            DescribeMaterialsResponse, raw.data, "Material/DescribeMaterials", raw.request_id
+        )
 
     async def search_material(
         self,
@@ -519,7 +521,7 @@ class MaterialActions:
             },
             "material.search_material",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "SearchMaterial",
             body,
@@ -528,7 +530,7 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(SearchMaterialResponse, data, "Material/SearchMaterial")
+        return _c.parse(SearchMaterialResponse, raw.data, "Material/SearchMaterial", raw.request_id)
 
     def iter_search_material(
         self,
@@ -617,7 +619,7 @@ class MaterialActions:
             {"material_id": material_id, "definition": definition},
             "material.process_material",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "ProcessMaterial",
             body,
@@ -626,7 +628,9 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=False,
         )
-        return _c.parse(ProcessMaterialResponse, data, "Material/ProcessMaterial")
+        return _c.parse(
+            ProcessMaterialResponse, raw.data, "Material/ProcessMaterial", raw.request_id
+        )
 
     async def search_shared_material(
         self,
@@ -695,7 +699,7 @@ class MaterialActions:
             },
             "material.search_shared_material",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "SearchSharedMaterial",
             body,
@@ -704,7 +708,9 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(SearchSharedMaterialResponse, data, "Material/SearchSharedMaterial")
+        return _c.parse(
+            SearchSharedMaterialResponse, raw.data, "Material/SearchSharedMaterial", raw.request_id
+        )
 
     def iter_search_shared_material(
         self,
@@ -805,7 +811,7 @@ class MaterialActions:
             },
             "material.add_material_frame_tag",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "AddMaterialFrameTag",
             body,
@@ -814,7 +820,9 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=False,
         )
-        return _c.parse(AddMaterialFrameTagResponse, data, "Material/AddMaterialFrameTag")
+        return _c.parse(
+            AddMaterialFrameTagResponse, raw.data, "Material/AddMaterialFrameTag", raw.request_id
+        )
 
     async def modify_material_frame_tag(
         self,
@@ -954,7 +962,7 @@ class MaterialActions:
             },
             "material.describe_material_frame_tag",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "DescribeMaterialFrameTag",
             body,
@@ -963,7 +971,12 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeMaterialFrameTagResponse, data, "Material/DescribeMaterialFrameTag")
+        return _c.parse(
+            DescribeMaterialFrameTagResponse,
+            raw.data,
+            "Material/DescribeMaterialFrameTag",
+            raw.request_id,
+        )
 
     def iter_describe_material_frame_tag(
         self,
@@ -1033,7 +1046,7 @@ class MaterialActions:
             {"material_id": material_id},
             "material.describe_face_in_material",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "DescribeFaceInMaterial",
             body,
@@ -1042,7 +1055,12 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeFaceInMaterialResponse, data, "Material/DescribeFaceInMaterial")
+        return _c.parse(
+            DescribeFaceInMaterialResponse,
+            raw.data,
+            "Material/DescribeFaceInMaterial",
+            raw.request_id,
+        )
 
     async def describe_material_subtitle(
         self,
@@ -1084,7 +1102,7 @@ class MaterialActions:
             },
             "material.describe_material_subtitle",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "DescribeMaterialSubtitle",
             body,
@@ -1093,7 +1111,12 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeMaterialSubtitleResponse, data, "Material/DescribeMaterialSubtitle")
+        return _c.parse(
+            DescribeMaterialSubtitleResponse,
+            raw.data,
+            "Material/DescribeMaterialSubtitle",
+            raw.request_id,
+        )
 
     def iter_describe_material_subtitle(
         self,
@@ -1172,7 +1195,7 @@ class MaterialActions:
             },
             "material.describe_text_in_material",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "DescribeTextInMaterial",
             body,
@@ -1181,7 +1204,12 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeTextInMaterialResponse, data, "Material/DescribeTextInMaterial")
+        return _c.parse(
+            DescribeTextInMaterialResponse,
+            raw.data,
+            "Material/DescribeTextInMaterial",
+            raw.request_id,
+        )
 
     def iter_describe_text_in_material(
         self,
@@ -1249,7 +1277,7 @@ class MaterialActions:
             {"material_id": material_id},
             "material.describe_object_in_material",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "DescribeObjectInMaterial",
             body,
@@ -1258,7 +1286,12 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeObjectInMaterialResponse, data, "Material/DescribeObjectInMaterial")
+        return _c.parse(
+            DescribeObjectInMaterialResponse,
+            raw.data,
+            "Material/DescribeObjectInMaterial",
+            raw.request_id,
+        )
 
     async def create_class(
         self,
@@ -1298,7 +1331,7 @@ class MaterialActions:
             },
             "material.create_class",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "CreateClass",
             body,
@@ -1307,7 +1340,7 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=False,
         )
-        return _c.parse(CreateClassResponse, data, "Material/CreateClass")
+        return _c.parse(CreateClassResponse, raw.data, "Material/CreateClass", raw.request_id)
 
     async def delete_class(
         self,
@@ -1387,7 +1420,7 @@ class MaterialActions:
             },
             "material.describe_class",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "DescribeClass",
             body,
@@ -1396,7 +1429,7 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeClassResponse, data, "Material/DescribeClass")
+        return _c.parse(DescribeClassResponse, raw.data, "Material/DescribeClass", raw.request_id)
 
     async def modify_class(
         self,
@@ -1497,7 +1530,7 @@ class MaterialActions:
             },
             "material.create_upload_material",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "CreateUploadMaterial",
             body,
@@ -1506,7 +1539,9 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=False,
         )
-        return _c.parse(CreateUploadMaterialResponse, data, "Material/CreateUploadMaterial")
+        return _c.parse(
+            CreateUploadMaterialResponse, raw.data, "Material/CreateUploadMaterial", raw.request_id
+        )
 
     async def finish_upload_material(
         self,
@@ -1541,7 +1576,7 @@ class MaterialActions:
             {"upload_context": upload_context, "vod_file_id": vod_file_id},
             "material.finish_upload_material",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Material",
             "FinishUploadMaterial",
             body,
@@ -1550,7 +1585,9 @@ class MaterialActions:
             deadline=deadline,
             replay_safe=False,
         )
-        return _c.parse(FinishUploadMaterialResponse, data, "Material/FinishUploadMaterial")
+        return _c.parse(
+            FinishUploadMaterialResponse, raw.data, "Material/FinishUploadMaterial", raw.request_id
+        )
 
 
 class ProjectActions:
@@ -1674,7 +1711,7 @@ class ProjectActions:
             {"project_id": project_id},
             "project.describe_project_materials",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Project",
             "DescribeProjectMaterials",
             body,
@@ -1683,7 +1720,12 @@ class ProjectActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeProjectMaterialsResponse, data, "Project/DescribeProjectMaterials")
+        return _c.parse(
+            DescribeProjectMaterialsResponse,
+            raw.data,
+            "Project/DescribeProjectMaterials",
+            raw.request_id,
+        )
 
     async def delete_project(
         self,
@@ -1847,7 +1889,7 @@ class ProjectActions:
             },
             "project.describe_projects",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Project",
             "DescribeProjects",
             body,
@@ -1856,7 +1898,9 @@ class ProjectActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeProjectsResponse, data, "Project/DescribeProjects")
+        return _c.parse(
+            DescribeProjectsResponse, raw.data, "Project/DescribeProjects", raw.request_id
+        )
 
     def iter_describe_projects(
         self,
@@ -1951,7 +1995,7 @@ class ProjectActions:
             },
             "project.search_project",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Project",
             "SearchProject",
             body,
@@ -1960,7 +2004,7 @@ class ProjectActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(SearchProjectResponse, data, "Project/SearchProject")
+        return _c.parse(SearchProjectResponse, raw.data, "Project/SearchProject", raw.request_id)
 
     def iter_search_project(
         self,
@@ -2064,7 +2108,7 @@ class TaskActions:
             },
             "task.describe_tasks",
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Task",
             "DescribeTasks",
             body,
@@ -2073,7 +2117,7 @@ class TaskActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeTasksResponse, data, "Task/DescribeTasks")
+        return _c.parse(DescribeTasksResponse, raw.data, "Task/DescribeTasks", raw.request_id)
 
     def iter_describe_tasks(
         self,
@@ -2193,7 +2237,7 @@ class TeamActions:
         Call options and the errors every call may raise: docs/actions.md#every-method.
         """
         body = _c.request_body(DescribeTeamsRequest, {"team_ids": team_ids}, "team.describe_teams")
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Team",
             "DescribeTeams",
             body,
@@ -2202,7 +2246,7 @@ class TeamActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeTeamsResponse, data, "Team/DescribeTeams")
+        return _c.parse(DescribeTeamsResponse, raw.data, "Team/DescribeTeams", raw.request_id)
 
     async def describe_join_teams(
         self,
@@ -2237,7 +2281,7 @@ class TeamActions:
         body = _c.request_body(
             DescribeJoinTeamsRequest, {"limit": limit, "offset": offset}, "team.describe_join_teams"
         )
-        data = await self._client.call(
+        raw = await self._client.call_raw(
             "Team",
             "DescribeJoinTeams",
             body,
@@ -2246,7 +2290,9 @@ class TeamActions:
             deadline=deadline,
             replay_safe=True,
         )
-        return _c.parse(DescribeJoinTeamsResponse, data, "Team/DescribeJoinTeams")
+        return _c.parse(
+            DescribeJoinTeamsResponse, raw.data, "Team/DescribeJoinTeams", raw.request_id
+        )
 
     def iter_describe_join_teams(
         self,
