@@ -275,3 +275,50 @@ async def test_with_options_per_request_shares_everything_and_leaks_nothing(
     assert growth < 200_000, growth
     await client.with_options(max_retries=0).call("Material", "DeleteMaterial", {"MaterialId": "2"})
     assert logins.count == 1
+
+
+async def test_slots_serve_urgent_waiters_first_and_survive_cancellation() -> None:
+    from cme_async._limits import Slots
+
+    slots = Slots(1)
+    await slots.acquire()
+    order: list[str] = []
+
+    async def wait(name: str, urgent: bool) -> None:
+        await slots.acquire(urgent=urgent)
+        order.append(name)
+
+    normal = asyncio.create_task(wait("normal", False))
+    cancelled = asyncio.create_task(wait("cancelled", True))
+    urgent = asyncio.create_task(wait("urgent", True))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    assert slots.in_use == 1 and slots.free == 0
+    slots.release()  # goes to the urgent waiter, not the normal one queued earlier
+    await asyncio.sleep(0)
+    assert order == ["urgent"] and slots.in_use == 1
+    slots.release()
+    await asyncio.sleep(0)
+    assert order == ["urgent", "normal"]
+    slots.release()
+    assert slots.free == 1 and slots.in_use == 0
+    await asyncio.gather(normal, urgent)
+    assert cancelled.cancelled()
+
+
+async def test_a_slot_handed_to_a_cancelled_waiter_is_passed_on() -> None:
+    from cme_async._limits import Slots
+
+    slots = Slots(1)
+    await slots.acquire()
+    first = asyncio.create_task(slots.acquire())
+    second = asyncio.create_task(slots.acquire())
+    await asyncio.sleep(0)
+    slots.release()  # hands the slot to `first` ...
+    first.cancel()  # ... which is cancelled before it runs
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert second.done() and slots.in_use == 1
+    slots.release()
+    assert slots.free == 1
