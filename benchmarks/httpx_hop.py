@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from . import worker
+from . import contenders
 
 FUNCTIONS = {
     "_assign_requests_to_connections": "pool assignments",
@@ -50,14 +50,14 @@ async def _measure(url: str, concurrency: int, calls: int, hop: bool) -> dict[st
 
     transport, _ = make_transport(None, "httpx")
     client: httpx.AsyncClient = transport.client  # type: ignore[attr-defined]
-    target = httpx.URL(f"{url}{worker.PATHS['small']}?auth=tf_bench")
-    content = worker.REQUEST_BODIES["small"]
+    target = httpx.URL(f"{url}{contenders.PATHS['small']}?auth=tf_bench")
+    content = contenders.REQUEST_BODIES["small"]
 
     async def call() -> Any:
         if hop:
             await loop.create_task(asyncio.sleep(0))
-        response = await client.post(target, content=content, headers=worker.HEADERS)
-        return worker.check(json.loads(response.content))
+        response = await client.post(target, content=content, headers=contenders.HEADERS)
+        return contenders.check(json.loads(response.content))
 
     async def run(n: int) -> None:
         async def one_task(k: int) -> None:

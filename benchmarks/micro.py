@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from . import bodies, worker
+from . import bodies, contenders
 
 
 def parsing(number: int, repeat: int) -> dict[str, Any]:
@@ -118,20 +118,20 @@ async def overhead(calls: int, rounds: int) -> dict[str, Any]:
     sdk_http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", "1")
     sdk = cme_async.AsyncCmeClient(
-        signer, worker.USER, api_url=base, login_url=base, http_client=sdk_http
+        signer, contenders.USER, api_url=base, login_url=base, http_client=sdk_http
     )
     safe_http = httpx.AsyncClient(transport=_CancelSafeMock(handler))
     safe = cme_async.AsyncCmeClient(
-        signer, worker.USER, api_url=base, login_url=base, http_client=safe_http
+        signer, contenders.USER, api_url=base, login_url=base, http_client=safe_http
     )
     out: dict[str, Any] = {"calls": calls, "rounds": rounds}
     async with sdk, safe:
         for body in ("small", "large"):
-            url = f"{base}{worker.PATHS[body]}?auth=tf_bench"
-            content = worker.REQUEST_BODIES[body]
+            url = f"{base}{contenders.PATHS[body]}?auth=tf_bench"
+            content = contenders.REQUEST_BODIES[body]
 
             async def raw_call(url: str = url, content: bytes = content) -> Any:
-                response = await raw.post(url, content=content, headers=worker.HEADERS)
+                response = await raw.post(url, content=content, headers=contenders.HEADERS)
                 return json.loads(response.content)
 
             def typed(client: Any, body: str = body) -> Any:
@@ -146,7 +146,7 @@ async def overhead(calls: int, rounds: int) -> dict[str, Any]:
 
                     async def one_call() -> Any:
                         return await client.material.search_material(
-                            search_scopes=worker.SEARCH_SCOPES, text="脱口秀"
+                            search_scopes=contenders.SEARCH_SCOPES, text="脱口秀"
                         )
 
                 return one_call
@@ -215,21 +215,21 @@ async def vendor_overhead(calls: int, rounds: int) -> dict[str, Any] | None:
     async def vendor_call() -> Any:
         request = models.DescribeMaterialsRequest()
         request.Platform = "1"
-        request.MaterialIds = worker.MATERIAL_IDS
+        request.MaterialIds = contenders.MATERIAL_IDS
         return await vendor.DescribeMaterials(request)
 
     sdk_http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", "1")
     sdk = cme_async.AsyncCmeClient(
         signer,
-        worker.USER,
+        contenders.USER,
         api_url="http://bench.invalid",
         login_url="http://bench.invalid",
         http_client=sdk_http,
     )
 
     async def sdk_call() -> Any:
-        return await sdk.material.describe_materials(material_ids=worker.MATERIAL_IDS)
+        return await sdk.material.describe_materials(material_ids=contenders.MATERIAL_IDS)
 
     vendor_times, sdk_times = [], []
     async with sdk:

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from . import bodies, worker
+from . import bodies, contenders
 
 
 def _mock_client() -> httpx.AsyncClient:
@@ -54,7 +54,7 @@ async def _run(args: argparse.Namespace) -> Any:
     if args.transport == "raw-aiohttp":
         if not args.url:
             raise SystemExit("--transport raw-aiohttp needs --url or --nginx")
-        contender = worker.Contender("aiohttp", base)
+        contender = contenders.Contender("aiohttp", base)
         call = await contender.call_for(args.body)
         try:
             return await _profile(call, args)
@@ -63,7 +63,7 @@ async def _run(args: argparse.Namespace) -> Any:
     signer = cme_async.LocalSigner("AKIDbenchmark", "benchmark-secret-key-0123456789", "1")
     options: dict[str, Any] = {"transport": transport} if transport else {}
     async with cme_async.AsyncCmeClient(
-        signer, worker.USER, api_url=base, login_url=base, http_client=http, **options
+        signer, contenders.USER, api_url=base, login_url=base, http_client=http, **options
     ) as client:
         if args.body == "small":
 
@@ -74,7 +74,7 @@ async def _run(args: argparse.Namespace) -> Any:
 
             async def call() -> Any:
                 return await client.material.search_material(
-                    search_scopes=worker.SEARCH_SCOPES, text="脱口秀"
+                    search_scopes=contenders.SEARCH_SCOPES, text="脱口秀"
                 )
 
         profiler = await _profile(call, args)
