@@ -27,7 +27,7 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     LOGIN_MAX_RESPONSE_BYTES,
 )
-from ._errors import ClientClosedError, CmeTimeoutError
+from ._errors import ClientClosedError
 from ._generated.mixin import ActionNamespaces
 from ._hooks import HookArg, as_hooks
 from ._limits import Limits, RateLimiter
@@ -103,7 +103,7 @@ class AsyncCmeClient(ActionNamespaces):
         on_login: HookArg = None,
     ) -> None:
         _options.signer(signer)
-        self._platform = _platform_of(signer, platform)
+        self._platform = _options.platform_of(signer, platform)
         api_url = _options.endpoint(api_url, "api_url", allow_insecure=allow_insecure)
         login_url = _options.endpoint(login_url, "login_url", allow_insecure=allow_insecure)
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
@@ -388,7 +388,7 @@ class AsyncCmeClient(ActionNamespaces):
             except TimeoutError:
                 if not (isinstance(scope, asyncio.Timeout) and scope.expired()):
                     raise
-                cut_short = _deadline_error(action, limit, progress)
+                cut_short = _retry.deadline_error(action, limit, progress)
         except asyncio.CancelledError:
             if not (shared.closed and task is not None and task.uncancel() == 0):
                 raise
@@ -412,37 +412,3 @@ class AsyncCmeClient(ActionNamespaces):
             await report_retry(observers, action, attempt, reason, delay, error)
 
         return report
-
-
-def _deadline_error(action: str, limit: float | None, progress: _retry.Progress) -> CmeTimeoutError:
-    last = progress.last_error
-    detail = f"; last error: {_retry.describe(last)}" if last is not None else ""
-    err = CmeTimeoutError(
-        f"deadline of {limit:g}s exceeded after {progress.count} attempt(s){detail}",
-        action=action,
-        kind="deadline",
-    )
-    err.attempts = max(progress.count, 1)
-    err.may_have_run = progress.may_have_run
-    return err
-
-
-def _platform_of(signer: object, platform: str | None) -> str:
-    found = getattr(signer, "platform", None)
-    if platform is not None:
-        if not isinstance(platform, str) or not platform:
-            raise ValueError(f"platform must be a non-empty string, got {platform!r}")
-        if isinstance(found, str) and found and found != platform:
-            raise ValueError(
-                f"platform={platform!r} differs from the signer's platform {found!r}; "
-                "tickets are keyed by platform, so give one"
-            )
-        return platform
-    if isinstance(found, str) and found:
-        return found
-    raise ValueError(
-        "AsyncCmeClient needs the CME platform, which keys every ticket: pass "
-        "platform='<your platform id>', or use a signer that has a `platform` attribute "
-        "(cme_async.LocalSigner has one; on your own signer function set "
-        "`signer.platform = '...'`)"
-    )

@@ -132,8 +132,7 @@ def encode_body(body: object, action: str) -> bytes:
         return _EMPTY_BODY
     if not isinstance(body, Mapping):
         raise InvalidRequestError(
-            "the body must be a mapping of wire field names (a dict), "
-            f"got {type(body).__name__}",
+            f"the body must be a mapping of wire field names (a dict), got {type(body).__name__}",
             action=action,
         )
     if not body:
@@ -153,3 +152,23 @@ def encode_body(body: object, action: str) -> bytes:
         action=action,
     )
 
+
+def platform_of(signer: object, platform: str | None) -> str:
+    found = getattr(signer, "platform", None)
+    if platform is not None:
+        if not isinstance(platform, str) or not platform:
+            raise ValueError(f"platform must be a non-empty string, got {platform!r}")
+        if isinstance(found, str) and found and found != platform:
+            raise ValueError(
+                f"platform={platform!r} differs from the signer's platform {found!r}; "
+                "tickets are keyed by platform, so give one"
+            )
+        return platform
+    if isinstance(found, str) and found:
+        return found
+    raise ValueError(
+        "AsyncCmeClient needs the CME platform, which keys every ticket: pass "
+        "platform='<your platform id>', or use a signer that has a `platform` attribute "
+        "(cme_async.LocalSigner has one; on your own signer function set "
+        "`signer.platform = '...'`)"
+    )

@@ -258,3 +258,17 @@ def describe(error: BaseException) -> str:
     if isinstance(error, CmeError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def deadline_error(action: str, limit: float | None, progress: Progress) -> CmeTimeoutError:
+    """The error for a call its ``deadline`` cut short, honest about what may have run."""
+    last = progress.last_error
+    detail = f"; last error: {describe(last)}" if last is not None else ""
+    err = CmeTimeoutError(
+        f"deadline of {limit:g}s exceeded after {progress.count} attempt(s){detail}",
+        action=action,
+        kind="deadline",
+    )
+    err.attempts = max(progress.count, 1)
+    err.may_have_run = progress.may_have_run
+    return err
