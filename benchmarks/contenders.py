@@ -58,12 +58,12 @@ def pause_gc_while_structuring() -> None:
     if getattr(parse, "gc_paused", False):
         return
 
-    def parse_gc_paused(cl: Any, data: Any, action: str) -> Any:
+    def parse_gc_paused(*args: Any, **kwargs: Any) -> Any:
         if not gc.isenabled():
-            return parse(cl, data, action)
+            return parse(*args, **kwargs)
         gc.disable()
         try:
-            return parse(cl, data, action)
+            return parse(*args, **kwargs)
         finally:
             gc.enable()
 

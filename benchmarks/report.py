@@ -263,7 +263,9 @@ def limit_tables(results: dict[str, Any]) -> list[str]:
                 f"**{_fmt(p['ratio'])}×** ({_fmt(p['ratio_min'])}–{_fmt(p['ratio_max'])}) | "
                 f"{_fmt(p.get('a_cpu_us_per_call'), 0)} | {_fmt(p.get('b_cpu_us_per_call'), 0)} | "
                 f"{_fmt(p.get('cpu_us_beyond_b'), 0)} | {_fmt(p.get('a_gc_us_per_call'), 0)} / "
-                f"{_fmt(p.get('b_gc_us_per_call'), 0)} |"
+                f"{_fmt(p.get('b_gc_us_per_call'), 0)}"
+                + (f" ({p['errors']:,} failed calls)" if p.get("errors") else "")
+                + " |"
             )
     flight = results.get("in_flight", {})
     if flight:

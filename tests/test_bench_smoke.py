@@ -61,3 +61,32 @@ def test_one_tiny_round_writes_the_three_result_files(tmp_path: Path) -> None:
     assert markdown.startswith("**Machine:**")
     assert "| raw aiohttp |" in markdown and "### Targets" in markdown
     assert "### Limit: the SDK on each road against raw aiohttp" in markdown
+
+
+def test_the_gc_paused_what_if_wraps_the_converters_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The "+gc.pause" contender patches cme_async._converter.parse; a change of its
+    # signature must fail here, not as a row of errors in the next `make bench`.
+    import gc
+
+    from benchmarks import bodies, contenders
+    from cme_async import _converter
+    from cme_async._generated.material import SearchMaterialResponse
+
+    monkeypatch.setattr(_converter, "parse", _converter.parse)  # restored after the test
+    contenders.pause_gc_while_structuring()
+    assert getattr(_converter.parse, "gc_paused", False)
+    data = json.loads(bodies.build()["large"])["Data"]
+    seen: list[str] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        seen.append(phase)
+
+    gc.collect()
+    gc.callbacks.append(on_gc)  # the list object gc itself reads (not a module attribute)
+    try:
+        result = _converter.parse(SearchMaterialResponse, data, "Material/SearchMaterial")
+    finally:
+        gc.callbacks.remove(on_gc)
+    assert len(result.material_info_set) == bodies.SEARCH_ITEMS
+    # ~1,500 containers: unpatched, young collections run inside; paused, none does.
+    assert gc.isenabled() and seen == []
