@@ -59,7 +59,7 @@ def _text(value: object) -> str:
 
 
 def _api_error(
-    cls: type[CmeApiError],
+    cls: Callable[..., CmeApiError],
     code: str,
     payload: dict[str, Any],
     request_id: str | None,
@@ -134,14 +134,7 @@ def parse_login_response(
         code = payload.get("Code")
         if isinstance(code, str):
             if code != "Success":
-                raise _login_error(
-                    code,
-                    _text(payload.get("Message")),
-                    _text(payload.get("EnglishMessage")),
-                    request_id=request_id or _text(payload.get("RequestId")) or None,
-                    action=action,
-                    http_status=status,
-                )
+                raise _api_error(_login_error, code, payload, request_id, action, status)
             rid = request_id or _text(payload.get("RequestId")) or None
             data = payload.get("Data")
             if isinstance(data, dict):
