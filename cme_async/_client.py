@@ -8,7 +8,6 @@ a cancellation or a close that cuts the call short says honestly whether it may 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Mapping
 from types import TracebackType
@@ -371,22 +370,26 @@ class AsyncCmeClient(ActionNamespaces):
             shared, identity, action, content, attempt_timeout, max_bytes, self._observers, progress
         )
         cut_short: Exception | None = None
+        run = _retry.run(
+            attempt,
+            action=action,
+            replay_safe=bool(replay_safe),
+            max_retries=retries,
+            progress=progress,
+            where=shared.endpoint,
+            on_retry=self._retry_reporter(action),
+        )
         try:
-            scope = asyncio.timeout(limit) if limit is not None else contextlib.nullcontext()
+            if limit is None:
+                await run
+                return attempt
+            scope = asyncio.timeout(limit)
             try:
                 async with scope:
-                    await _retry.run(
-                        attempt,
-                        action=action,
-                        replay_safe=bool(replay_safe),
-                        max_retries=retries,
-                        progress=progress,
-                        where=shared.endpoint,
-                        on_retry=self._retry_reporter(action),
-                    )
+                    await run
                     return attempt
             except TimeoutError:
-                if not (isinstance(scope, asyncio.Timeout) and scope.expired()):
+                if not scope.expired():
                     raise
                 cut_short = _retry.deadline_error(action, limit, progress)
         except asyncio.CancelledError:

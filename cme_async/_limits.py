@@ -195,11 +195,20 @@ class Limits:
 
     @property
     def active(self) -> bool:
-        return (
-            self.max_concurrency is not None
-            or self._overall is not None
-            or self._action is not None
-        )
+        return self.max_concurrency is not None or self.rated
+
+    @property
+    def rated(self) -> bool:
+        """Is there any calls-per-second limit to wait for?"""
+        return self._overall is not None or self._action is not None
+
+    def take_slot(self) -> Callable[[], None] | None:
+        """A free concurrency slot without waiting (nobody queued before us), or None."""
+        slots = self._slots
+        if slots is None or slots.free <= 0 or slots._normal or slots._urgent:
+            return None
+        slots.free -= 1
+        return self._releaser(slots)
 
     async def acquire_slot(self, *, urgent: bool = False) -> Callable[[], None] | None:
         """Wait for a concurrency slot; the returned callable gives it back (once)."""
@@ -207,6 +216,10 @@ class Limits:
         if slots is None:
             return None
         await slots.acquire(urgent=urgent)
+        return self._releaser(slots)
+
+    @staticmethod
+    def _releaser(slots: Slots) -> Callable[[], None]:
         released = False
 
         def release() -> None:

@@ -6,6 +6,7 @@ request bodies. Nothing here does I/O.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import ipaddress
 import json
@@ -116,8 +117,13 @@ def signer(value: Any) -> None:
         )
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_action_part(value: str) -> bool:
+    return _ACTION_PART.fullmatch(value) is not None
+
+
 def action_part(value: object, name: str) -> str:
-    if not isinstance(value, str) or _ACTION_PART.fullmatch(value) is None:
+    if not isinstance(value, str) or not _is_action_part(value):
         raise InvalidRequestError(
             f"{name} must match ^[A-Z][A-Za-z0-9]*$ (e.g. 'Material', 'SearchMaterial'), "
             f"got {value!r}",

@@ -113,13 +113,14 @@ class ActionAttempt:
         limits = self.shared.limits
         # An auth replay goes first: its new ticket must not wait behind a backlog while
         # another expiry comes (a failure on a fresh ticket is final).
-        urgent = self._auth_replays > 0
-        release = (
-            await limits.acquire_slot(urgent=urgent) if limits.max_concurrency is not None else None
-        )
+        release = None
+        if limits.max_concurrency is not None:
+            release = limits.take_slot()  # no await when a slot is free: most calls
+            if release is None:
+                release = await limits.acquire_slot(urgent=self._auth_replays > 0)
         handed_over = False
         try:
-            if limits.active:
+            if limits.rated:
                 await limits.wait_rate(self.action)
             ticket = await self.shared.tokens.get(self.identity)
             if self.observers.on_request:

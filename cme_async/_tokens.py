@@ -132,6 +132,10 @@ class MemoryTicketStore:
         self._tickets: OrderedDict[str, tuple[Ticket, float | None]] = OrderedDict()
 
     async def get(self, key: str) -> Ticket | None:
+        return self.get_now(key)
+
+    def get_now(self, key: str) -> Ticket | None:
+        """``get`` without awaiting (the token manager's fast path)."""
         entry = self._tickets.get(key)
         if entry is None:
             return None
@@ -202,6 +206,8 @@ class TokenManager:
         self.ticket_ttl = check_ttl(ticket_ttl)
         self._shared = isinstance(self.store, SharedLoginStore)
         self._near_cache = not isinstance(self.store, MemoryTicketStore)
+        # The default store exactly (a subclass may override get): read it without awaiting.
+        self._memory = self.store if type(self.store) is MemoryTicketStore else None
         lock_ttl = getattr(self.store, "login_lock_ttl", None) if self._shared else None
         self.login_lock_ttl = check_ttl(lock_ttl, "login_lock_ttl") or login_lock_ttl
         self._inflight: dict[str, asyncio.Task[Ticket]] = {}
@@ -248,7 +254,11 @@ class TokenManager:
     async def get(self, identity: Identity) -> Ticket:
         """The cached ticket for ``identity``, logging in first if there is none."""
         key = identity.key
-        if self._near_cache:
+        if self._memory is not None:
+            found = self._memory.get_now(key)
+            if found is not None and found.belongs_to(identity) and self._usable(found):
+                return found
+        elif self._near_cache:
             # A store in another process (Redis) costs a round trip per read: use the
             # ticket this process last saw. If another process has replaced it, CME
             # refuses the old one once and the refusal re-reads the store.
