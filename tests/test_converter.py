@@ -233,3 +233,23 @@ def test_structure_speed_against_json_loads() -> None:
     loads = best(lambda: json.loads(body))
     structure = best(lambda: converter.structure(data, models.SearchMaterialResponse))
     assert structure <= 3 * loads, f"structure {structure:.4f}s vs json.loads {loads:.4f}s"
+
+
+def test_parse_pauses_the_collector_only_while_it_structures() -> None:
+    import gc
+
+    from cme_async import MalformedResponseError, _converter
+    from cme_async._generated.material import DescribeClassResponse
+
+    assert gc.isenabled()
+    _converter.parse(DescribeClassResponse, {"ClassInfoSet": []}, "Material/DescribeClass")
+    assert gc.isenabled()  # enabled again afterwards
+    with pytest.raises(MalformedResponseError):
+        _converter.parse(DescribeClassResponse, {"ClassInfoSet": 7}, "Material/DescribeClass")
+    assert gc.isenabled()  # and after a failure
+    gc.disable()
+    try:
+        _converter.parse(DescribeClassResponse, {}, "Material/DescribeClass")
+        assert not gc.isenabled()  # a caller's own choice is left alone
+    finally:
+        gc.enable()
