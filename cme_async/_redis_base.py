@@ -20,7 +20,7 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is missing
     raise ImportError("cme_async.redis needs redis-py 5: pip install 'cme-async[redis]'") from exc
 
-from ._tokens import check_ttl
+from ._options import seconds
 
 __all__ = [
     "DEFAULT_SOCKET_TIMEOUT",
@@ -139,7 +139,7 @@ def _without_password(text: str, url: str) -> str:
 
 
 def client_options(socket_timeout: float, extra: dict[str, Any]) -> dict[str, Any]:
-    timeout = check_ttl(socket_timeout, "socket_timeout")
+    timeout = seconds(socket_timeout, "socket_timeout")
     options: dict[str, Any] = {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
@@ -167,6 +167,6 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def millis(seconds: float) -> int:
+def millis(value: float) -> int:
     """Whole milliseconds (at least 1) for a PX argument."""
-    return max(1, int((check_ttl(seconds, "ttl") or 0) * 1000))
+    return max(1, int((seconds(value, "ttl") or 0) * 1000))

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from ._errors import RateLimiterError
 from ._limits import LocalRateLimiter, _check_rate
+from ._options import seconds
 from ._redis_base import (
     DEFAULT_SOCKET_TIMEOUT,
     Connection,
@@ -18,7 +19,6 @@ from ._redis_base import (
     client_options,
     describe,
 )
-from ._tokens import check_ttl
 
 logger = logging.getLogger("cme_async")
 
@@ -90,7 +90,7 @@ class RedisRateLimiter:
         self.burst = float(burst) if burst is not None else max(1.0, self.rate)
         self.prefix = prefix
         self.on_error = on_error
-        self.max_reserve = check_ttl(max_reserve, "max_reserve") or DEFAULT_MAX_RESERVE
+        self.max_reserve = seconds(max_reserve, "max_reserve") or DEFAULT_MAX_RESERVE
         self._args = (
             1e6 / self.rate,  # emission interval (µs)
             1e6 * self.burst / self.rate,  # burst tolerance (µs)

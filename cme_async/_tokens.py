@@ -30,6 +30,7 @@ from urllib.parse import quote
 import attrs
 
 from ._errors import CmeError, TicketStoreError
+from ._options import seconds
 from ._redact import mask
 
 logger = logging.getLogger("cme_async")
@@ -171,21 +172,6 @@ class MemoryTicketStore:
 LoginFunc = Callable[[Identity], Awaitable[Ticket]]
 
 
-def check_ttl(value: float | None, name: str = "ticket_ttl") -> float | None:
-    """A finite positive number of seconds, or None."""
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0 < value < float("inf")
-    ):
-        raise ValueError(
-            f"{name} must be a finite positive number of seconds or None, got {value!r}"
-        )
-    return float(value)
-
-
 class TokenManager:
     """Hands out tickets; logs in (once, however many callers) when none is usable.
 
@@ -203,13 +189,13 @@ class TokenManager:
     ) -> None:
         self._login = login
         self.store: TicketStore = store if store is not None else MemoryTicketStore()
-        self.ticket_ttl = check_ttl(ticket_ttl)
+        self.ticket_ttl = seconds(ticket_ttl, "ticket_ttl")
         self._shared = isinstance(self.store, SharedLoginStore)
         self._near_cache = not isinstance(self.store, MemoryTicketStore)
         # The default store exactly (a subclass may override get): read it without awaiting.
         self._memory = self.store if type(self.store) is MemoryTicketStore else None
         lock_ttl = getattr(self.store, "login_lock_ttl", None) if self._shared else None
-        self.login_lock_ttl = check_ttl(lock_ttl, "login_lock_ttl") or login_lock_ttl
+        self.login_lock_ttl = seconds(lock_ttl, "login_lock_ttl") or login_lock_ttl
         self._inflight: dict[str, asyncio.Task[Ticket]] = {}
         # This process's view of the last ticket per identity: ``client.ticket``, and a
         # near cache in front of an out-of-process store. Bounded: LRU out first.

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ._errors import TicketStoreError
+from ._options import seconds
 from ._redact import register_secret
 from ._redis_base import (
     DEFAULT_SOCKET_TIMEOUT,
@@ -34,7 +35,7 @@ from ._redis_base import (
     millis,
 )
 from ._redis_limiter import RedisRateLimiter
-from ._tokens import Ticket, check_ttl
+from ._tokens import Ticket
 
 __all__ = ["DEFAULT_SOCKET_TIMEOUT", "RedisRateLimiter", "RedisTicketStore"]
 
@@ -93,7 +94,7 @@ class RedisTicketStore:
             if hook is not None and not callable(hook):
                 raise TypeError(f"{name} must be a callable taking and returning bytes")
         self.prefix = prefix
-        self.login_lock_ttl = check_ttl(login_lock_ttl, "login_lock_ttl")
+        self.login_lock_ttl = seconds(login_lock_ttl, "login_lock_ttl")
         self._encrypt, self._decrypt = encrypt, decrypt
         self._conn = Connection(
             redis_url_or_client, client_options(socket_timeout, dict(redis_options or {}))
