@@ -112,7 +112,7 @@ class ActionAttempt:
     async def __call__(self, number: int) -> Any:
         limits = self.shared.limits
         # An auth replay goes first: its new ticket must not wait behind a backlog while
-        # another expiry comes (a failure on a fresh ticket is final).
+        # the next expiry comes (refusals of tickets that never worked count against it).
         release = None
         if limits.max_concurrency is not None:
             release = limits.take_slot()  # no await when a slot is free: most calls
