@@ -73,9 +73,7 @@ async def test_replay_safe_calls_recover_with_retries(
     assert fake.calls["Team/DescribeJoinTeams"] == 3
 
 
-async def test_transient_failures_on_login_are_retried_like_calls(
-    url: str, fake: FakeCme
-) -> None:
+async def test_transient_failures_on_login_are_retried_like_calls(url: str, fake: FakeCme) -> None:
     """InternalError inside the login answer is a server error, not a refusal: the one
     retry loop replays it, and raises ServerError (not LoginError) when retries run out."""
     fake.fail_next("Login", code="InternalError")

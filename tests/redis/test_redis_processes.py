@@ -168,5 +168,7 @@ async def test_four_processes_share_one_rate_limit(redis_url: str, redis_prefix:
     ceiling = rate * seconds + burst
     print(f"shared limit: {total} calls in {seconds} s, ceiling {ceiling}, {total / ceiling:.3f}")
     assert total <= ceiling, f"{total} calls in {seconds} s at {rate}/s (burst {burst})"
-    assert total >= 0.9 * ceiling, f"only {total} calls of {ceiling} allowed"
+    # Measured 0.990-0.995 of the ceiling; 0.8 leaves room for a loaded machine and still
+    # fails a limiter that charges each call twice (about 0.5 of the ceiling).
+    assert total >= 0.8 * ceiling, f"only {total} calls of {ceiling} allowed"
     assert all(r["counted"] > 0 for r in reports), "a process was starved"
