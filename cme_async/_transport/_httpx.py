@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import weakref
-import zlib
 from typing import Any
 from urllib.parse import quote
 
@@ -41,12 +40,13 @@ from .._constants import (
 )
 from .._cookies import SkipEmptyCookies
 from .._errors import ClientClosedError, EventLoopMismatchError, ResponseTooLargeError
-from ._base import READ_HEADERS, Answer, Method, OnSettled, Secret
+from ._base import Answer, Method, OnSettled, Secret
+from ._httpx_body import TooLarge, pick_headers, read_body
 from ._scrub import LOOP_MISMATCH, scrub_httpx
 
 __all__ = ["HttpxTransport", "build_httpx_client"]
 
-# Only encodings ``_read`` inflates within bounds (httpx would add br/zstd when installed).
+# Only encodings ``read_body`` inflates within bounds (httpx would add br/zstd when installed).
 _ACCEPT = "gzip, deflate"
 _POST_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": _ACCEPT}
 _GET_HEADERS = {"Accept-Encoding": _ACCEPT}
@@ -90,10 +90,6 @@ def build_httpx_client(
 
 class _Closed(Exception):
     """Raised inside an abandoned exchange's body stream: the request must not go out."""
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class _Exchange:
@@ -305,8 +301,8 @@ class HttpxTransport:
             response = await client.send(request, stream=True, follow_redirects=False)
             try:
                 status = response.status_code
-                kept, declared, encoding = _pick(response.headers)
-                body = await _read(response, max_bytes, declared, encoding)
+                kept, declared, encoding = pick_headers(response.headers)
+                body = await read_body(response, max_bytes, declared, encoding)
             finally:
                 await response.aclose()
             return Answer(status, body, kept)
@@ -314,7 +310,7 @@ class HttpxTransport:
             if exchange.expired:
                 return httpx.ReadTimeout(f"no answer within the attempt's timeout ({timeout:g}s)")
             raise
-        except _TooLarge:
+        except TooLarge:
             return ResponseTooLargeError(
                 f"the answer exceeded max_bytes={max_bytes} bytes; connection closed",
                 b"",
@@ -374,111 +370,3 @@ class HttpxTransport:
                 await asyncio.wait(pending, timeout=1.0)
         if self.owned:
             await self.client.aclose()
-
-
-# Raw (lower-cased) header names read from an answer, and their keys in Answer.headers.
-_KEEP = {name.encode(): name for name in READ_HEADERS}
-
-
-def _pick(headers: httpx.Headers) -> tuple[dict[str, str], str | None, str]:
-    """One pass over the answer's headers: the few kept, Content-Length, Content-Encoding
-    (``headers.get`` scans them all each time, and raises inside when one is absent)."""
-    kept: dict[str, str] = {}
-    declared: str | None = None
-    encoding = ""
-    for raw_name, raw_value in headers.raw:
-        name = raw_name.lower()
-        key = _KEEP.get(name)
-        if key is not None:
-            kept[key] = raw_value.decode("latin-1")
-        elif name == b"content-length":
-            declared = raw_value.decode("latin-1")
-        elif name == b"content-encoding":
-            encoding = raw_value.decode("latin-1").strip().lower()
-    return kept, declared, encoding
-
-
-async def _read(
-    response: httpx.Response, max_bytes: int, declared: str | None, encoding: str
-) -> bytes:
-    """The whole (decoded) body, refusing to hold more than ``max_bytes``.
-
-    gzip and deflate are inflated here, never more than the room left at a time (httpx's
-    own decoder inflates a whole network chunk at once: a 300 KB gzip bomb peaked at
-    143 MiB with max_bytes of 1 MiB, against 3 MiB now).
-    """
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise _TooLarge
-    if response.is_stream_consumed:
-        # Built in memory by a mock transport (MockTransport, respx, the emulator) and
-        # already decoded by httpx: nothing left to stream.
-        body = response.content
-        if len(body) > max_bytes:
-            raise _TooLarge
-        return body
-    inflater: _Inflater | None = None
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        inflater = _Inflater(encoding)
-    source = (
-        response.aiter_raw()
-        if inflater is not None or encoding in ("", "identity")
-        else (
-            response.aiter_bytes()  # an encoding the SDK did not ask for: httpx decodes it
-        )
-    )
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in source:
-        if inflater is not None:
-            chunk = inflater.feed(chunk, max_bytes - total)
-        total += len(chunk)
-        if total > max_bytes:
-            raise _TooLarge
-        chunks.append(chunk)
-    if inflater is not None:
-        tail = inflater.flush()
-        total += len(tail)
-        if total > max_bytes:
-            raise _TooLarge
-        chunks.append(tail)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-class _Inflater:
-    """gzip / deflate decoding that never produces more than it is given room for."""
-
-    __slots__ = ("_decoder", "_deflate_first")
-
-    def __init__(self, encoding: str) -> None:
-        gzip = encoding != "deflate"
-        self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
-        # "deflate" is sent zlib-wrapped or raw in the wild: try wrapped, then raw.
-        self._deflate_first = not gzip
-
-    def feed(self, data: bytes, room: int) -> bytes:
-        pieces: list[bytes] = []
-        size = 0
-        try:
-            while data:
-                piece = self._decoder.decompress(data, room - size + 1)
-                self._deflate_first = False
-                size += len(piece)
-                pieces.append(piece)
-                if size > room:
-                    raise _TooLarge
-                data = self._decoder.unconsumed_tail
-        except zlib.error as exc:
-            if not self._deflate_first:
-                raise httpx.DecodingError(
-                    f"the answer is not valid compressed data: {exc}"
-                ) from None
-            self._deflate_first = False
-            self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-            return self.feed(data, room)
-        return b"".join(pieces)
-
-    def flush(self) -> bytes:
-        try:
-            return self._decoder.flush()
-        except zlib.error as exc:
-            raise httpx.DecodingError(f"the answer is not valid compressed data: {exc}") from None

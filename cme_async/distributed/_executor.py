@@ -1,0 +1,227 @@
+"""The collecting side: items enqueued as arq jobs, results read back from the batch's
+Redis list, and ``run``, the distributed twin of ``cme_async.batch.run``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections.abc import AsyncIterable, Iterable
+from typing import Any
+
+from ..batch import BatchItem, BatchResult, BatchRun, ItemError
+from ..batch._progress import ProgressArg
+from ..batch._results import failure
+from ._keys import (
+    ARQ_IN_PROGRESS_EXTRA,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_DEADLINE,
+    DEFAULT_QUEUE,
+    JOB_FUNCTION,
+    JOB_TIMEOUT_MARGIN,
+    logger,
+    results_key,
+)
+
+
+class _Pending:
+    __slots__ = ("future", "item", "job_id", "replay_safe", "started")
+
+    def __init__(self, item: BatchItem, replay_safe: bool, future: asyncio.Future[BatchResult]):
+        self.item = item
+        self.replay_safe = replay_safe
+        self.future = future
+        self.started = time.monotonic()
+        self.job_id: str | None = None
+
+
+class ArqExecutor:
+    """Enqueues items as arq jobs of up to ``chunk_size`` items and waits for each
+    item's result on the batch's results list (one Redis list per run).
+
+    Used by ``run``; an async context manager (the arq pool and the reader task).
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        queue_name: str | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        batch_id: str | None = None,
+    ) -> None:
+        self.redis_url = redis_url
+        self.queue_name = queue_name or DEFAULT_QUEUE
+        self.deadline = deadline
+        self.chunk_size = chunk_size
+        self.batch_id = batch_id or uuid.uuid4().hex
+        self._pending: dict[str, _Pending] = {}
+        self._buffer: list[_Pending] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._chunks = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._pool: Any = None
+        # A job without results after this long is asked about (arq's own failure record).
+        self._overdue = deadline + JOB_TIMEOUT_MARGIN + ARQ_IN_PROGRESS_EXTRA + 5.0
+
+    async def __aenter__(self) -> ArqExecutor:
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        self._pool = await create_pool(
+            RedisSettings.from_dsn(self.redis_url), default_queue_name=self.queue_name
+        )
+        self._reader = asyncio.create_task(self._read_results())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        for task in [self._reader, *self._tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    async def __call__(self, item: BatchItem, replay_safe: bool) -> BatchResult:
+        future: asyncio.Future[BatchResult] = asyncio.get_running_loop().create_future()
+        pending = _Pending(item, replay_safe, future)
+        self._pending[item.id] = pending
+        self._buffer.append(pending)
+        if len(self._buffer) >= self.chunk_size:
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(0.02, self._flush)
+        try:
+            return await future
+        finally:
+            self._pending.pop(item.id, None)
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        chunk, self._buffer = self._buffer, []
+        if chunk:
+            task = asyncio.create_task(self._enqueue(chunk))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _enqueue(self, chunk: list[_Pending]) -> None:
+        self._chunks += 1
+        job_id = f"cme:{self.batch_id}:{self._chunks}"
+        for pending in chunk:
+            pending.job_id = job_id
+        try:
+            await self._pool.enqueue_job(
+                JOB_FUNCTION,
+                self.batch_id,
+                [p.item.to_dict() for p in chunk],
+                [p.replay_safe for p in chunk],
+                self.deadline,
+                _job_id=job_id,
+                _queue_name=self.queue_name,
+            )
+        except Exception as exc:  # Redis down: nothing was queued, nothing ran
+            error = ItemError(type(exc).__name__, f"could not enqueue the job: {exc}")
+            for p in chunk:
+                if not p.future.done():
+                    p.future.set_result(
+                        failure(p.item.id, p.item.action, error, replay_safe=True, attempts=0)
+                    )
+
+    async def _read_results(self) -> None:
+        key = results_key(self.batch_id)
+        last_sweep = time.monotonic()
+        while True:
+            try:
+                popped = await self._pool.blpop([key], timeout=1)
+                if popped is not None:
+                    more = await self._pool.lpop(key, 500)  # whatever else is already there
+                    for raw in [popped[1], *(more or [])]:
+                        self._resolve(BatchResult.from_dict(json.loads(raw)))
+                if time.monotonic() - last_sweep > 5.0:
+                    last_sweep = time.monotonic()
+                    await self._sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away for a moment: results wait in their list
+                from .._redis_base import describe
+
+                logger.warning("cme batch: reading results from Redis failed: %s", describe(exc))
+                await asyncio.sleep(1.0)
+
+    def _resolve(self, result: BatchResult) -> None:
+        pending = self._pending.get(str(result.id))
+        if pending is not None and not pending.future.done():
+            pending.future.set_result(result)
+
+    async def _sweep(self) -> None:
+        """Items of jobs arq ended without running our code to the end (timed out, too
+        many tries): their job's failure record becomes their result."""
+        from arq.jobs import Job
+
+        now = time.monotonic()
+        overdue: dict[str, list[_Pending]] = {}
+        for pending in list(self._pending.values()):
+            late = now - pending.started >= self._overdue
+            if pending.job_id and late and not pending.future.done():
+                overdue.setdefault(pending.job_id, []).append(pending)
+        for job_id, stuck in overdue.items():
+            info = await Job(job_id, self._pool, _queue_name=self.queue_name).result_info()
+            if info is None:
+                continue  # still queued or running
+            # Our job function always pushes every item's result before it returns, so
+            # items still waiting after it ended (ok or not) get arq's verdict.
+            verdict = "ended without a result" if info.success else f"failed: {info.result}"
+            for p in stuck:
+                error = ItemError(
+                    "JobFailed", f"the arq job {verdict}", may_have_run=not p.replay_safe
+                )
+                if not p.future.done():
+                    result = failure(
+                        p.item.id, p.item.action, error, replay_safe=p.replay_safe, attempts=0
+                    )
+                    p.future.set_result(result)
+
+
+def run(
+    redis_url: str,
+    items: Iterable[Any] | AsyncIterable[Any],
+    *,
+    concurrency: int = 256,
+    checkpoint: str | os.PathLike[str] | None = None,
+    retry_unknown: bool = False,
+    progress: ProgressArg = None,
+    total: int | None = None,
+    deadline: float = DEFAULT_DEADLINE,
+    queue_name: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    stop_signals: bool = True,
+    grace: float = 30.0,
+    check_duplicates: bool = True,
+) -> BatchRun:
+    """Like ``cme_async.batch.run``, but the calls run on ``cme worker`` processes.
+
+    ``concurrency`` bounds the jobs enqueued and not yet answered; the workers' own
+    ``--concurrency`` bounds the calls each one runs at once.
+    """
+    return BatchRun(
+        ArqExecutor(redis_url, queue_name=queue_name, deadline=deadline, chunk_size=chunk_size),
+        items,
+        concurrency=concurrency,
+        checkpoint=checkpoint,
+        retry_unknown=retry_unknown,
+        progress=progress,
+        total=total,
+        stop_signals=stop_signals,
+        grace=grace,
+        check_duplicates=check_duplicates,
+    )
