@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
+
+from ._options import positive
 
 
 class TokenBucket:
@@ -26,9 +27,9 @@ class TokenBucket:
     __slots__ = ("_tokens", "_updated", "burst", "rate")
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
-        _check_rate(rate, "rate limit")
+        check_rate(rate, "rate limit")
         if burst is not None:
-            _check_rate(burst, "burst")
+            check_rate(burst, "burst")
         self.rate = float(rate)
         self.burst = float(burst) if burst is not None else max(1.0, self.rate)
         self._tokens = self.burst
@@ -94,11 +95,8 @@ class LocalRateLimiter:
         return f"LocalRateLimiter(rate={self.rate!r}, burst={self.burst!r})"
 
 
-def _check_rate(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise ValueError(
-            f"{name} must be a finite positive number of calls per second, got {value!r}"
-        )
+def check_rate(value: object, name: str) -> float:
+    return positive(value, name, "calls per second")
 
 
 class Slots:
@@ -176,7 +174,7 @@ class Limits:
         self._listed: frozenset[str] | None = None
         if isinstance(action_rate_limit, Mapping):
             for action, rate in action_rate_limit.items():
-                _check_rate(rate, f"action_rate_limit[{action!r}]")
+                check_rate(rate, f"action_rate_limit[{action!r}]")
             self._listed = frozenset(action_rate_limit)
             self._action: RateLimiter | None = _PerKey(
                 {action: TokenBucket(rate) for action, rate in action_rate_limit.items()}
@@ -190,7 +188,7 @@ class Limits:
             return None
         if isinstance(value, RateLimiter):
             return value
-        _check_rate(value, name)
+        check_rate(value, name)
         return LocalRateLimiter(value)
 
     @property

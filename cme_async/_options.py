@@ -27,13 +27,18 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=
 _EMPTY_BODY = b"{}"
 
 
+def positive(value: object, name: str, unit: str) -> float:
+    """A finite positive number (NaN, infinities and booleans refused), as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a finite positive number of {unit}, got {value!r}")
+    return float(value)
+
+
 def seconds(value: object, name: str, *, allow_none: bool = True) -> float | None:
     """A finite positive number of seconds (or None when allowed)."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a finite positive number of seconds, got {value!r}")
-    return float(value)
+    return positive(value, name, "seconds")
 
 
 def attempt_timeout(value: float | httpx.Timeout | None) -> float:

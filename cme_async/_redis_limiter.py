@@ -9,7 +9,7 @@ import time
 from typing import Any, Literal
 
 from ._errors import RateLimiterError
-from ._limits import LocalRateLimiter, _check_rate
+from ._limits import LocalRateLimiter, check_rate
 from ._options import seconds
 from ._redis_base import (
     DEFAULT_SOCKET_TIMEOUT,
@@ -77,9 +77,9 @@ class RedisRateLimiter:
         socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
         redis_options: dict[str, Any] | None = None,
     ) -> None:
-        _check_rate(rate, "rate")
+        check_rate(rate, "rate")
         if burst is not None:
-            _check_rate(burst, "burst")
+            check_rate(burst, "burst")
             if burst < 1:
                 raise ValueError(f"burst must be at least 1 call, got {burst!r}")
         if not isinstance(prefix, str) or not prefix:
