@@ -82,7 +82,8 @@ async def main() -> int:
         secret_id=secret_id, secret_key=secret_key, platform=platform, user_id=user_id
     )
     signed = [pair.split("=")[0] for pair in base64.b64decode(signature)[20:].decode().split("&")]
-    say(f"signature {signature[:16]}... ({len(signature)} chars) signs {', '.join(signed)}")
+    # A signature is a credential for its lifetime: show its size and fields, never its text.
+    say(f"a signature of {len(signature)} chars signs {', '.join(signed)}")
 
     signer = cme_async.LocalSigner(secret_id, secret_key, platform)
     async with cme_async.AsyncCmeClient(
@@ -95,7 +96,7 @@ async def main() -> int:
         ticket = client.ticket
         assert ticket is not None
         say(
-            f"logged in ({logins[-1] * 1000:.0f} ms): ticket {ticket.authorization[:6]}..., "
+            f"logged in ({logins[-1] * 1000:.0f} ms): ticket kept in memory (never printed), "
             f"AppId {ticket.app_id}, TfUid {ticket.tf_uid}"
         )
 
@@ -135,7 +136,7 @@ async def main() -> int:
             class_id=made.class_id, material_type="VIDEO", name="quickstart clip", owner=me
         )
         assert upload.upload_context is not None
-        say(f"upload context {upload.upload_context[:10]}..., VOD upload sign received")
+        say("upload context and VOD upload signature received (neither is printed)")
         vod_file_id = os.environ.get("CME_VOD_FILE_ID", "5285890811566343555")
         mid: str | None = None
         try:
@@ -186,10 +187,12 @@ async def main() -> int:
             say(f"emulator dropped {dropped} ticket(s); calling again...")
             before = len(logins)
             again = await client.team.describe_join_teams()
-            now = client.ticket.authorization[:6] if client.ticket else "?"
+            # Never print a ticket, not even part of one: say when the new one was obtained.
+            obtained = client.ticket.obtained_at if client.ticket else time.time()
             say(
                 f"call succeeded ({again.total_count} team(s)) after {len(logins) - before} "
-                f"transparent new login; ticket now {now}..."
+                f"transparent new login; new ticket obtained at "
+                f"{time.strftime('%H:%M:%S', time.localtime(obtained))}"
             )
         else:
             say("not talking to the emulator (CME_EMULATOR_URL unset): skipped")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+from cme_async.testing import DEMO_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +38,11 @@ def test_quickstart_runs_against_the_emulator() -> None:
     ):
         assert expected in out, expected
     assert "Traceback" not in result.stderr
+    # No ticket (the emulator's are "tf_" and 40 hex digits), not even a prefix of one,
+    # and no secret key, in anything the demo prints.
+    printed = result.stdout + result.stderr
+    assert not re.search(r"tf_[0-9a-f]{3}", printed), printed
+    assert DEMO_SECRET_KEY not in printed
 
 
 def test_run_passes_the_command_status_and_the_settings() -> None:
@@ -45,7 +53,6 @@ def test_run_passes_the_command_status_and_the_settings() -> None:
 
 
 def test_standalone_server_prints_urls_and_credentials() -> None:
-    import re
     import signal
 
     import httpx
