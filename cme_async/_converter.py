@@ -75,8 +75,16 @@ class Model:
         return getattr(self, "_request_id", None)
 
     def to_dict(self) -> dict[str, Any]:
-        """The wire form: PascalCase names, None fields left out, unknown fields included."""
-        result: dict[str, Any] = unstructure_hook(type(self))(self)
+        """The wire form: PascalCase names, None fields left out, unknown fields included.
+
+        An answer (or a structure) is written back as it holds its values, whatever
+        CME sent: structuring never checks types, so neither does this, and
+        ``from_dict(m.to_dict()) == m`` always holds.  A request class's ``to_dict()``
+        is the body that would be sent, so it checks types and required fields.
+        """
+        cl = type(self)
+        hook = unstructure_hook(cl) if cl.__dict__["_wire"].action else as_written_hook(cl)
+        result: dict[str, Any] = hook(self)
         return result
 
     def to_json(self, **kwargs: Any) -> str:
@@ -144,7 +152,11 @@ def _nested(t: Any) -> Hook | None:
         item_hook = structure_hook(item)
 
         def structure_list(value: Any, _: Any = None) -> list[Any] | None:
-            return None if value is None else [item_hook(x) for x in value]
+            if value.__class__ is list or value.__class__ is tuple:
+                return [item_hook(x) for x in value]
+            if value is None:
+                return None
+            raise TypeError(f"expected a JSON array, got {type(value).__name__}")
 
         return structure_list
     return None
@@ -156,7 +168,12 @@ def _never_none(nested: Hook | None) -> Hook:
     def structure_always(value: Any, _: Any = None) -> list[Any]:
         if value is None:
             return []
-        return list(value) if nested is None else nested(value)
+        if nested is not None:
+            return nested(value)  # type: ignore[no-any-return]
+        if value.__class__ is list or value.__class__ is tuple:
+            return list(value)
+        # (list("abc") would quietly read a string as its characters)
+        raise TypeError(f"expected a JSON array, got {type(value).__name__}")
 
     return structure_always
 
@@ -351,6 +368,50 @@ def unstructure_hook(cl: type) -> Hook:
     return unstructure
 
 
+_AS_WRITTEN: dict[type, Hook] = {}
+
+
+def _as_written(value: Any) -> Any:
+    """A value of a model being written back: models by their class's hook, lists item
+    by item, anything else as it is."""
+    if isinstance(value, Model):
+        return as_written_hook(type(value))(value)
+    if value.__class__ is list:
+        return [_as_written(x) for x in value]
+    return value
+
+
+def as_written_hook(cl: type) -> Hook:
+    """The hook turning a ``cl`` instance into its wire dict without checking anything
+    (``to_dict()`` of answers and structures: what was read is written back)."""
+    hook = _AS_WRITTEN.get(cl)
+    if hook is not None:
+        return hook
+
+    def write(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = fn(obj)
+        for key, value in obj.unknown_fields.items():
+            out.setdefault(key, value)
+        return out
+
+    _AS_WRITTEN[cl] = write
+    attrs.resolve_types(cl)
+    w: Wire = cl.__dict__["_wire"]
+    plan = [a for a in attrs.fields(cl) if a.name != "unknown_fields"]
+    overrides: dict[str, Any] = {
+        a.name: override(
+            rename=w.names[a.name],
+            unstruct_hook=_as_written,
+            omit_if_default=False if a.name in w.always else None,
+        )
+        for a in plan
+    }
+    fn: Hook = make_dict_unstructure_fn_from_attrs(
+        plan, cl, converter, _cattrs_omit_if_default=True, **overrides
+    )
+    return write
+
+
 converter.register_structure_hook_factory(is_model, structure_hook)
 converter.register_unstructure_hook_factory(is_model, unstructure_hook)
 
@@ -405,17 +466,59 @@ def parse(cl: type[M], data: Any, action: str, request_id: str | None = None) ->
     try:
         result: M = (_STRUCTURE.get(cl) or structure_hook(cl))({} if data is None else data)
     except (TypeError, AttributeError) as exc:
+        where = misfit(cl, data, "Data") or str(exc)
         raise MalformedResponseError(
-            f"Data does not match the documented shape: {exc}",
+            f"Data does not match the documented shape: {where}",
             _snippet(data),
             action=action,
             http_status=None,
+            request_id=request_id,
         ) from exc
     finally:
         if paused:
             gc.enable()
     object.__setattr__(result, "_request_id", request_id)
     return result
+
+
+def misfit(cl: type, data: Any, path: str) -> str | None:
+    """Where ``data`` contradicts the shape of ``cl``, as ``path: expected ..., got ...``
+    (None if nowhere).  Run only after structuring failed, to name the field."""
+    if data is None:
+        return None
+    if data.__class__ is not dict:
+        return f"{path}: {cl.__name__}: expected a JSON object, got {type(data).__name__}"
+    w: Wire = cl.__dict__["_wire"]
+    for a in attrs.fields(cl):
+        if a.name == "unknown_fields":
+            continue
+        options = members(a.type)
+        t: Any = options[0] if len(options) == 1 else None
+        for key in (w.names[a.name], *w.aliases.get(a.name, ())):
+            value = data.get(key)
+            if value is None:
+                continue
+            here = f"{path}.{key}"
+            if is_model(t):
+                bad = misfit(t, value, here)
+            elif typing.get_origin(t) is list:
+                bad = _misfit_list(typing.get_args(t)[0], value, here)
+            else:
+                bad = None
+            if bad is not None:
+                return bad
+    return None
+
+
+def _misfit_list(item: Any, value: Any, path: str) -> str | None:
+    if value.__class__ is not list:
+        return f"{path}: expected a JSON array, got {type(value).__name__}"
+    if is_model(item):
+        for i, x in enumerate(value):
+            bad = misfit(item, x, f"{path}[{i}]")
+            if bad is not None:
+                return bad
+    return None
 
 
 def _snippet(data: Any) -> str:

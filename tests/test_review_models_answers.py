@@ -1,0 +1,77 @@
+"""Hostile-review regressions: answers CME may send (types the catalogue does not
+promise, fields missing inside structures) must survive the model round trip, and a
+shape that cannot be read must be named by its field."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import pytest
+
+from cme_async import MalformedResponseError
+from cme_async._converter import parse
+from cme_async._generated import models
+
+ODD_ANSWERS: list[tuple[type[Any], dict[str, Any]]] = [
+    # a number sent as a string, an id sent as a number
+    (
+        models.SearchMaterialResponse,
+        {"TotalCount": "3", "MaterialInfoSet": [{"BasicInfo": {"MaterialId": 5, "Name": "名"}}]},
+    ),
+    # a structure missing the fields a request must carry (Entity.Type / Entity.Id)
+    (
+        models.DescribeClassResponse,
+        {"ClassInfoSet": [{"Owner": {"Type": "PERSON"}, "ClassId": "12", "Extra": [1]}]},
+    ),
+    # a value of another kind entirely where a list of strings belongs
+    (
+        models.DescribeMaterialsResponse,
+        {"MaterialInfoSet": [{"BasicInfo": {"MaterialId": "m", "TagSet": {"a": 1}}}]},
+    ),
+]
+
+
+@pytest.mark.parametrize(("cls", "data"), ODD_ANSWERS)
+def test_an_answer_the_sdk_accepted_serialises_back_unchanged(
+    cls: type[Any], data: dict[str, Any]
+) -> None:
+    model = parse(cls, data, "X/Y")
+    wire = model.to_dict()  # a web endpoint returning result.to_dict() must not fail
+    assert cls.from_dict(wire) == model
+    assert json.loads(model.to_json()) == wire
+    assert pickle.loads(pickle.dumps(model)) == model
+
+
+def test_answer_to_dict_keeps_the_odd_values_as_sent() -> None:
+    model = parse(*ODD_ANSWERS[1], "Material/DescribeClass")
+    assert model.to_dict()["ClassInfoSet"] == [
+        {"Owner": {"Type": "PERSON"}, "ClassId": "12", "Extra": [1]}
+    ]
+
+
+def test_a_request_to_dict_still_checks_what_would_be_sent() -> None:
+    with pytest.raises(TypeError, match="material_id: expected str, got int"):
+        models.DeleteMaterialRequest(material_id=5).to_dict()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"MaterialInfoSet": {"BasicInfo": {}}}, "Data.MaterialInfoSet: expected a JSON array"),
+        ({"MaterialInfoSet": "abc"}, "Data.MaterialInfoSet: expected a JSON array, got str"),
+        ({"MaterialInfoSet": {}}, "Data.MaterialInfoSet: expected a JSON array, got dict"),
+        ({"MaterialInfoSet": [{}, {"BasicInfo": [1]}]}, "Data.MaterialInfoSet[1].BasicInfo"),
+        (
+            {"MaterialInfoSet": [{"BasicInfo": {"Owner": "u"}}]},
+            "Owner: Entity: expected a JSON object, got str",
+        ),
+        ([1, 2], "Data: SearchMaterialResponse: expected a JSON object, got list"),
+    ],
+)
+def test_a_shape_that_cannot_be_read_names_its_field(data: Any, where: str) -> None:
+    with pytest.raises(MalformedResponseError) as info:
+        parse(models.SearchMaterialResponse, data, "Material/SearchMaterial", "req-1")
+    assert where in str(info.value)
+    assert info.value.request_id == "req-1"  # what to quote to Tencent support
