@@ -64,6 +64,19 @@ def _rebuild_error(
     return err
 
 
+def own_copy(err: CmeError) -> CmeError:
+    """A copy of ``err`` for one caller, with the same message, attributes and cause.
+
+    One failed single-flight login fails every call that waited on it: each call writes
+    its own ``attempts`` and ``may_have_run`` on the error it raises, so each needs an
+    object of its own (and a traceback of its own).
+    """
+    clone = _rebuild_error(type(err), err.args, dict(err.__dict__))
+    clone.__cause__ = err.__cause__
+    clone.__suppress_context__ = err.__suppress_context__
+    return clone
+
+
 class CmeApiError(CmeError):
     """CME answered with an envelope whose ``Code`` is not ``Success``."""
 

@@ -122,7 +122,7 @@ class ActionAttempt:
         try:
             if limits.rated:
                 await limits.wait_rate(self.action)
-            ticket = await self.shared.tokens.get(self.identity)
+            ticket = await self._ticket()
             if self.observers.on_request:
                 await emit(self.observers.on_request, RequestEvent(self.action, number))
             handed_over = True  # from here the transport gives the slot back
@@ -130,6 +130,15 @@ class ActionAttempt:
         finally:
             if release is not None and not handed_over:
                 release()
+
+    async def _ticket(self) -> Ticket:
+        """This identity's ticket. A failed login (or store) sent nothing of this call,
+        and the login had its own retries: its error ends the call as it is."""
+        try:
+            return await self.shared.tokens.get(self.identity)
+        except CmeError as exc:
+            stop = _retry.NotSent(exc)
+        raise stop
 
     async def _send_and_parse(self, ticket: Ticket, number: int, release: OnSettled | None) -> Any:
         progress = self.progress

@@ -191,6 +191,16 @@ class ReplayNow(Exception):
     """Raised by an attempt to be replayed at once, outside ``max_retries`` (a new ticket)."""
 
 
+class NotSent(Exception):
+    """Raised by an attempt that failed before sending anything, for a reason its own
+    retries have already dealt with (the login, which runs ``run`` itself): ``error`` is
+    raised as it is, neither retried nor counted as something that may have run."""
+
+    def __init__(self, error: CmeError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 OnRetry = Callable[[int, str, "float | None", BaseException], Awaitable[None]]
 
 
@@ -218,10 +228,13 @@ async def run(
             return await attempt(number)
         except ReplayNow:
             continue
+        except NotSent as stop:
+            failure: BaseException = stop.error
+            decision = RetryDecision("raise", f"not sent: {type(stop.error).__name__}")
         except (httpx.TransportError, CmeError) as exc:
-            failure: BaseException = exc
+            failure = exc
+            decision = classify(failure, replay_safe=replay_safe)
         progress.last_error = failure
-        decision = classify(failure, replay_safe=replay_safe)
         progress.maybe_ran = progress.maybe_ran or decision.may_have_run
         delay: float | None = None
         if decision.verdict == "retry" and retries < max_retries:

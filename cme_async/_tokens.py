@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import CmeError, TicketStoreError
+from ._errors import CmeError, TicketStoreError, own_copy
 from ._options import seconds
 from ._redact import mask
 
@@ -263,7 +263,13 @@ class TokenManager:
             )
             self._inflight[key] = task
             task.add_done_callback(self._login_done(key))
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except CmeError as exc:
+            # Every waiter gets the login's error: each its own copy (calls write their
+            # own attempts and may_have_run on it), raised outside this except block.
+            error = own_copy(exc)
+        raise error
 
     def _login_done(self, key: str) -> Callable[[asyncio.Task[Ticket]], None]:
         def done(task: asyncio.Task[Ticket]) -> None:

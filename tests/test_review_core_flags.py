@@ -1,0 +1,117 @@
+"""Review of the call road: the flags an error carries (``may_have_run``, ``attempts``)
+must describe the call that raised it, on both transports, over a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+import cme_async
+from cme_async.testing import (
+    DEMO_PLATFORM,
+    DEMO_SECRET_ID,
+    DEMO_SECRET_KEY,
+    DEMO_USER_ID,
+    FakeCme,
+)
+
+TRANSPORTS = ["httpx", "aiohttp"]
+OWNER = {"Type": "PERSON", "Id": DEMO_USER_ID}
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[FakeCme, str]]:
+    fake = FakeCme.seeded()
+    async with fake.serve() as url:
+        yield fake, url
+
+
+def make_client(url: str, transport: str, **kwargs: Any) -> cme_async.AsyncCmeClient:
+    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+    return cme_async.AsyncCmeClient(
+        signer,
+        DEMO_USER_ID,
+        api_url=url,
+        login_url=url,
+        transport=transport,  # type: ignore[arg-type]
+        **kwargs,
+    )
+
+
+def describe_body() -> dict[str, Any]:
+    return {"Platform": DEMO_PLATFORM, "Owner": OWNER}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(
+    "fault", [{"http_status": 500}, {"malformed": True}, {"code": "InternalError"}]
+)
+async def test_a_failed_login_never_says_the_action_may_have_run(
+    served: tuple[FakeCme, str], transport: str, fault: dict[str, Any]
+) -> None:
+    """The login has its own retries; when it gives up, the action was never sent: a
+    Create* must not claim it may have run, and a Describe* must not multiply the
+    login's retries by its own."""
+    fake, url = served
+    async with make_client(url, transport) as client:
+        fake.fail_next_login(times=50, **fault)
+        logins_before = fake.login_attempts
+        with pytest.raises(cme_async.CmeError) as caught:
+            await client.call(
+                "Material",
+                "CreateClass",
+                {**describe_body(), "ParentClassId": fake.root_class_id(), "Name": "never"},
+            )
+        assert fake.calls["Material/CreateClass"] == 0
+        assert caught.value.may_have_run is False
+        assert "may have run" not in str(caught.value)
+        one_login = fake.login_attempts - logins_before
+        assert one_login == 3  # the login's own retries (max_retries=2)
+
+        logins_before = fake.login_attempts
+        with pytest.raises(cme_async.CmeError) as caught:
+            await client.call("Material", "DescribeClass", describe_body())
+        assert fake.calls["Material/DescribeClass"] == 0
+        assert caught.value.may_have_run is False
+        # One login's worth of attempts, not one per retry of the action.
+        assert fake.login_attempts - logins_before == one_login
+
+
+async def test_waiters_of_one_failed_login_get_errors_of_their_own(
+    served: tuple[FakeCme, str],
+) -> None:
+    """Every call waiting on one single-flight login gets its own error object: the flags
+    one call writes (attempts, may_have_run) never show up on another call's error."""
+    fake, url = served
+    seen_500 = asyncio.Event()
+
+    async def on_retry(event: Any) -> None:
+        seen_500.set()
+
+    async with make_client(url, "httpx", on_retry=on_retry) as client:
+        await client.call("Material", "DescribeClass", describe_body())
+        # Call A: its first attempt gets a 500 (may have run), it backs off and retries.
+        fake.fail_next("Material/DescribeClass", http_status=500)
+        call_a = asyncio.create_task(client.call("Material", "DescribeClass", describe_body()))
+        await seen_500.wait()
+        # The ticket goes; the next login is slow and refused. B starts that login, and
+        # A joins it when its backoff ends.
+        ticket = client.ticket
+        assert ticket is not None
+        assert client._identity is not None
+        await client.tokens.invalidate(client._identity, ticket)
+        fake.fail_next_login("AuthFailure.SignatureFailure")
+        fake.login_latency(1.5)
+        call_b = asyncio.create_task(client.call("Material", "DescribeClass", describe_body()))
+        error_a, error_b = await asyncio.gather(call_a, call_b, return_exceptions=True)
+        assert isinstance(error_a, cme_async.LoginError)
+        assert isinstance(error_b, cme_async.LoginError)
+        assert fake.logins_for(DEMO_USER_ID) >= 1
+        assert error_a is not error_b
+        assert error_a.may_have_run is True  # its first attempt got a 500
+        assert error_b.may_have_run is False  # B never sent its action
+        assert error_b.attempts == 1
+        assert error_a.attempts == 2
