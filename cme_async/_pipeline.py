@@ -158,7 +158,6 @@ class ActionAttempt:
                 max_bytes=self.max_bytes,
                 on_settled=release,
             )
-            progress.in_exchange = False
             data = parse_action_response(
                 answer.status, answer.headers, answer.content, self.action, self.url
             )
@@ -170,10 +169,13 @@ class ActionAttempt:
             error = exc
             raise
         finally:
-            if answer is None and not isinstance(error, asyncio.CancelledError):
-                progress.in_exchange = False  # the transport error says whether it ran
             if self.observers.on_response or logger.isEnabledFor(_DEBUG):
                 await self._observe(number, time.monotonic() - started, answer, error)
+            # Only now: a deadline or a close that cuts the call short while a hook runs
+            # must still say it may have run (the answer, or the transport error, that
+            # says whether it did is lost with the call). The retry policy decides next.
+            if not isinstance(error, asyncio.CancelledError):
+                progress.in_exchange = False
         if failure is None:
             self.shared.tokens.accepted(self.identity, ticket)
             assert answer is not None

@@ -115,3 +115,37 @@ async def test_waiters_of_one_failed_login_get_errors_of_their_own(
         assert error_b.may_have_run is False  # B never sent its action
         assert error_b.attempts == 1
         assert error_a.attempts == 2
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("cut", ["deadline", "close"])
+async def test_a_call_cut_short_after_its_answer_came_says_it_may_have_run(
+    served: tuple[FakeCme, str], transport: str, cut: str
+) -> None:
+    """CME answered Success (the class exists), then the deadline or aclose() cut the
+    call short while an on_response hook ran: the error must not say nothing ran, or
+    the caller creates the class a second time."""
+    fake, url = served
+    hook_started = asyncio.Event()
+
+    async def slow_hook(event: Any) -> None:
+        hook_started.set()
+        await asyncio.sleep(30)
+
+    async with make_client(url, transport, on_response=slow_hook) as client:
+        await client.login()
+        body = {**describe_body(), "ParentClassId": fake.root_class_id(), "Name": "once"}
+        call = asyncio.create_task(
+            client.call(
+                "Material", "CreateClass", body, deadline=1.0 if cut == "deadline" else None
+            )
+        )
+        if cut == "close":
+            await hook_started.wait()
+            await client.aclose()
+        with pytest.raises(cme_async.CmeError) as caught:
+            await call
+    assert fake.calls["Material/CreateClass"] == 1
+    expected = cme_async.CmeTimeoutError if cut == "deadline" else cme_async.ClientClosedError
+    assert isinstance(caught.value, expected)
+    assert caught.value.may_have_run is True
