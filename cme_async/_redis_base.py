@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import weakref
 from collections.abc import Awaitable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 try:
     import redis.asyncio as aioredis
@@ -33,6 +31,7 @@ __all__ = [
     "describe",
     "mask_url",
     "millis",
+    "parse_url",
 ]
 
 #: Seconds a Redis connect, read or write may take before the operation fails.
@@ -41,23 +40,51 @@ DEFAULT_SOCKET_TIMEOUT = 3.0
 DEFAULT_MAX_CONNECTIONS = 16
 
 _T = TypeVar("_T")
-_QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
+_QUERY_PASSWORD = re.compile(r"(?i)((?:^|[?&])password=)[^&]*")
+_MASKED = r"\1***"
 
 
 def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (userinfo and ``?password=``)."""
+    """``url`` with any password replaced by ``***`` (userinfo and ``?password=``).
+
+    Works on the raw text rather than on ``urlsplit``: a password holding ``/``, ``?``
+    or ``#`` (common in generated passwords) ends urlsplit's host part early, so its
+    tail would be shown. ``password=`` values go first (one may hold an ``@``); then
+    everything up to the last ``@`` after the user name counts as the password (an
+    ``@`` elsewhere masks a little too much, never too little).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<unparsable redis url>" if "@" in url else _QUERY_PASSWORD.sub(_MASKED, url)
+    rest = _QUERY_PASSWORD.sub(_MASKED, rest)
+    userinfo, at, where = rest.rpartition("@")
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        userinfo = f"{user}:***" if colon else userinfo
+    return f"{scheme}://{userinfo}{at}{where}"
+
+
+def parse_url(url: str, name: str = "redis_url_or_client") -> dict[str, Any]:
+    """redis-py's connection options for ``url``, or a ValueError that quotes the URL
+    with its password masked (and never redis-py's own text, which may quote a piece
+    of a password that was not percent-encoded)."""
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(
+            f"{name} must be a redis://, rediss:// or unix:// URL"
+            + ("" if name != "redis_url_or_client" else " or a redis.asyncio.Redis client")
+            + f", got {mask_url(url)!r}"
+        )
+    problem = ""
     try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if parts.password is not None:
-            user = parts.username or ""
-            netloc = f"{user}:***@{netloc.rpartition('@')[2]}"
-        query = parts.query
-        if query:
-            query = _QUERY_PASSWORD.sub(r"\1***", query)
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return "<unparsable redis url>"
+        return dict(aioredis.connection.parse_url(url))
+    except ValueError as exc:
+        problem = str(exc)
+    hint = "write it as redis://[user:password@]host[:port][/db]"
+    if "@" in url:
+        problem = "cannot parse it"
+        hint += " and percent-encode any / ? # @ : in the password (%2F %3F %23 %40 %3A)"
+    raise ValueError(f"{name} {mask_url(url)!r} is not a valid Redis URL ({problem}); {hint}")
 
 
 class Connection:
@@ -67,23 +94,18 @@ class Connection:
 
     def __init__(self, url_or_client: str | aioredis.Redis, options: dict[str, Any]) -> None:
         self._scripts: dict[str, str] = {}
-        self._bound: weakref.WeakKeyDictionary[
+        # Not a WeakKeyDictionary: each client refers to its loop, so no entry would ever
+        # go. Entries of closed loops are dropped when another loop binds (see _get).
+        self._bound: dict[
             asyncio.AbstractEventLoop, tuple[aioredis.Redis, dict[str, AsyncScript]]
-        ] = weakref.WeakKeyDictionary()
+        ] = {}
         if isinstance(url_or_client, str):
-            scheme = urlsplit(url_or_client).scheme
-            if scheme not in ("redis", "rediss", "unix"):
-                raise ValueError(
-                    "redis_url_or_client must be a redis://, rediss:// or unix:// URL or a "
-                    f"redis.asyncio.Redis client, got a URL with scheme {scheme!r}"
-                )
-            try:
-                aioredis.connection.parse_url(url_or_client)
-            except ValueError as exc:
-                raise ValueError(
-                    f"redis_url_or_client {mask_url(url_or_client)!r} is not a valid Redis URL: "
-                    f"{_without_password(str(exc), url_or_client)}"
-                ) from None
+            parsed = parse_url(url_or_client)
+            if parsed.get("connection_class") is aioredis.SSLConnection:
+                # redis-py 5 checks the certificate but not, by default, that it names
+                # the host: any certificate the CA signed would pass. A URL's own
+                # ?ssl_check_hostname= (or redis_options) still decides.
+                options = {"ssl_check_hostname": True, **options}
             self._url: str | None = url_or_client
             self._borrowed: aioredis.Redis | None = None
             self._options = options
@@ -106,6 +128,11 @@ class Connection:
         loop = asyncio.get_running_loop()
         bound = self._bound.get(loop)
         if bound is None:
+            # A loop closed without aclose() (asyncio.run per job): forget its client, so
+            # the garbage collector closes its sockets instead of this object keeping
+            # them (and the dead loop) open for as long as it lives.
+            for dead in [old for old in self._bound if old.is_closed()]:
+                del self._bound[dead]
             if self._borrowed is not None:
                 client = self._borrowed
             else:
@@ -127,15 +154,6 @@ class Connection:
         bound = self._bound.pop(asyncio.get_running_loop(), None)
         if bound is not None and self._borrowed is None:
             await bound[0].aclose()
-
-
-def _without_password(text: str, url: str) -> str:
-    # redis-py's message may quote part of the URL; never let a password through.
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return "cannot parse it"
-    return text.replace(password, "***") if password else text
 
 
 def client_options(socket_timeout: float, extra: dict[str, Any]) -> dict[str, Any]:
