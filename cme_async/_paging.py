@@ -30,13 +30,14 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from ._converter import parse
-from ._errors import NotFoundError
+from ._errors import MalformedResponseError, NotFoundError
+from ._wire import members
 
 __all__ = ["Pages", "paginate"]
 
 T = TypeVar("T")
 
-OffsetFetch = Callable[[int, int], Awaitable[tuple[Sequence[T], int | None]]]
+OffsetFetch = Callable[[int, int], Awaitable[tuple[Sequence[T], float | None]]]
 WindowFetch = Callable[[float], Awaitable[tuple[Sequence[T], float | None]]]
 
 
@@ -70,6 +71,34 @@ def _get(obj: Any, path: str | None) -> Any:
     return obj
 
 
+def _wire_path(cl: Any, path: str | None) -> str:
+    """``"subtitle_info.last_time_offset"`` of a response class as wire names
+    (``"SubtitleInfo.LastTimeOffset"``), for errors about what CME sent."""
+    parts = []
+    for part in (path or "").split("."):
+        parts.append(cl._wire.names[part])
+        cl = members(attrs.fields_dict(attrs.resolve_types(cl))[part].type)[0]
+    return ".".join(parts)
+
+
+def _number(value: Any, field: str, action: str) -> float | None:
+    """A total or cursor as a number: answers are not type-checked, so ``"25"`` reads as
+    25; anything that is not a number stops the iteration with an error naming it."""
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            pass
+    raise MalformedResponseError(
+        f"{field} is not a number, so paging cannot go on",
+        repr(value),
+        action=action,
+        http_status=None,
+    )
+
+
 def paginate(
     call: Callable[..., Awaitable[Any]],
     spec: Pages,
@@ -97,21 +126,25 @@ def paginate(
     if spec.kind == "offset":
         size = page_size_for(page_size, spec.default_page_size, spec.max_page_size, where)
 
-        async def fetch_page(offset: int, limit: int) -> tuple[Sequence[Any], int | None]:
+        async def fetch_page(offset: int, limit: int) -> tuple[Sequence[Any], float | None]:
             page = await answer({**body, "Offset": offset, "Limit": limit})
-            return _get(page, spec.items) or [], _get(page, spec.total)
+            return _get(page, spec.items) or [], _number(_get(page, spec.total), total, key)
 
+        total = _wire_path(spec.response, spec.total)
         return iter_offset(
             fetch_page,
             offset=body.get("Offset", 0),
             page_size=size,
             max_items=max_items,
             names_one_object=any(body.get(w) is not None for w in spec.one_object_filters),
+            action=key,
         )
+
+    cursor = _wire_path(spec.response, spec.cursor)
 
     async def fetch_window(start: float) -> tuple[Sequence[Any], float | None]:
         page = await answer({**body, "StartTimeOffset": start})
-        return _get(page, spec.items) or [], _get(page, spec.cursor)
+        return _get(page, spec.items) or [], _number(_get(page, spec.cursor), cursor, key)
 
     item_key = spec.item_key
     return iter_time_window(
@@ -162,10 +195,16 @@ async def iter_offset(
     page_size: int,
     max_items: int | None,
     names_one_object: bool = False,
+    action: str | None = None,
 ) -> AsyncIterator[T]:
-    """Yield items page by page: ``fetch(offset, limit) -> (items, total)``."""
+    """Yield items page by page: ``fetch(offset, limit) -> (items, total)``.
+
+    A page equal to the one before it means the server ignored ``Offset``; that raises
+    ``MalformedResponseError`` instead of asking for the same page forever.
+    """
     yielded = 0
     first = True
+    previous: tuple[int, Sequence[T]] = (0, ())
     while True:
         limit = page_size
         if max_items is not None:
@@ -180,6 +219,15 @@ async def iter_offset(
                 return
             raise
         first = False
+        if items and list(items) == list(previous[1]):
+            raise MalformedResponseError(
+                f"the page at Offset {offset} repeats the page at Offset {previous[0]} "
+                f"(the server ignored Offset); paging stopped after {yielded} items",
+                "",
+                action=action,
+                http_status=None,
+            )
+        previous = (offset, items)
         for item in items:
             yield item
             yielded += 1

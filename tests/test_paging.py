@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cme_async import RawResult, _paging
+from cme_async import MalformedResponseError, RawResult, _paging
 from cme_async._generated.models import FrameTagItem, MaterialInfo, SubtitleItem, TaskInfo
 from cme_async._generated.namespaces import MaterialActions, TaskActions
 
@@ -334,3 +334,73 @@ async def test_not_found_for_a_named_object_is_raised_not_an_empty_listing() -> 
     other = TaskActions(FakeClient(project_code))  # type: ignore[arg-type]
     with pytest.raises(cme_async.NotFoundError):
         [t async for t in other.iter_describe_tasks()]
+
+
+# ---- a hostile server: pages that never end, totals that are not numbers -----------
+
+SCOPES = [{"Platform": "p", "Owner": {"Type": "PERSON", "Id": "u"}}]
+
+
+async def test_a_server_that_ignores_offset_is_stopped_with_a_clear_error() -> None:
+    """Every page the same full page (CME ignoring Offset): an error after the repeat,
+    not an endless loop."""
+    def same_page(body: dict[str, Any]) -> dict[str, Any]:
+        assert len(same.bodies) < 10, "the paginator kept asking for the same page"
+        return {"TotalCount": 10**9, "MaterialInfoSet": [material(i) for i in range(3)]}
+
+    same = FakeClient(same_page)
+    actions = MaterialActions(same)  # type: ignore[arg-type]
+    found: list[Any] = []
+    with pytest.raises(MalformedResponseError, match=r"Offset 3 repeats the page at Offset 0"):
+        async for m in actions.iter_search_material(search_scopes=SCOPES, page_size=3):
+            found.append(m)
+    assert len(found) == 3 and len(same.bodies) == 2
+
+
+@pytest.mark.parametrize("total", ["7", 7.0])
+async def test_a_total_sent_as_a_string_or_float_still_pages(total: Any) -> None:
+    fake = FakeClient(offset_answers(7, items_key="MaterialInfoSet", total_key=None, make=material))
+    answer = fake.answer
+    fake.answer = lambda body: {**answer(body), "TotalCount": total}
+    actions = MaterialActions(fake)  # type: ignore[arg-type]
+    found = [m async for m in actions.iter_search_material(search_scopes=SCOPES, page_size=3)]
+    assert len(found) == 7 and len(fake.bodies) == 3
+
+
+async def test_a_total_that_is_not_a_number_names_the_field() -> None:
+    fake = FakeClient(lambda body: {"TotalCount": "many", "MaterialInfoSet": [material(0)]})
+    actions = MaterialActions(fake)  # type: ignore[arg-type]
+    with pytest.raises(MalformedResponseError, match=r"TotalCount.*'many'"):
+        [m async for m in actions.iter_search_material(search_scopes=SCOPES)]
+
+
+async def test_a_cursor_that_is_not_a_number_names_the_field() -> None:
+    fake = FakeClient(
+        lambda body: {"SubtitleInfo": {"SubtitleSet": [{"ItemId": "a"}], "LastTimeOffset": "x"}}
+    )
+    actions = MaterialActions(fake)  # type: ignore[arg-type]
+    with pytest.raises(MalformedResponseError, match=r"LastTimeOffset.*'x'"):
+        [
+            s
+            async for s in actions.iter_describe_material_subtitle(
+                material_id="m", end_time_offset=100.0
+            )
+        ]
+
+    def numeric_cursor(body: dict[str, Any]) -> dict[str, Any]:
+        first = body["StartTimeOffset"] == 0
+        return {
+            "SubtitleInfo": {
+                "SubtitleSet": [{"ItemId": "a" if first else "b"}],
+                "LastTimeOffset": "10" if first else -1,
+            }
+        }
+
+    actions = MaterialActions(FakeClient(numeric_cursor))  # type: ignore[arg-type]
+    found = [
+        s.item_id
+        async for s in actions.iter_describe_material_subtitle(
+            material_id="m", end_time_offset=99.0
+        )
+    ]
+    assert found == ["a", "b"]
