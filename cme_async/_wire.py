@@ -38,7 +38,7 @@ class Limits:
     item_max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
-    allowed: tuple[str, ...] = ()
+    allowed: tuple[str | int, ...] = ()
 
     def problem(self, value: Any) -> str | None:
         """What breaks a limit (words for the error), or None."""
@@ -52,13 +52,19 @@ class Limits:
             return None
         return self._one(value, self.max_length)
 
+    @property
+    def documented(self) -> str:
+        return ", ".join(map(str, self.allowed))
+
     def _one(self, value: Any, max_length: int | None) -> str | None:
         if isinstance(value, str):
             if max_length is not None and len(value) > max_length:
                 return f"at most {max_length} characters are allowed, got {len(value)}"
             if self.allowed and value not in self.allowed:
-                return f"{value!r} is not one of the documented values {', '.join(self.allowed)}"
+                return f"{value!r} is not one of the documented values {self.documented}"
         elif isinstance(value, int | float) and not isinstance(value, bool):
+            if self.allowed and value not in self.allowed:
+                return f"{value!r} is not one of the documented values {self.documented}"
             if self.minimum is not None and value < self.minimum:
                 return f"must be at least {self.minimum:g}, got {value!r}"
             if self.maximum is not None and value > self.maximum:

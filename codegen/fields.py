@@ -86,8 +86,20 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> Field
         if enum_raw not in enums:
             raise CatalogueError(file, f"unknown enum {enum_raw!r}", owner, name)
         enum_name, enum = enum_raw, enums[enum_raw].values
+    elif type_text in ("integer", "list[integer]") and isinstance(enum_raw, list):
+        # Documented integer codes (ProcessMaterial.Definition: 20, 30), kept as their text
+        # like every enum value; the generated Literal and the checks read them as ints.
+        if not enum_raw or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in enum_raw
+        ):
+            raise CatalogueError(file, "enum of an integer field must list integers", owner, name)
+        enum = tuple(str(v) for v in enum_raw)
     else:
         enum = strs(enum_raw, file, owner, name, "enum")
+        if enum and texpr(type_text).kind == "scalar" and type_text != "string":
+            raise CatalogueError(
+                file, f"enum values need a string or integer field, not {type_text}", owner, name
+            )
     for key in ("required", "doc_required"):
         if key in raw and not isinstance(raw[key], bool):
             raise CatalogueError(file, f"{key} must be true or false", owner, name)

@@ -25,13 +25,14 @@ def literal(f: FieldSpec) -> str | None:
     """``Literal[...]`` of a field's documented values (or'ed with its StrEnum), if any."""
     if not f.enum:
         return None
-    lit = "Literal[" + ", ".join(f'"{v}"' for v in f.enum) + "]"
+    quote = "" if f.type in ("integer", "list[integer]") else '"'
+    lit = "Literal[" + ", ".join(f"{quote}{v}{quote}" for v in f.enum) + "]"
     return f"{lit} | {f.enum_name}" if f.enum_name else lit
 
 
 def _arg(t: TypeExpr, lit: str | None) -> str:
     if t.kind == "scalar":
-        return lit if lit is not None and t.name == "string" else SCALARS[t.name]
+        return lit if lit is not None and t.name in ("string", "integer") else SCALARS[t.name]
     if t.kind == "struct":
         return f"{t.name} | {t.name}Dict"
     if t.kind == "list":

@@ -173,7 +173,9 @@ def limits_expr(f: FieldSpec) -> str | None:
         if (value := getattr(f, key)) is not None
     ]
     if f.enum:
-        args.append(f"allowed={tuple(f.enum)!r}")
+        integers = f.type in ("integer", "list[integer]")
+        allowed = tuple(int(v) for v in f.enum) if integers else tuple(f.enum)
+        args.append(f"allowed={allowed!r}")
     return f"_c.Limits({', '.join(args)})" if args else None
 
 

@@ -96,7 +96,9 @@ class ListMediaRequest(_c.Model):
         offset: Offset of the first record, default 0. [Wire ``Offset``; int; server default 0;
             minimum 0]
         limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server default
-            20; maximum 30]
+            20; minimum 0; maximum 30; Note: The page gives no minimum; a negative number of
+            records means nothing, so minimum 0 is checked before sending (the emulator refuses
+            it the same way).]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -118,7 +120,7 @@ class ListMediaRequest(_c.Model):
         },
         required=frozenset({"class_id", "owner", "platform"}),
         action="Material/ListMedia",
-        limits={"offset": _c.Limits(minimum=0), "limit": _c.Limits(maximum=30)},
+        limits={"offset": _c.Limits(minimum=0), "limit": _c.Limits(minimum=0, maximum=30)},
     )
 
 
@@ -227,7 +229,9 @@ class SearchMaterialRequest(_c.Model):
         sort: Sort order; Sort.Field: CreateTime. Ignored when Text is given (results are then
             sorted by relevance). [Wire ``Sort``; SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-        limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
+        limit: Records per page, default 50. [Wire ``Limit``; int; server default 50; minimum 0;
+            Note: The page gives no minimum; a negative number of records means nothing, so
+            minimum 0 is checked before sending (the emulator refuses it the same way).]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -267,6 +271,7 @@ class SearchMaterialRequest(_c.Model):
             "text": _c.Limits(max_length=15),
             "resolutions": _c.Limits(allowed=("LD", "SD", "HD", "FHD", "2K", "4K")),
             "offset": _c.Limits(minimum=0),
+            "limit": _c.Limits(minimum=0),
         },
     )
 
@@ -301,9 +306,9 @@ class ProcessMaterialRequest(_c.Model):
     Attributes:
         material_id: ID of the media to process. [Wire ``MaterialId``; str; required]
         definition: Processing template: 20 = all AI tasks (frame tags, subtitles, text,
-            objects, faces); 30 = subtitle recognition only. [Wire ``Definition``; int; Note:
-            Documented as required, but both documented example requests omit it, so the
-            catalogue keeps it optional (the server decides).]
+            objects, faces); 30 = subtitle recognition only. [Wire ``Definition``; int;
+            documented values: 20, 30; Note: Documented as required, but both documented example
+            requests omit it, so the catalogue keeps it optional (the server decides).]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -316,6 +321,7 @@ class ProcessMaterialRequest(_c.Model):
         {"material_id": "MaterialId", "definition": "Definition"},
         required=frozenset({"material_id"}),
         action="Material/ProcessMaterial",
+        limits={"definition": _c.Limits(allowed=(20, 30))},
     )
 
 
@@ -355,7 +361,9 @@ class SearchSharedMaterialRequest(_c.Model):
         sort: Sort order; Sort.Field: CreateTime. Ignored when Text is given. [Wire ``Sort``;
             SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-        limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
+        limit: Records per page, default 50. [Wire ``Limit``; int; server default 50; minimum 0;
+            Note: The page gives no minimum; a negative number of records means nothing, so
+            minimum 0 is checked before sending (the emulator refuses it the same way).]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -394,6 +402,7 @@ class SearchSharedMaterialRequest(_c.Model):
             "text": _c.Limits(max_length=15),
             "resolutions": _c.Limits(allowed=("LD", "SD", "HD", "FHD", "2K", "4K")),
             "offset": _c.Limits(minimum=0),
+            "limit": _c.Limits(minimum=0),
         },
     )
 
@@ -428,7 +437,9 @@ class AddMaterialFrameTagRequest(_c.Model):
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str; required]
         start_time_offset: Start of the tagged range, seconds. [Wire ``StartTimeOffset``; float;
-            required]
+            required; minimum 0; Note: The page gives no minimum; a time offset before the start
+            of the media means nothing, so minimum 0 is checked before sending (the emulator
+            refuses it the same way).]
         end_time_offset: End of the tagged range, seconds. [Wire ``EndTimeOffset``; float;
             required]
         tags: Frame tags. [Wire ``Tags``; list of str; required]
@@ -457,6 +468,7 @@ class AddMaterialFrameTagRequest(_c.Model):
             {"end_time_offset", "material_id", "start_time_offset", "tags", "version"}
         ),
         action="Material/AddMaterialFrameTag",
+        limits={"start_time_offset": _c.Limits(minimum=0)},
     )
 
 
@@ -538,7 +550,9 @@ class DescribeMaterialFrameTagRequest(_c.Model):
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str; required]
         start_time_offset: Start of the time window, seconds. [Wire ``StartTimeOffset``; float;
-            required]
+            required; minimum 0; Note: The page gives no minimum; a time offset before the start
+            of the media means nothing, so minimum 0 is checked before sending (the emulator
+            refuses it the same way).]
         end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
             required]
         only_manual: Only manual tags. [Wire ``OnlyManual``; bool; Note: Documented as required,
@@ -562,6 +576,7 @@ class DescribeMaterialFrameTagRequest(_c.Model):
         },
         required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
         action="Material/DescribeMaterialFrameTag",
+        limits={"start_time_offset": _c.Limits(minimum=0)},
     )
 
 
@@ -624,7 +639,9 @@ class DescribeMaterialSubtitleRequest(_c.Model):
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str; required]
         start_time_offset: Start of the time window, seconds. [Wire ``StartTimeOffset``; float;
-            required]
+            required; minimum 0; Note: The page gives no minimum; a time offset before the start
+            of the media means nothing, so minimum 0 is checked before sending (the emulator
+            refuses it the same way).]
         end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
             required]
         unknown_fields: Wire fields this SDK version does not know, kept as
@@ -644,6 +661,7 @@ class DescribeMaterialSubtitleRequest(_c.Model):
         },
         required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
         action="Material/DescribeMaterialSubtitle",
+        limits={"start_time_offset": _c.Limits(minimum=0)},
     )
 
 
@@ -670,7 +688,9 @@ class DescribeTextInMaterialRequest(_c.Model):
     Attributes:
         material_id: Media ID. [Wire ``MaterialId``; str; required]
         start_time_offset: Start of the time window, seconds. [Wire ``StartTimeOffset``; float;
-            required]
+            required; minimum 0; Note: The page gives no minimum; a time offset before the start
+            of the media means nothing, so minimum 0 is checked before sending (the emulator
+            refuses it the same way).]
         end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
             required]
         unknown_fields: Wire fields this SDK version does not know, kept as
@@ -690,6 +710,7 @@ class DescribeTextInMaterialRequest(_c.Model):
         },
         required=frozenset({"end_time_offset", "material_id", "start_time_offset"}),
         action="Material/DescribeTextInMaterial",
+        limits={"start_time_offset": _c.Limits(minimum=0)},
     )
 
 

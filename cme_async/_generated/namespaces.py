@@ -332,7 +332,9 @@ class MaterialActions:
             offset: Offset of the first record, default 0. [Wire ``Offset``; int; server default
                 0; minimum 0]
             limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server
-                default 20; maximum 30]
+                default 20; minimum 0; maximum 30; Note: The page gives no minimum; a negative
+                number of records means nothing, so minimum 0 is checked before sending (the
+                emulator refuses it the same way).]
 
         Returns:
             ListMediaResponse: the answer's ``Data``.
@@ -494,7 +496,10 @@ class MaterialActions:
             sort: Sort order; Sort.Field: CreateTime. Ignored when Text is given (results are
                 then sorted by relevance). [Wire ``Sort``; SortBy]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
+            limit: Records per page, default 50. [Wire ``Limit``; int; server default 50;
+                minimum 0; Note: The page gives no minimum; a negative number of records means
+                nothing, so minimum 0 is checked before sending (the emulator refuses it the
+                same way).]
 
         Returns:
             SearchMaterialResponse: the answer's ``Data``.
@@ -589,7 +594,7 @@ class MaterialActions:
         self,
         *,
         material_id: str,
-        definition: int | None = None,
+        definition: Literal[20, 30] | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         deadline: float | None = None,
@@ -603,8 +608,9 @@ class MaterialActions:
             material_id: ID of the media to process. [Wire ``MaterialId``; str; required]
             definition: Processing template: 20 = all AI tasks (frame tags, subtitles, text,
                 objects, faces); 30 = subtitle recognition only. [Wire ``Definition``; int;
-                Note: Documented as required, but both documented example requests omit it, so
-                the catalogue keeps it optional (the server decides).]
+                documented values: 20, 30; Note: Documented as required, but both documented
+                example requests omit it, so the catalogue keeps it optional (the server
+                decides).]
 
         Returns:
             ProcessMaterialResponse: the answer's ``Data``.
@@ -672,7 +678,10 @@ class MaterialActions:
             sort: Sort order; Sort.Field: CreateTime. Ignored when Text is given. [Wire
                 ``Sort``; SortBy]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
+            limit: Records per page, default 50. [Wire ``Limit``; int; server default 50;
+                minimum 0; Note: The page gives no minimum; a negative number of records means
+                nothing, so minimum 0 is checked before sending (the emulator refuses it the
+                same way).]
 
         Returns:
             SearchSharedMaterialResponse: the answer's ``Data``.
@@ -785,7 +794,9 @@ class MaterialActions:
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
             start_time_offset: Start of the tagged range, seconds. [Wire ``StartTimeOffset``;
-                float; required]
+                float; required; minimum 0; Note: The page gives no minimum; a time offset
+                before the start of the media means nothing, so minimum 0 is checked before
+                sending (the emulator refuses it the same way).]
             end_time_offset: End of the tagged range, seconds. [Wire ``EndTimeOffset``; float;
                 required]
             tags: Frame tags. [Wire ``Tags``; list of str; required]
@@ -937,7 +948,9 @@ class MaterialActions:
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
             start_time_offset: Start of the time window, seconds. [Wire ``StartTimeOffset``;
-                float; required]
+                float; required; minimum 0; Note: The page gives no minimum; a time offset
+                before the start of the media means nothing, so minimum 0 is checked before
+                sending (the emulator refuses it the same way).]
             end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
                 required]
             only_manual: Only manual tags. [Wire ``OnlyManual``; bool; Note: Documented as
@@ -1081,7 +1094,9 @@ class MaterialActions:
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
             start_time_offset: Start of the time window, seconds. [Wire ``StartTimeOffset``;
-                float; required]
+                float; required; minimum 0; Note: The page gives no minimum; a time offset
+                before the start of the media means nothing, so minimum 0 is checked before
+                sending (the emulator refuses it the same way).]
             end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
                 required]
 
@@ -1174,7 +1189,9 @@ class MaterialActions:
         Args:
             material_id: Media ID. [Wire ``MaterialId``; str; required]
             start_time_offset: Start of the time window, seconds. [Wire ``StartTimeOffset``;
-                float; required]
+                float; required; minimum 0; Note: The page gives no minimum; a time offset
+                before the start of the media means nothing, so minimum 0 is checked before
+                sending (the emulator refuses it the same way).]
             end_time_offset: End of the time window, seconds. [Wire ``EndTimeOffset``; float;
                 required]
 
@@ -1867,7 +1884,10 @@ class ProjectActions:
                 characters]
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
+            limit: Records per page, default 50. [Wire ``Limit``; int; server default 50;
+                minimum 0; Note: The page gives no minimum; a negative number of records means
+                nothing, so minimum 0 is checked before sending (the emulator refuses it the
+                same way).]
 
         Returns:
             DescribeProjectsResponse: the answer's ``Data``.
@@ -1974,7 +1994,10 @@ class ProjectActions:
                 both be empty. [Wire ``Name``; str; at most 15 characters]
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-            limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
+            limit: Records per page, default 50. [Wire ``Limit``; int; server default 50;
+                minimum 0; Note: The page gives no minimum; a negative number of records means
+                nothing, so minimum 0 is checked before sending (the emulator refuses it the
+                same way).]
 
         Returns:
             SearchProjectResponse: the answer's ``Data``.
@@ -2082,7 +2105,9 @@ class TaskActions:
                 list of str; documented values: PROCESSING, SUCCESS, FAIL (TaskStatus)]
             sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
             offset: Offset. [Wire ``Offset``; int; minimum 0]
-            limit: Records per page, at most 30. [Wire ``Limit``; int; maximum 30]
+            limit: Records per page, at most 30. [Wire ``Limit``; int; minimum 0; maximum 30;
+                Note: The page gives no minimum; a negative number of records means nothing, so
+                minimum 0 is checked before sending (the emulator refuses it the same way).]
 
         Returns:
             DescribeTasksResponse: the answer's ``Data``.
@@ -2265,9 +2290,11 @@ class TeamActions:
 
         Args:
             limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server
-                default 20; maximum 30; not checked before sending: The documented error example
-                sends Limit 50 and shows CME's InvalidParameterValue.Limit answer; the example
-                wins, so the SDK sends it and CME answers.]
+                default 20; minimum 0; maximum 30; not checked before sending: The documented
+                error example sends Limit 50 and shows CME's InvalidParameterValue.Limit answer;
+                the example wins, so the SDK sends it and CME answers.; Note: The page gives no
+                minimum; a negative number of records means nothing, so minimum 0 is checked
+                before sending (the emulator refuses it the same way).]
             offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
 
         Returns:

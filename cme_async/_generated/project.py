@@ -191,7 +191,9 @@ class DescribeProjectsRequest(_c.Model):
         name: Project name, at most 30 characters. [Wire ``Name``; str; at most 30 characters]
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-        limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
+        limit: Records per page, default 50. [Wire ``Limit``; int; server default 50; minimum 0;
+            Note: The page gives no minimum; a negative number of records means nothing, so
+            minimum 0 is checked before sending (the emulator refuses it the same way).]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -221,6 +223,7 @@ class DescribeProjectsRequest(_c.Model):
             ),
             "name": _c.Limits(max_length=30),
             "offset": _c.Limits(minimum=0),
+            "limit": _c.Limits(minimum=0),
         },
     )
 
@@ -260,7 +263,9 @@ class SearchProjectRequest(_c.Model):
             empty. [Wire ``Name``; str; at most 15 characters]
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
-        limit: Records per page, default 50. [Wire ``Limit``; int; server default 50]
+        limit: Records per page, default 50. [Wire ``Limit``; int; server default 50; minimum 0;
+            Note: The page gives no minimum; a negative number of records means nothing, so
+            minimum 0 is checked before sending (the emulator refuses it the same way).]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -285,6 +290,7 @@ class SearchProjectRequest(_c.Model):
             "category_set": _c.Limits(allowed=("Default", "Live", "VideoSegmentation")),
             "name": _c.Limits(max_length=15),
             "offset": _c.Limits(minimum=0),
+            "limit": _c.Limits(minimum=0),
         },
     )
 

@@ -25,7 +25,9 @@ class DescribeTasksRequest(_c.Model):
             of str; documented values: PROCESSING, SUCCESS, FAIL (TaskStatus)]
         sort: Sort order; Sort.Field: CreateTime. [Wire ``Sort``; SortBy]
         offset: Offset. [Wire ``Offset``; int; minimum 0]
-        limit: Records per page, at most 30. [Wire ``Limit``; int; maximum 30]
+        limit: Records per page, at most 30. [Wire ``Limit``; int; minimum 0; maximum 30; Note:
+            The page gives no minimum; a negative number of records means nothing, so minimum 0
+            is checked before sending (the emulator refuses it the same way).]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -57,7 +59,7 @@ class DescribeTasksRequest(_c.Model):
         limits={
             "status_set": _c.Limits(allowed=("PROCESSING", "SUCCESS", "FAIL")),
             "offset": _c.Limits(minimum=0),
-            "limit": _c.Limits(maximum=30),
+            "limit": _c.Limits(minimum=0, maximum=30),
         },
     )
 

@@ -53,9 +53,11 @@ class DescribeJoinTeamsRequest(_c.Model):
 
     Attributes:
         limit: Records per page, default 20, at most 30. [Wire ``Limit``; int; server default
-            20; maximum 30; not checked before sending: The documented error example sends Limit
-            50 and shows CME's InvalidParameterValue.Limit answer; the example wins, so the SDK
-            sends it and CME answers.]
+            20; minimum 0; maximum 30; not checked before sending: The documented error example
+            sends Limit 50 and shows CME's InvalidParameterValue.Limit answer; the example wins,
+            so the SDK sends it and CME answers.; Note: The page gives no minimum; a negative
+            number of records means nothing, so minimum 0 is checked before sending (the
+            emulator refuses it the same way).]
         offset: Offset, default 0. [Wire ``Offset``; int; server default 0; minimum 0]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.

@@ -40,16 +40,12 @@ Handler = Callable[[Ctx, Mapping[str, Any]], JSON | None]
 
 
 def offset_limit(ctx: Ctx, body: Mapping[str, Any], fallback_page: int = 10) -> tuple[int, int]:
-    """``(offset, limit)``; the default page size is the catalogue's (its maximum was
-    checked before the handler ran), ``fallback_page`` where the catalogue names none."""
+    """``(offset, limit)``; the default page size is the catalogue's (its minimum and
+    maximum were checked before the handler ran), ``fallback_page`` where it names none."""
     default = (ctx.spec.default_page_size if ctx.spec else None) or fallback_page
     offset = integer(body, "Offset", 0)
     limit = integer(body, "Limit", default)
     assert offset is not None and limit is not None
-    if offset < 0:
-        raise invalid("Offset", "must not be negative", "InvalidParameterValue.Offset")
-    if limit < 0:
-        raise invalid("Limit", "must not be negative", "InvalidParameterValue.Limit")
     if limit == 0:  # the service treats 0 as "use the default"
         limit = default
     return offset, limit

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._faults import Fault, invalid
+from .._faults import Fault
 from ..world.model import JSON, AIResult, Material
 from ..world.state import window
 from ._common import Ctx, Handler
@@ -35,8 +35,6 @@ def _span(body: Mapping[str, Any]) -> tuple[float, float]:
     start = number(body, "StartTimeOffset", required=True)
     end = number(body, "EndTimeOffset", required=True)
     assert start is not None and end is not None
-    if start < 0:
-        raise invalid("StartTimeOffset", "must not be negative")
     if start > end:
         raise Fault("InvalidParameterValue", "starttime bigger than endtime")
     return start, end

@@ -1,0 +1,66 @@
+"""Hostile-review regressions for the catalogue's integer enums (ProcessMaterial's
+Definition 20/30 used to be a check restated in the emulator): the YAML takes integers,
+the method is typed ``Literal[20, 30]``, the value is checked before sending, and a
+catalogue that mixes the kinds up is refused with file, action and field."""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_catalogue import SPECS, action, edit, field
+
+from cme_async._catalogue import catalogue
+from cme_async._generated import models
+from cme_async._generated.namespaces import MaterialActions
+from codegen.loader import load
+from codegen.schema import CatalogueError
+
+
+@pytest.fixture
+def specs(tmp_path: Path) -> Path:
+    target = tmp_path / "specs"
+    shutil.copytree(SPECS, target)
+    return target
+
+
+def test_definition_is_an_integer_enum_everywhere() -> None:
+    spec = {f.wire: f for f in catalogue().actions["Material/ProcessMaterial"].request}
+    assert spec["Definition"].enum == ("20", "30")
+    hint = inspect.signature(MaterialActions.process_material).parameters["definition"]
+    assert "Literal[20, 30]" in str(hint.annotation)
+    wire = models.ProcessMaterialRequest.__dict__["_wire"]
+    assert wire.limits["definition"].allowed == (20, 30)
+    assert wire.limits["definition"].problem(30) is None
+    assert "21 is not one of the documented values 20, 30" in str(
+        wire.limits["definition"].problem(21)
+    )
+
+
+def _definition(d: Any) -> dict[str, Any]:
+    return field(action(d, "ProcessMaterial")["request"], "Definition")  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda d: _definition(d).update(enum=["20", "30"]), "enum of an integer field"),
+        (lambda d: _definition(d).update(enum=[True]), "enum of an integer field"),
+        (
+            lambda d: field(action(d, "ModifyClass")["request"], "ParentClassId").update(
+                type="boolean", enum=["yes"]
+            ),
+            "enum values need a string or integer field",
+        ),
+    ],
+)
+def test_an_enum_that_does_not_fit_its_type_is_refused(
+    specs: Path, change: Any, words: str
+) -> None:
+    edit(specs / "material.yaml", change)
+    with pytest.raises(CatalogueError) as info:
+        load(specs)
+    assert "material.yaml" in str(info.value) and words in str(info.value)

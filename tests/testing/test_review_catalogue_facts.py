@@ -1,0 +1,142 @@
+"""Hostile-review regressions: facts the emulator's handlers used to restate (negative
+Offset/Limit, a negative StartTimeOffset, ProcessMaterial's Definition values) now live
+in the catalogue only, so the SDK refuses the same values before sending and a change in
+``specs/`` changes what the emulator accepts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+
+import cme_async
+from cme_async import LocalSigner, _catalogue
+from cme_async.testing import FakeCme
+from cme_async.testing._fake import IN_PROCESS_URL
+from cme_async.testing.world.seed import DEMO_USER_ID
+
+from .conftest import Api
+
+ME = {"Type": "PERSON", "Id": DEMO_USER_ID}
+
+
+@pytest.fixture
+async def client(fake: FakeCme) -> AsyncIterator[cme_async.AsyncCmeClient]:
+    creds = fake.credentials
+    async with (
+        httpx.AsyncClient(transport=fake.transport()) as http,
+        cme_async.AsyncCmeClient(
+            LocalSigner(creds.secret_id, creds.secret_key, creds.platform),
+            DEMO_USER_ID,
+            api_url=IN_PROCESS_URL,
+            login_url=IN_PROCESS_URL,
+            http_client=http,
+            max_retries=0,
+        ) as c,
+    ):
+        yield c
+
+
+def _scopes(fake: FakeCme) -> list[dict[str, Any]]:
+    return [{"Platform": fake.credentials.platform, "Owner": ME}]
+
+
+async def test_the_sdk_refuses_what_the_emulator_refuses_before_sending(
+    client: cme_async.AsyncCmeClient, fake: FakeCme
+) -> None:
+    mid = fake.material_ids()[0]
+    m = client.material
+    refused = [
+        (m.search_material(search_scopes=_scopes(fake), limit=-1), "limit: must be at least 0"),
+        (m.list_media(class_id=fake.root_class_id(), limit=-3), "limit: must be at least 0"),
+        (m.process_material(material_id=mid, definition=21), "21 is not one of the documented"),
+        (
+            m.describe_material_subtitle(
+                material_id=mid, start_time_offset=-1.0, end_time_offset=9.0
+            ),
+            "start_time_offset: must be at least 0",
+        ),
+    ]
+    for call, words in refused:
+        with pytest.raises(cme_async.RequestValidationError, match=words):
+            await call
+    assert fake.requests == []  # not even a login
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "code"),
+    [
+        ("Material/SearchMaterial", {"Limit": -1}, "InvalidParameterValue.Limit"),
+        ("Material/SearchMaterial", {"Offset": -1}, "InvalidParameterValue.Offset"),
+        ("Material/ProcessMaterial", {"Definition": 21}, "InvalidParameterValue.Definition"),
+        (
+            "Material/DescribeMaterialSubtitle",
+            {"StartTimeOffset": -1, "EndTimeOffset": 9},
+            "InvalidParameterValue",
+        ),
+    ],
+)
+async def test_the_raw_road_gets_the_emulators_answer_from_the_catalogue(
+    api: Api, fake: FakeCme, action: str, body: dict[str, Any], code: str
+) -> None:
+    full = {"MaterialId": fake.material_ids()[0], "SearchScopes": _scopes(fake), **body}
+    spec = _catalogue.catalogue().actions[action]
+    wires = {f.wire for f in spec.request}
+    envelope = await api.call(action, {k: v for k, v in full.items() if k in wires})
+    assert envelope["Code"] == code
+    assert next(iter(body)) in envelope["EnglishMessage"]
+
+
+def _loosened(action: str, wire: str, **changes: object) -> _catalogue.Catalogue:
+    real = _catalogue.catalogue()
+    spec = real.actions[action]
+    fields = tuple(attrs.evolve(f, **changes) if f.wire == wire else f for f in spec.request)
+    actions = {**real.actions, action: attrs.evolve(spec, request=fields)}
+    return _catalogue.Catalogue(actions, real.structs, real.error_codes)
+
+
+@pytest.mark.parametrize(
+    ("action", "wire", "changes", "body"),
+    [
+        (
+            "Material/ProcessMaterial",
+            "Definition",
+            {"enum": ("20", "30", "40")},
+            {"Definition": 40},
+        ),
+        (
+            "Material/DescribeMaterialSubtitle",
+            "StartTimeOffset",
+            {"minimum": None},
+            {"StartTimeOffset": -5, "EndTimeOffset": 3000},
+        ),
+        ("Material/SearchMaterial", "Limit", {"minimum": None}, {"Limit": -2}),
+    ],
+)
+async def test_no_handler_restates_the_catalogue(
+    api: Api,
+    fake: FakeCme,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    wire: str,
+    changes: dict[str, Any],
+    body: dict[str, Any],
+) -> None:
+    processed = action.endswith("Subtitle")  # a material with results to query
+    video = next(
+        m
+        for m in fake.material_ids()
+        if fake.state.materials[m].material_type == "VIDEO"
+        and bool(fake.state.materials[m].ai) == processed
+    )
+    loose = _loosened(action, wire, **changes)
+    monkeypatch.setattr("cme_async.testing._app.catalogue", lambda: loose)
+    monkeypatch.setattr("cme_async.testing._validate.catalogue", lambda: loose)
+    full = {"MaterialId": video, "SearchScopes": _scopes(fake), **body}
+    wires = {f.wire for f in loose.actions[action].request}
+    envelope = await api.call(action, {k: v for k, v in full.items() if k in wires})
+    assert envelope["Code"] == "Success", envelope
+    assert fake.internal_errors == []
