@@ -18,6 +18,8 @@ import attrs
 import cattrs
 
 __all__ = [
+    "INTEGER_MAX",
+    "INTEGER_MIN",
     "ActionSpec",
     "Catalogue",
     "EnumSpec",
@@ -32,6 +34,11 @@ __all__ = [
 ]
 
 Paging = Literal["offset", "time_window", "none"]
+
+#: The range of the catalogue's ``integer`` type: the pages write ``Integer`` / ``Int64``,
+#: a signed 64-bit number.  The SDK refuses anything outside it before sending and the
+#: emulator refuses it on arrival, both from these bounds.
+INTEGER_MIN, INTEGER_MAX = -(2**63), 2**63 - 1
 
 
 @attrs.frozen

@@ -16,6 +16,8 @@ from typing import Any, NoReturn
 
 import attrs
 
+from ._catalogue import INTEGER_MAX, INTEGER_MIN
+
 __all__ = [
     "ArgumentTypeError",
     "ArgumentValueError",
@@ -131,7 +133,9 @@ def check_str(value: Any) -> str:
 
 def check_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        if INTEGER_MIN <= value <= INTEGER_MAX:
+            return value
+        raise ArgumentValueError("", f": {value} does not fit the API's 64-bit Integer")
     got(value, "int")
 
 

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._catalogue import ActionSpec, FieldSpec, StructSpec, catalogue
+from .._catalogue import INTEGER_MAX, INTEGER_MIN, ActionSpec, FieldSpec, StructSpec, catalogue
 from ._faults import Fault, invalid, missing
 
 # Documented ``InvalidParameterValue.<Field>`` sub-codes, used when that top-level field is bad.
@@ -126,6 +126,8 @@ def _type_error(type_name: str, value: Any) -> str | None:
         return None if isinstance(value, str) else "expected a string"
     if type_name in ("integer", "int"):
         ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok and not INTEGER_MIN <= value <= INTEGER_MAX:
+            return "expected a 64-bit integer"
         return None if ok else "expected an integer"
     if type_name in ("float", "number"):
         ok = isinstance(value, int | float) and not isinstance(value, bool)

@@ -140,3 +140,22 @@ async def test_no_handler_restates_the_catalogue(
     envelope = await api.call(action, {k: v for k, v in full.items() if k in wires})
     assert envelope["Code"] == "Success", envelope
     assert fake.internal_errors == []
+
+
+async def test_integers_beyond_64_bits_are_refused_on_both_sides(
+    client: cme_async.AsyncCmeClient, api: Api, fake: FakeCme
+) -> None:
+    """The API's Integer is 64-bit: a Python int past it used to be sent (and read by
+    the emulator as a valid class id)."""
+    too_big = 2**63
+    with pytest.raises(ValueError, match=r"class_id: 9223372036854775808 does not fit"):
+        await client.material.delete_class(class_id=too_big)
+    scope = {**_scopes(fake)[0], "ClassId": -(2**63) - 1}
+    with pytest.raises(ValueError, match=r"search_scopes\[0\]\.class_id: .* does not fit"):
+        await client.material.search_material(search_scopes=[scope])
+    assert not fake.calls and fake.logins == 1  # only the api fixture's login
+    with pytest.raises(cme_async.NotFoundError):  # the largest one is a valid (unknown) id
+        await client.material.delete_class(class_id=too_big - 1)
+    envelope = await api.call("Material/DeleteClass", {"ClassId": too_big})
+    assert envelope["Code"] == "InvalidParameterValue"
+    assert "ClassId" in envelope["EnglishMessage"] and "64-bit" in envelope["EnglishMessage"]
