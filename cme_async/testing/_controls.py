@@ -14,11 +14,20 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .._limits import TokenBucket
+from .._options import positive
 from ._ledger import DEFAULT_LOG_SIZE, Ledger
 from .world.tickets import Session
 
 FailureKind = Literal["code", "http_status", "malformed", "drop_connection"]
 LOGIN = "Login"
+
+
+def seconds_or_zero(value: object, name: str) -> float:
+    """A finite number of seconds, 0 or more (NaN, infinities, booleans and negative
+    numbers refused, naming ``name``)."""
+    if value == 0 and not isinstance(value, bool):
+        return 0.0
+    return positive(value, name, "seconds (or 0)")
 
 
 @dataclass(slots=True)
@@ -167,10 +176,20 @@ class Controls:
             raise ValueError(
                 "give exactly one of code=, http_status=, malformed=True, drop_connection=True"
             )
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        if retry_after is not None and retry_after < 0:
-            raise ValueError("retry_after must not be negative")
+        if code is not None and (not isinstance(code, str) or code in ("", "Success")):
+            raise ValueError(f"code must be an error code such as 'InternalError', got {code!r}")
+        if http_status is not None and (
+            isinstance(http_status, bool)
+            or not isinstance(http_status, int)
+            or not 400 <= http_status <= 599
+        ):
+            raise ValueError(f"http_status must be an error status, 400-599, got {http_status!r}")
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be a whole number, at least 1, got {times!r}")
+        if message is not None and not isinstance(message, str):
+            raise ValueError(f"message must be text, got {type(message).__name__}")
+        if retry_after is not None:
+            retry_after = seconds_or_zero(retry_after, "retry_after")
         return FailRule(
             self._key(action),
             kinds[0],
@@ -183,7 +202,7 @@ class Controls:
 
     def latency(self, seconds: float, action: str | None = None) -> None:
         key = self._key(action)
-        if seconds <= 0:
+        if seconds_or_zero(seconds, "latency") == 0:
             self.latencies.pop(key, None)
         else:
             self.latencies[key] = seconds

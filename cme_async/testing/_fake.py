@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from .. import _options
 from .._catalogue import catalogue
 from . import _control_api as ops
 from ._app import App
@@ -130,7 +131,7 @@ class FakeCme:
 
     @ticket_ttl.setter
     def ticket_ttl(self, seconds: float | None) -> None:
-        self.world.tickets.ttl = seconds
+        self.world.tickets.ttl = _options.seconds(seconds, "ticket_ttl")
 
     @property
     def ai_page_size(self) -> int:

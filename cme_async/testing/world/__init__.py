@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from ... import _options
 from .state import State
 from .tickets import Session, Tickets
 
@@ -33,14 +34,21 @@ class World:
         ticket_ttl: float | None = None,
         ai_page_size: int = 20,
     ) -> None:
+        if isinstance(ai_page_size, bool) or not isinstance(ai_page_size, int) or ai_page_size < 1:
+            raise ValueError(
+                f"ai_page_size must be a whole number, at least 1, got {ai_page_size!r}"
+            )
         self.primary = primary
         self.clock = clock
         self.app_id = app_id
+        if task_duration != 0 or isinstance(task_duration, bool):
+            _options.positive(task_duration, "task_duration", "seconds (or 0)")
         self.task_duration = task_duration
         self.ai_page_size = ai_page_size
         self._rng_seed = rng_seed
         self.spaces: dict[str, State] = {}
-        self.tickets = Tickets(clock=clock, ttl=ticket_ttl, hex_id=self.space(primary).hex_id)
+        ttl = _options.seconds(ticket_ttl, "ticket_ttl")
+        self.tickets = Tickets(clock=clock, ttl=ttl, hex_id=self.space(primary).hex_id)
 
     def space(self, platform: str) -> State:
         found = self.spaces.get(platform)

@@ -48,11 +48,62 @@ def _owner(value: Mapping[str, Any]) -> OwnerKey:
     return (str(value["Type"]), str(value["Id"]))
 
 
+# The seed format: per section, (required keys, optional keys).
+_SEED_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "teams": (frozenset({"TeamId", "Name"}), frozenset({"CreateTime", "UpdateTime", "Members"})),
+    "classes": (frozenset({"Owner", "ClassPath"}), frozenset()),
+    "materials": (
+        frozenset({"Owner", "Name"}),
+        frozenset(
+            {"MaterialId", "ClassPath", "MaterialType", "Tags", "PresetTagIds", "CreateTime"}
+            | {"UpdateTime", "Duration", "Width", "Height", "Size", "Resolution", "VodFileId"}
+            | {"TranscodeStatus", "Processed"}
+        ),
+    ),
+    "projects": (
+        frozenset({"ProjectId", "Owner", "Name"}),
+        frozenset(
+            {"Category", "CreateTime", "UpdateTime", "Description", "WHRatio", "CoverUrl"}
+            | {"CoverSource", "FusionData", "Version", "MaterialIds"}
+        ),
+    ),
+    "tasks": (
+        frozenset({"TaskId", "UserId"}),
+        frozenset({"TaskType", "CreateTime", "Status", "Progress", "MaterialId", "ProjectId"}),
+    ),
+    "shares": (frozenset({"Authorizer", "Authorizee"}), frozenset({"MaterialIds", "ClassPaths"})),
+}
+
+
+def check_seed(data: Any) -> None:
+    """Refuse a seed this loader would misread: a misspelt section or key would otherwise
+    be skipped and leave the world without the records a test relies on."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"seed: expected a JSON object, got {type(data).__name__}")
+    for section, records in data.items():
+        if section not in _SEED_KEYS:
+            raise ValueError(f"seed: unknown section {section!r} (known: {', '.join(_SEED_KEYS)})")
+        if not isinstance(records, list):
+            raise TypeError(f"seed: {section} must be a list, got {type(records).__name__}")
+        required, optional = _SEED_KEYS[section]
+        for n, record in enumerate(records):
+            where = f"seed: {section}[{n}]"
+            if not isinstance(record, Mapping):
+                raise TypeError(f"{where}: expected an object, got {type(record).__name__}")
+            problems = [f"missing {k!r}" for k in sorted(required - record.keys())]
+            problems += [f"unknown key {k!r}" for k in sorted(set(record) - required - optional)]
+            if problems:
+                known = ", ".join(sorted(required | optional))
+                raise ValueError(f"{where}: {'; '.join(problems)} (known keys: {known})")
+
+
 def load_seed(state: State, data: Mapping[str, Any] | str | os.PathLike[str]) -> None:
-    """Add the records of ``data`` (a dict or a path to a JSON file) to ``state``."""
+    """Add the records of ``data`` (a dict or a path to a JSON file) to ``state``; the
+    whole seed is checked first, so a refused seed adds nothing."""
     if not isinstance(data, Mapping):
         data = json.loads(Path(data).read_text(encoding="utf-8"))
-        assert isinstance(data, Mapping)
+    check_seed(data)
+    assert isinstance(data, Mapping)
     now = state.clock()
     for t in data.get("teams", ()):
         created = _ts(t.get("CreateTime"), now)
