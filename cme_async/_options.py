@@ -21,6 +21,8 @@ import httpx
 from ._errors import InvalidRequestError
 
 _ACTION_PART = re.compile(r"[A-Z][A-Za-z0-9]*")
+# Anything but printable ASCII: whitespace, control characters, DEL, non-ASCII.
+_NOT_URL_CHAR = re.compile(r"[^\x21-\x7e]")
 # One encoder for every call (json.dumps with options builds a JSONEncoder each time).
 # allow_nan=False: NaN and Infinity are not JSON, and CME would refuse or misread them.
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -89,6 +91,15 @@ def endpoint(url: object, name: str, *, allow_insecure: bool = False) -> str:
     """``scheme://host[:port][/path]`` checked: tickets ride in its query string."""
     if not isinstance(url, str) or not url:
         raise TypeError(f"{name} must be a URL string such as 'https://host', got {url!r}")
+    odd = _NOT_URL_CHAR.search(url)
+    if odd is not None:
+        # urlsplit silently drops tabs and line breaks, and the native road sends the
+        # URL as it is: a space or a line break would end up inside the request line.
+        raise ValueError(
+            f"{name} contains {odd.group()!r} at position {odd.start()}: a URL is printable "
+            "ASCII without spaces (percent-encode the path; an international host name "
+            "in its xn-- form)"
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(
