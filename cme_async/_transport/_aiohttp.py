@@ -24,6 +24,7 @@ from .._aiohttp import AiohttpTransport
 from .._constants import USER_AGENT
 from .._errors import ClientClosedError, EventLoopMismatchError, ResponseTooLargeError
 from ._base import READ_HEADERS, Answer, Method, OnSettled, Secret
+from ._httpx_body import Accumulator
 from ._scrub import scrub_aiohttp
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -198,11 +199,11 @@ class NativeAiohttpTransport:
 
 async def _read(stream: Any, max_bytes: int, status: int) -> bytes:
     """The whole (decoded) body, refusing to hold more than ``max_bytes``."""
-    chunks: list[bytes] = []
+    body = Accumulator()
     total = 0
     while chunk := await stream.readany():
         total += len(chunk)
         if total > max_bytes:
             raise _TooLarge(status)
-        chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        body.add(chunk)
+    return body.result()

@@ -64,7 +64,7 @@ async def read_body(
             response.aiter_bytes()  # an encoding the SDK did not ask for: httpx decodes it
         )
     )
-    chunks: list[bytes] = []
+    kept = Accumulator()
     total = 0
     async for chunk in source:
         if inflater is not None:
@@ -72,14 +72,44 @@ async def read_body(
         total += len(chunk)
         if total > max_bytes:
             raise TooLarge
-        chunks.append(chunk)
+        kept.add(chunk)
     if inflater is not None:
         tail = inflater.flush()
         total += len(tail)
         if total > max_bytes:
             raise TooLarge
-        chunks.append(tail)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        kept.add(tail)
+    return kept.result()
+
+
+class Accumulator:
+    """The chunks of a body, held in about as many bytes as they carry.
+
+    A list of chunks costs ~50 bytes per chunk on top of the data: a server sending
+    one-byte chunks made a 1 MiB answer cost 56 MiB. The first chunk is kept as it is
+    (most answers are one chunk: no copy); from the second one on they go into one
+    ``bytearray``.
+    """
+
+    __slots__ = ("_first", "_rest")
+
+    def __init__(self) -> None:
+        self._first: bytes | None = None
+        self._rest: bytearray | None = None
+
+    def add(self, chunk: bytes) -> None:
+        if self._rest is not None:
+            self._rest += chunk
+        elif self._first is None:
+            self._first = chunk
+        elif chunk:
+            self._rest = bytearray(self._first)
+            self._rest += chunk
+
+    def result(self) -> bytes:
+        if self._rest is not None:
+            return bytes(self._rest)
+        return b"" if self._first is None else self._first
 
 
 class Inflater:
