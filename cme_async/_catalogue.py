@@ -77,6 +77,8 @@ class FieldSpec:
     # Why the documented limits are not checked before sending (a documented example
     # contradicts them, and the example wins), or "".
     unchecked: str = ""
+    # A credential (a signature): masked in model reprs and in the emulator's request log.
+    secret: bool = False
 
 
 @attrs.frozen

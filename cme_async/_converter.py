@@ -98,6 +98,11 @@ class Model:
         return result
 
 
+def masked(value: object) -> str:
+    """The repr of a credential field (``attrs.field(repr=masked)``): never its value."""
+    return "None" if value is None else "'***'"
+
+
 def _struct(cl: type) -> Check:
     def check_struct(value: Any) -> dict[str, Any]:
         # (the dict test first: it is what most callers pass, and cheaper than Mapping's)

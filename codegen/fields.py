@@ -33,6 +33,7 @@ FIELD_KEYS = {
     "doc_required",
     "always_present",
     "unchecked",
+    "secret",
     "notes",
 }
 FIELD_REQUIRED = ("wire", "type", "description")
@@ -100,7 +101,9 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> Field
             raise CatalogueError(
                 file, f"enum values need a string or integer field, not {type_text}", owner, name
             )
-    for key in ("required", "doc_required"):
+    if raw.get("secret") is not None and type_text != "string":
+        raise CatalogueError(file, "secret applies to string fields only", owner, name)
+    for key in ("required", "doc_required", "secret"):
         if key in raw and not isinstance(raw[key], bool):
             raise CatalogueError(file, f"{key} must be true or false", owner, name)
     for key in ("minimum", "maximum"):
@@ -128,6 +131,7 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> Field
         doc_required=raw.get("doc_required"),
         notes=strs(raw.get("notes"), file, owner, name, "notes"),
         unchecked=" ".join(str(raw.get("unchecked") or "").split()),
+        secret=raw.get("secret", False),
         always_present=_always(
             raw.get("always_present"), texpr_text=type_text, file=file, owner=owner, fld=name
         ),

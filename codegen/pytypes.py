@@ -78,6 +78,8 @@ def limits(f: FieldSpec) -> str:
         )
     if f.unchecked:
         parts.append("not checked before sending: " + f.unchecked)
+    if f.secret:
+        parts.append("a credential: shown as '***' in repr")
     return "; ".join(parts)
 
 

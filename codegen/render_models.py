@@ -104,9 +104,12 @@ def emit_class(m: ModelClass) -> str:
     for f in ordered(m):
         ann = model_type(texpr(f.type))
         if m.request and f.required:
-            out.append(f"    {f.attr}: {ann}")
+            secret = " = attrs.field(repr=_c.masked)" if f.secret else ""
+            out.append(f"    {f.attr}: {ann}{secret}")
         elif f.always_present:
             out.append(f"    {f.attr}: {ann} = attrs.field(factory=list)")
+        elif f.secret:
+            out.append(f"    {f.attr}: {ann} | None = attrs.field(default=None, repr=_c.masked)")
         else:
             out.append(f"    {f.attr}: {ann} | None = None")
     out.append("    unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)")

@@ -75,3 +75,31 @@ def test_a_shape_that_cannot_be_read_names_its_field(data: Any, where: str) -> N
         parse(models.SearchMaterialResponse, data, "Material/SearchMaterial", "req-1")
     assert where in str(info.value)
     assert info.value.request_id == "req-1"  # what to quote to Tencent support
+
+
+def test_signatures_never_show_in_a_models_repr() -> None:
+    """VerifySign (an Upload signature) and VodUploadSign are credentials, masked
+    everywhere else (logs, the emulator's request log); a model's repr showed them."""
+    request = models.CreateUploadMaterialRequest(
+        class_id=1,
+        material_type="VIDEO",
+        name="n",
+        owner={"Type": "PERSON", "Id": "u"},
+        verify_sign="SIG-SECRET-1",
+    )
+    answer = parse(
+        models.CreateUploadMaterialResponse,
+        {"UploadContext": "ctx", "VodUploadSign": "VOD-SECRET-2"},
+        "Material/CreateUploadMaterial",
+    )
+    for model, secret in ((request, "SIG-SECRET-1"), (answer, "VOD-SECRET-2")):
+        assert secret not in repr(model) and secret not in str(model)
+        assert secret not in repr([model]) and "***" in repr(model)
+        assert secret in model.to_json()  # the wire form still carries it
+    assert "verify_sign=None" in repr(attrs_evolve(request, verify_sign=None))
+
+
+def attrs_evolve(model: Any, **changes: Any) -> Any:
+    import attrs
+
+    return attrs.evolve(model, **changes)

@@ -64,3 +64,12 @@ def test_an_enum_that_does_not_fit_its_type_is_refused(
     with pytest.raises(CatalogueError) as info:
         load(specs)
     assert "material.yaml" in str(info.value) and words in str(info.value)
+
+
+def test_secret_applies_to_string_fields_only(specs: Path) -> None:
+    edit(
+        specs / "material.yaml",
+        lambda d: field(action(d, "DeleteClass")["request"], "ClassId").update(secret=True),
+    )
+    with pytest.raises(CatalogueError, match="secret applies to string fields only"):
+        load(specs)

@@ -923,8 +923,8 @@ class CreateUploadMaterialRequest(_c.Model):
         name: Media name. [Wire ``Name``; str; required]
         owner: Owner of the media. [Wire ``Owner``; Entity; required]
         verify_sign: Upload signature (a client access signature with action=Upload). [Wire
-            ``VerifySign``; str; Note: Only on the live page (DOC-51360): an action=Upload
-            client access signature.]
+            ``VerifySign``; str; a credential: shown as '***' in repr; Note: Only on the live
+            page (DOC-51360): an action=Upload client access signature.]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
@@ -933,7 +933,7 @@ class CreateUploadMaterialRequest(_c.Model):
     material_type: str
     name: str
     owner: Entity
-    verify_sign: str | None = None
+    verify_sign: str | None = attrs.field(default=None, repr=_c.masked)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
     _wire = _c.Wire(
@@ -962,13 +962,13 @@ class CreateUploadMaterialResponse(_c.Model):
         upload_context: Upload context, to pass to FinishUploadMaterial. [Wire
             ``UploadContext``; str]
         vod_upload_sign: VOD upload signature to upload the file with. [Wire ``VodUploadSign``;
-            str]
+            str; a credential: shown as '***' in repr]
         unknown_fields: Wire fields this SDK version does not know, kept as
             received and sent back unchanged when the object is reused.
     """
 
     upload_context: str | None = None
-    vod_upload_sign: str | None = None
+    vod_upload_sign: str | None = attrs.field(default=None, repr=_c.masked)
     unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
     _wire = _c.Wire({"upload_context": "UploadContext", "vod_upload_sign": "VodUploadSign"})

@@ -1525,8 +1525,8 @@ class MaterialActions:
             owner: Owner of the media. [Wire ``Owner``; Entity; required; when None: the
                 client's user, as a PERSON]
             verify_sign: Upload signature (a client access signature with action=Upload). [Wire
-                ``VerifySign``; str; Note: Only on the live page (DOC-51360): an action=Upload
-                client access signature.]
+                ``VerifySign``; str; a credential: shown as '***' in repr; Note: Only on the
+                live page (DOC-51360): an action=Upload client access signature.]
 
         Returns:
             CreateUploadMaterialResponse: the answer's ``Data``.

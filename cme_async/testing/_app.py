@@ -56,12 +56,16 @@ def _parse_body(raw: bytes) -> Any:
         return _NOT_JSON
 
 
-def _loggable(raw: bytes, body: Any) -> Any:
-    """The body as the request log keeps it: signatures (``VerifySign``) masked."""
+def _loggable(raw: bytes, body: Any, key: str) -> Any:
+    """The body as the request log keeps it: the fields the catalogue marks secret
+    (signatures such as ``VerifySign``) masked."""
     if body is _NOT_JSON:
         return raw.decode("utf-8", "replace")
-    if isinstance(body, dict) and "VerifySign" in body:
-        return {**body, "VerifySign": "***"}
+    spec = catalogue().actions.get(key)
+    if spec is not None and isinstance(body, dict):
+        hidden = {f.wire: "***" for f in spec.request if f.secret and f.wire in body}
+        if hidden:
+            return {**body, **hidden}
     return body
 
 
@@ -200,7 +204,7 @@ class App:
                 key,
                 session,
                 status,
-                _loggable(raw, body),
+                _loggable(raw, body, key),
                 None if reply is None else reply.status,
                 None if reply is None else reply.code,
                 request_id,

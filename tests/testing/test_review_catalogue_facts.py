@@ -159,3 +159,19 @@ async def test_integers_beyond_64_bits_are_refused_on_both_sides(
     envelope = await api.call("Material/DeleteClass", {"ClassId": too_big})
     assert envelope["Code"] == "InvalidParameterValue"
     assert "ClassId" in envelope["EnglishMessage"] and "64-bit" in envelope["EnglishMessage"]
+
+
+async def test_the_request_log_masks_what_the_catalogue_marks_secret(
+    api: Api, fake: FakeCme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = fake.root_class_id()
+    upload = {"ClassId": root, "MaterialType": "VIDEO", "Name": "n", "Owner": ME}
+    await api.call("Material/CreateUploadMaterial", {**upload, "VerifySign": "SIG-1"})
+    [record] = fake.requests_for("CreateUploadMaterial")
+    assert record.body["VerifySign"] == "***" and record.body["Name"] == "n"
+    # The list of secrets is the catalogue's, not the emulator's own.
+    marked = _loosened("Material/CreateClass", "Name", secret=True)
+    monkeypatch.setattr("cme_async.testing._app.catalogue", lambda: marked)
+    await api.call("Material/CreateClass", {"ParentClassId": root, "Name": "hidden", "Owner": ME})
+    [record] = fake.requests_for("CreateClass")
+    assert record.body["Name"] == "***" and record.body["ParentClassId"] == root
