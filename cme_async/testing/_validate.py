@@ -91,11 +91,18 @@ def _check_value(
         for n, entry in enumerate(value):
             _check_value(spec, inner, entry, f"{path}[{n}]", structs, item=True)
         return
+    lists = [o for o in options if o.startswith("list[")]
+    if lists:  # a union such as string|list[string]: a list is read as the list option
+        if isinstance(value, list):
+            _check_value(spec, lists[0], value, path, structs, item=item)
+            return
+        options = tuple(o for o in options if o not in lists)
     for option in options:
         if _type_error(option, value) is None:
             break
     else:
         errors = " or ".join(str(_type_error(option, value)) for option in options)
+        errors += " or an array" if lists else ""
         raise invalid(path, errors, subcode(path.split("[")[0]))
     if spec.enum and isinstance(value, str | int) and str(value) not in spec.enum:
         allowed = ", ".join(spec.enum)

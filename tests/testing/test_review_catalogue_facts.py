@@ -175,3 +175,29 @@ async def test_the_request_log_masks_what_the_catalogue_marks_secret(
     await api.call("Material/CreateClass", {"ParentClassId": root, "Name": "hidden", "Owner": ME})
     [record] = fake.requests_for("CreateClass")
     assert record.body["Name"] == "***" and record.body["ParentClassId"] == root
+
+
+def test_the_validator_reads_a_union_with_a_list_like_the_sdk() -> None:
+    """``string|list[string]`` (MaterialBasicInfo.MediaUrl's type) was read as a
+    structure named ``list[string]``: any list was refused."""
+    from cme_async._catalogue import ActionSpec, FieldSpec
+    from cme_async.testing._faults import Fault
+    from cme_async.testing._validate import validate_body
+
+    urls = FieldSpec(wire="Urls", attr="urls", type="string|list[string]", item_max_length=3)
+    spec = ActionSpec(
+        action_class="X",
+        action_name="Y",
+        method="y",
+        replay_safe=True,
+        paging="none",
+        request=(urls,),
+        response=(),
+        has_data=False,
+    )
+    validate_body(spec, {"Urls": "abc"})
+    validate_body(spec, {"Urls": ["abc", "d"]})
+    with pytest.raises(Fault, match=r"Urls\[1\]"):
+        validate_body(spec, {"Urls": ["abc", 5]})
+    with pytest.raises(Fault, match="Urls"):
+        validate_body(spec, {"Urls": 5})

@@ -85,9 +85,7 @@ def _ordered(projects: list[Project], body: Mapping[str, Any]) -> list[Project]:
 
 
 def describe_projects(ctx: Ctx, body: Mapping[str, Any]) -> JSON | None:
-    raw_ids = body.get("ProjectIds")
-    # Typed String but described as an array of at most 20 ids: accept both.
-    ids = [raw_ids] if isinstance(raw_ids, str) else strings(body, "ProjectIds")
+    ids = strings(body, "ProjectIds")  # a list, as the catalogue says (checked before)
     categories = strings(body, "CategorySet")
     name = text(body, "Name")
     offset, limit = offset_limit(ctx, body)
