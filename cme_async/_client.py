@@ -151,15 +151,19 @@ class AsyncCmeClient(ActionNamespaces):
         ``signer=`` is given), ``CME_USER_ID``, ``CME_API_URL`` and ``CME_LOGIN_URL``.
         """
         env = os.environ if environ is None else environ
-        signer = overrides.pop("signer", None) or LocalSigner.from_env(env)
-        for name, variable in (
-            ("user_id", "CME_USER_ID"),
-            ("api_url", "CME_API_URL"),
-            ("login_url", "CME_LOGIN_URL"),
-        ):
-            if name not in overrides and env.get(variable):
-                overrides[name] = env[variable]
-        return cls(signer, **overrides)
+        try:
+            signer = overrides.pop("signer", None) or LocalSigner.from_env(env)
+            for name, variable in (
+                ("user_id", "CME_USER_ID"),
+                ("api_url", "CME_API_URL"),
+                ("login_url", "CME_LOGIN_URL"),
+            ):
+                if name not in overrides and env.get(variable):
+                    overrides[name] = env[variable]
+            return cls(signer, **overrides)
+        finally:
+            # The environment holds the key: not a local of a frame in a traceback.
+            del env, environ
 
     def _identity_for(self, user_id: object) -> Identity:
         if not isinstance(user_id, str) or not user_id:
@@ -271,10 +275,14 @@ class AsyncCmeClient(ActionNamespaces):
         return view
 
     def __repr__(self) -> str:
-        shared = self._shared
+        shared = getattr(self, "_shared", None)
+        if shared is None:  # a traceback rendered with locals shows a half-built one too
+            return f"<{type(self).__name__} (not constructed)>"
+        identity = getattr(self, "_identity", None)
         return (
-            f"<{type(self).__name__} user_id={self.user_id!r} platform={self._platform!r} "
-            f"api={shared.api_base!r}{' view' if self._is_view else ''} closed={shared.closed}>"
+            f"<{type(self).__name__} user_id={identity and identity.user_id!r} "
+            f"platform={self._platform!r} api={shared.api_base!r}"
+            f"{' view' if self._is_view else ''} closed={shared.closed}>"
         )
 
     # -- the call road -----------------------------------------------------------------

@@ -92,7 +92,8 @@ class LocalRateLimiter:
         await bucket.acquire()
 
     def __repr__(self) -> str:
-        return f"LocalRateLimiter(rate={self.rate!r}, burst={self.burst!r})"
+        rate, burst = getattr(self, "rate", None), getattr(self, "burst", None)
+        return f"LocalRateLimiter(rate={rate!r}, burst={burst!r})"
 
 
 def check_rate(value: object, name: str) -> float:

@@ -29,12 +29,70 @@ _ACTIONS = ("Login", "OpenProject", "Upload")
 _UINT32 = 2**32
 
 
-def _require_text(name: str, value: object) -> str:
+def _text_problem(name: str, value: object) -> Exception | None:
+    """What is wrong with a text argument (never quoting it), or None."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        return TypeError(f"{name} must be a str, got {type(value).__name__}")
     if not value:
-        raise ValueError(f"{name} must not be empty")
-    return value
+        return ValueError(f"{name} must not be empty")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # Its .object would be the whole value: never let it out.
+            return ValueError(
+                f"{name} is not valid UTF-8 text (a lone surrogate: a byte that is not "
+                "UTF-8, read through os.environ or a file opened with errors="
+                "'surrogateescape'?)"
+            )
+    return None
+
+
+def _expiry_problem(expire_seconds: object) -> Exception | None:
+    if isinstance(expire_seconds, bool) or not isinstance(expire_seconds, int):
+        return TypeError("expire_seconds must be an int")
+    if expire_seconds <= 0:
+        return ValueError(f"expire_seconds must be positive, got {expire_seconds}")
+    return None
+
+
+def _first_problem(*problems: Exception | None) -> Exception | None:
+    return next((p for p in problems if p is not None), None)
+
+
+def _sign_problem(
+    secret_id: object,
+    secret_key: object,
+    platform: object,
+    user_id: object,
+    action: object,
+    expire_seconds: object,
+    nonce: object,
+    project_id: object,
+) -> Exception | None:
+    """The first thing wrong with ``sign``'s arguments. Returned, not raised: the error is
+    raised by ``sign`` once it has deleted the key from its locals (a traceback rendered
+    with locals shows every frame's)."""
+    problem = _first_problem(
+        _text_problem("secret_id", secret_id),
+        _text_problem("secret_key", secret_key),
+        _text_problem("platform", platform),
+        _text_problem("user_id", user_id),
+    )
+    if problem is not None:
+        return problem
+    if action not in _ACTIONS:
+        return ValueError(f"action must be one of {', '.join(_ACTIONS)}, got {action!r}")
+    problem = _expiry_problem(expire_seconds)
+    if problem is not None:
+        return problem
+    if project_id is not None:
+        return _text_problem("project_id", project_id)
+    if action == "OpenProject":
+        return ValueError("project_id is required when action is 'OpenProject'")
+    if nonce is not None and not (isinstance(nonce, int) and 0 <= nonce < _UINT32):
+        return ValueError(f"nonce must be a uint32 (0 <= nonce < 2**32), got {nonce!r}")
+    return None
 
 
 def sign(
@@ -67,26 +125,16 @@ def sign(
         ValueError: an empty id or key, a non-positive expiry, an unknown action,
             ``OpenProject`` without ``project_id``, a nonce outside uint32.
     """
-    _require_text("secret_id", secret_id)
-    _require_text("secret_key", secret_key)
-    _require_text("platform", platform)
-    _require_text("user_id", user_id)
-    if action not in _ACTIONS:
-        raise ValueError(f"action must be one of {', '.join(_ACTIONS)}, got {action!r}")
-    if isinstance(expire_seconds, bool) or not isinstance(expire_seconds, int):
-        raise TypeError("expire_seconds must be an int")
-    if expire_seconds <= 0:
-        raise ValueError(f"expire_seconds must be positive, got {expire_seconds}")
-    if project_id is not None:
-        _require_text("project_id", project_id)
-    elif action == "OpenProject":
-        raise ValueError("project_id is required when action is 'OpenProject'")
+    problem = _sign_problem(
+        secret_id, secret_key, platform, user_id, action, expire_seconds, nonce, project_id
+    )
+    if problem is not None:
+        del secret_id, secret_key
+        raise problem
     if now is None:
         now = int(time.time())
     if nonce is None:
         nonce = secrets.randbelow(_UINT32)
-    elif not 0 <= nonce < _UINT32:
-        raise ValueError(f"nonce must be a uint32 (0 <= nonce < 2**32), got {nonce}")
 
     params: list[tuple[str, str]] = [
         ("secretId", secret_id),
@@ -124,13 +172,15 @@ class LocalSigner:
         *,
         expire_seconds: int = DEFAULT_SIGNATURE_EXPIRE_SECONDS,
     ) -> None:
-        _require_text("secret_id", secret_id)
-        _require_text("secret_key", secret_key)
-        _require_text("platform", platform)
-        if isinstance(expire_seconds, bool) or not isinstance(expire_seconds, int):
-            raise TypeError("expire_seconds must be an int")
-        if expire_seconds <= 0:
-            raise ValueError(f"expire_seconds must be positive, got {expire_seconds}")
+        problem = _first_problem(
+            _text_problem("secret_id", secret_id),
+            _text_problem("secret_key", secret_key),
+            _text_problem("platform", platform),
+            _expiry_problem(expire_seconds),
+        )
+        if problem is not None:
+            del secret_id, secret_key  # not a local of a frame in the traceback
+            raise problem
         register_secret(secret_key)
         self._secret_id = secret_id
         self._secret_key = secret_key
@@ -149,20 +199,24 @@ class LocalSigner:
         Raises ``ValueError`` listing every variable that is missing or empty.
         """
         env = os.environ if environ is None else environ
-        names = ("CME_SECRET_ID", "CME_SECRET_KEY", "CME_PLATFORM")
-        missing = [name for name in names if not env.get(name)]
-        if missing:
-            raise ValueError(
-                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: "
-                "export CME_SECRET_ID, CME_SECRET_KEY (your Tencent Cloud API key) and "
-                "CME_PLATFORM (your CME platform id)"
+        try:
+            names = ("CME_SECRET_ID", "CME_SECRET_KEY", "CME_PLATFORM")
+            missing = [name for name in names if not env.get(name)]
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: "
+                    "export CME_SECRET_ID, CME_SECRET_KEY (your Tencent Cloud API key) and "
+                    "CME_PLATFORM (your CME platform id)"
+                )
+            return cls(
+                env["CME_SECRET_ID"],
+                env["CME_SECRET_KEY"],
+                env["CME_PLATFORM"],
+                expire_seconds=expire_seconds,
             )
-        return cls(
-            env["CME_SECRET_ID"],
-            env["CME_SECRET_KEY"],
-            env["CME_PLATFORM"],
-            expire_seconds=expire_seconds,
-        )
+        finally:
+            # The environment holds the key: not a local of a frame in a traceback.
+            del env, environ
 
     async def __call__(self, user_id: str) -> str:
         return sign(
@@ -174,9 +228,11 @@ class LocalSigner:
         )
 
     def __repr__(self) -> str:
+        # getattr: a traceback rendered with locals shows a half-built one too.
         return (
-            f"LocalSigner(secret_id={mask(self._secret_id)}, secret_key=***, "
-            f"platform={self.platform!r}, expire_seconds={self._expire_seconds})"
+            f"LocalSigner(secret_id={mask(getattr(self, '_secret_id', None))}, "
+            f"secret_key=***, platform={getattr(self, 'platform', None)!r}, "
+            f"expire_seconds={getattr(self, '_expire_seconds', None)})"
         )
 
     def __reduce__(self) -> str | tuple[object, ...]:

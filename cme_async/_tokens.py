@@ -166,7 +166,9 @@ class MemoryTicketStore:
         return len(self._tickets)
 
     def __repr__(self) -> str:
-        return f"MemoryTicketStore({len(self._tickets)} tickets, max_tickets={self.max_tickets})"
+        # getattr: a traceback rendered with locals shows a half-built one too.
+        tickets, most = len(getattr(self, "_tickets", ())), getattr(self, "max_tickets", None)
+        return f"MemoryTicketStore({tickets} tickets, max_tickets={most})"
 
 
 LoginFunc = Callable[[Identity], Awaitable[Ticket]]
@@ -372,7 +374,8 @@ class TokenManager:
         self._inflight.clear()
 
     def __repr__(self) -> str:
-        return f"TokenManager(store={self.store!r}, ticket_ttl={self.ticket_ttl!r})"
+        store, ttl = getattr(self, "store", None), getattr(self, "ticket_ttl", None)
+        return f"TokenManager(store={store!r}, ticket_ttl={ttl!r})"
 
 
 _T = TypeVar("_T")
