@@ -166,16 +166,7 @@ class AsyncCmeClient(ActionNamespaces):
             del env, environ
 
     def _identity_for(self, user_id: object) -> Identity:
-        if not isinstance(user_id, str) or not user_id:
-            raise ValueError(f"user_id must be a non-empty string, got {user_id!r}")
-        try:
-            user_id.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(
-                f"user_id {user_id!r} holds a lone surrogate, which is not valid UTF-8 "
-                "(decode the id from bytes with errors='strict')"
-            ) from None
-        return Identity(self._login_url, self._platform, user_id)
+        return Identity(self._login_url, self._platform, _options.user_id(user_id))
 
     # -- lifecycle -------------------------------------------------------------------
 

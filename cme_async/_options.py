@@ -58,6 +58,21 @@ def attempt_timeout(value: float | httpx.Timeout | None) -> float:
     return result
 
 
+def user_id(value: object) -> str:
+    """A user id: non-empty text that encodes as UTF-8 (it is signed and keys tickets)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"user_id must be a non-empty string, got {value!r}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "holds a lone surrogate, which is not valid UTF-8"
+            raise ValueError(
+                f"user_id {value!r} {problem} (decode the id from bytes with errors='strict')"
+            ) from None
+    return value
+
+
 def retries(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"max_retries must be a non-negative int, got {value!r}")
