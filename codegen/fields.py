@@ -10,7 +10,7 @@ import keyword
 from typing import Any
 
 from cme_async._catalogue import EnumSpec, FieldSpec
-from codegen.schema import CatalogueError, parse_type, snake, texpr
+from codegen.schema import CatalogueError, TypeExpr, parse_type, snake, texpr
 
 RESERVED_ATTRS = {"unknown_fields"}
 
@@ -107,8 +107,10 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> Field
         if key in raw and not isinstance(raw[key], bool):
             raise CatalogueError(file, f"{key} must be true or false", owner, name)
     for key in ("minimum", "maximum"):
-        if raw.get(key) is not None and not isinstance(raw[key], int | float):
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise CatalogueError(file, f"{key} must be a number", owner, name)
+    _check_limits(raw, texpr(type_text), file, owner, name)
     if not isinstance(raw["description"], str) or not raw["description"].strip():
         raise CatalogueError(file, "description must be a non-empty string", owner, name)
     return FieldSpec(
@@ -136,6 +138,30 @@ def _field(raw: Any, file: str, owner: str, enums: dict[str, EnumSpec]) -> Field
             raw.get("always_present"), texpr_text=type_text, file=file, owner=owner, fld=name
         ),
     )
+
+
+def _check_limits(raw: dict[str, Any], t: TypeExpr, file: str, owner: str, fld: str) -> None:
+    """Each limit on the kind of field it means, so the SDK and the emulator (which read
+    them the same way only then) cannot disagree about a spec."""
+    is_list = t.kind == "list"
+    scalars = {i.name for i in (t.items if t.kind in ("list", "union") else (t,))}
+    scalars |= (
+        {i.items[0].name for i in t.items if i.kind == "list"} if t.kind == "union" else set()
+    )
+    if is_list and raw.get("max_length") is not None:
+        raise CatalogueError(
+            file, "max_length of a list is ambiguous: use item_max_length", owner, fld
+        )
+    for key in ("max_items", "item_max_length"):
+        if raw.get(key) is not None and not is_list and t.kind != "union":
+            raise CatalogueError(file, f"{key} applies to lists only", owner, fld)
+    if raw.get("max_length") is not None and "string" not in scalars:
+        raise CatalogueError(file, "max_length applies to strings only", owner, fld)
+    low, high = raw.get("minimum"), raw.get("maximum")
+    if (low is not None or high is not None) and not scalars & {"integer", "float"}:
+        raise CatalogueError(file, "minimum/maximum applies to numbers only", owner, fld)
+    if low is not None and high is not None and low > high:
+        raise CatalogueError(file, f"minimum {low} is above maximum {high}", owner, fld)
 
 
 def _always(value: Any, *, texpr_text: str, file: str, owner: str, fld: str) -> str:

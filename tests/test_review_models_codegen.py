@@ -73,3 +73,35 @@ def test_secret_applies_to_string_fields_only(specs: Path) -> None:
     )
     with pytest.raises(CatalogueError, match="secret applies to string fields only"):
         load(specs)
+
+
+def _text(d: Any) -> dict[str, Any]:
+    return field(action(d, "SearchMaterial")["request"], "Text")  # type: ignore[no-any-return]
+
+
+def _tags(d: Any) -> dict[str, Any]:
+    return field(action(d, "ModifyMaterial")["request"], "Tags")  # type: ignore[no-any-return]
+
+
+def _offset(d: Any) -> dict[str, Any]:
+    return field(action(d, "SearchMaterial")["request"], "Offset")  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        # The SDK applied a list's max_length to each item, the emulator ignored it.
+        (lambda d: _tags(d).update(max_length=15), "max_length of a list"),
+        (lambda d: _text(d).update(max_items=3), "max_items applies to lists"),
+        (lambda d: _text(d).update(item_max_length=3), "item_max_length applies to lists"),
+        (lambda d: _offset(d).update(max_length=3), "max_length applies to strings"),
+        (lambda d: _text(d).update(minimum=1), "minimum/maximum applies to numbers"),
+        (lambda d: _offset(d).update(minimum=5, maximum=1), "minimum 5 is above maximum 1"),
+        (lambda d: _offset(d).update(minimum=True), "minimum must be a number"),
+    ],
+)
+def test_limits_that_do_not_fit_the_field_are_refused(specs: Path, change: Any, words: str) -> None:
+    edit(specs / "material.yaml", change)
+    with pytest.raises(CatalogueError) as info:
+        load(specs)
+    assert words in str(info.value), str(info.value)
