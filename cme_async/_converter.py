@@ -207,7 +207,6 @@ def structure_hook(cl: type) -> Hook:
     attrs.resolve_types(cl)
     w: Wire = cl.__dict__["_wire"]
     name = cl.__name__
-    known = _known(cl)
     shapes: dict[tuple[str, ...], Hook] = {}
 
     # The first shape seen with n keys, tried first for any object with n keys: its
@@ -250,7 +249,9 @@ def structure_hook(cl: type) -> Hook:
             fn: Hook = lambda o: structure({single: [o]})  # noqa: E731
         else:
             fn, read = _shape_function(cl, w, fields, hooks, o)
-            extras = [k for k in o if k not in known]
+            # Unknown keys, and a second spelling of a field already read from the first
+            # (both sent at once): kept, so nothing the answer held is lost.
+            extras = [k for k in o if k not in read]
             if extras:
                 fn = _keeping(fn, extras)
             size = len(o)
@@ -386,6 +387,10 @@ def _as_written(value: Any) -> Any:
     return value
 
 
+def _holds_models(t: Any) -> bool:
+    return any(is_model(x) or any(map(is_model, typing.get_args(x))) for x in members(t))
+
+
 def as_written_hook(cl: type) -> Hook:
     """The hook turning a ``cl`` instance into its wire dict without checking anything
     (``to_dict()`` of answers and structures: what was read is written back)."""
@@ -406,7 +411,8 @@ def as_written_hook(cl: type) -> Hook:
     overrides: dict[str, Any] = {
         a.name: override(
             rename=w.names[a.name],
-            unstruct_hook=_as_written,
+            # (values that hold no model are written as they are, however deep)
+            unstruct_hook=_as_written if _holds_models(a.type) else _as_is,
             omit_if_default=False if a.name in w.always else None,
         )
         for a in plan

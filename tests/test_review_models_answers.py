@@ -103,3 +103,28 @@ def attrs_evolve(model: Any, **changes: Any) -> Any:
     import attrs
 
     return attrs.evolve(model, **changes)
+
+
+def test_both_spellings_of_a_field_are_both_kept() -> None:
+    """An answer carrying BasicInfo and MaterialBasicInfo used the second and dropped
+    the first without a trace."""
+    data = {
+        "MaterialInfoSet": [
+            {"BasicInfo": {"MaterialId": "a"}, "MaterialBasicInfo": {"MaterialId": "b"}}
+        ]
+    }
+    model = parse(models.SearchMaterialResponse, data, "Material/SearchMaterial")
+    [item] = model.material_info_set
+    assert item.basic_info is not None and item.basic_info.material_id == "b"
+    assert item.unknown_fields == {"BasicInfo": {"MaterialId": "a"}}
+    assert model.to_dict() == data
+    assert models.SearchMaterialResponse.from_dict(model.to_dict()) == model
+
+
+def test_deeply_nested_values_of_a_plain_list_are_written_back_as_they_are() -> None:
+    deep: Any = []
+    for _ in range(800):
+        deep = [deep]
+    data = {"MaterialInfoSet": [{"BasicInfo": {"MaterialId": "m", "TagSet": deep}}]}
+    model = parse(models.SearchMaterialResponse, data, "Material/SearchMaterial")
+    assert model.to_dict()["MaterialInfoSet"][0]["MaterialBasicInfo"]["TagSet"] is deep
