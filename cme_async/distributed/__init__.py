@@ -19,13 +19,16 @@ trips each, so a job per item would cap a worker at a few hundred calls per seco
 items of a job run at once and each result is pushed to the batch's results list as soon as
 it is known.
 
-Job safety: before an item that is not replay-safe is sent, its ``sending`` mark is set in
-Redis; after its result is pushed, ``done``. If a worker dies, arq hands its job to another
-worker once the job's in-progress key expires (``job_timeout`` + 10 s); that try skips the
-items marked ``done`` and reports those marked ``sending`` as "outcome unknown" instead of
-sending them again. Unfinished replay-safe items simply run again. ``job_timeout`` is the
-call deadline plus ``JOB_TIMEOUT_MARGIN`` (not arq's 300 s), so a dead worker's jobs are taken
-over, or reported, within ``deadline + 12 s + poll_delay`` (docs/batch.md).
+Job safety: an item that is not replay-safe is claimed ``sending`` (HSETNX on the job's
+marks hash, once it holds one of the worker's call slots) right before it is sent; after its
+result is pushed, ``done``. If a worker dies, arq hands its job to another worker once the
+job's in-progress key expires (``job_timeout`` + 10 s); that try skips the items marked
+``done`` and reports those claimed ``sending`` as "outcome unknown" instead of sending them
+again (as does a stalled try that wakes up to find its item claimed). Unfinished replay-safe
+items simply run again. Results carry their job and position, so ids may repeat.
+``job_timeout`` is the call deadline plus ``JOB_TIMEOUT_MARGIN`` (not arq's 300 s), so a dead
+worker's jobs are taken over, or reported, within ``deadline + 12 s + poll_delay``
+(docs/batch.md).
 """
 
 from ._executor import ArqExecutor, run

@@ -23,12 +23,13 @@ from ._keys import (
     JOB_FUNCTION,
     JOB_TIMEOUT_MARGIN,
     logger,
+    redis_settings,
     results_key,
 )
 
 
 class _Pending:
-    __slots__ = ("future", "item", "job_id", "replay_safe", "started")
+    __slots__ = ("future", "item", "job_id", "replay_safe", "slot", "started")
 
     def __init__(self, item: BatchItem, replay_safe: bool, future: asyncio.Future[BatchResult]):
         self.item = item
@@ -36,6 +37,7 @@ class _Pending:
         self.future = future
         self.started = time.monotonic()
         self.job_id: str | None = None
+        self.slot = ""  # position in its job's chunk (the worker tags results with both)
 
 
 class ArqExecutor:
@@ -59,7 +61,9 @@ class ArqExecutor:
         self.deadline = deadline
         self.chunk_size = chunk_size
         self.batch_id = batch_id or uuid.uuid4().hex
-        self._pending: dict[str, _Pending] = {}
+        self._token = uuid.uuid4().hex[:8]
+        # By item id; a list because ids repeat when the run does not check duplicates.
+        self._pending: dict[str, list[_Pending]] = {}
         self._buffer: list[_Pending] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -71,10 +75,9 @@ class ArqExecutor:
 
     async def __aenter__(self) -> ArqExecutor:
         from arq import create_pool
-        from arq.connections import RedisSettings
 
         self._pool = await create_pool(
-            RedisSettings.from_dsn(self.redis_url), default_queue_name=self.queue_name
+            redis_settings(self.redis_url), default_queue_name=self.queue_name
         )
         self._reader = asyncio.create_task(self._read_results())
         return self
@@ -93,7 +96,7 @@ class ArqExecutor:
     async def __call__(self, item: BatchItem, replay_safe: bool) -> BatchResult:
         future: asyncio.Future[BatchResult] = asyncio.get_running_loop().create_future()
         pending = _Pending(item, replay_safe, future)
-        self._pending[item.id] = pending
+        self._pending.setdefault(item.id, []).append(pending)
         self._buffer.append(pending)
         if len(self._buffer) >= self.chunk_size:
             self._flush()
@@ -102,7 +105,11 @@ class ArqExecutor:
         try:
             return await future
         finally:
-            self._pending.pop(item.id, None)
+            same_id = self._pending.get(item.id, [])
+            if pending in same_id:
+                same_id.remove(pending)
+            if not same_id:
+                self._pending.pop(item.id, None)
 
     def _flush(self) -> None:
         if self._flush_handle is not None:
@@ -116,11 +123,13 @@ class ArqExecutor:
 
     async def _enqueue(self, chunk: list[_Pending]) -> None:
         self._chunks += 1
-        job_id = f"cme:{self.batch_id}:{self._chunks}"
-        for pending in chunk:
-            pending.job_id = job_id
+        # The run's own token too: a batch id given twice never meets the other run's
+        # jobs (arq would refuse the id) nor, through the worker's tags, its results.
+        job_id = f"cme:{self.batch_id}:{self._token}:{self._chunks}"
+        for slot, pending in enumerate(chunk):
+            pending.job_id, pending.slot = job_id, str(slot)
         try:
-            await self._pool.enqueue_job(
+            job = await self._pool.enqueue_job(
                 JOB_FUNCTION,
                 self.batch_id,
                 [p.item.to_dict() for p in chunk],
@@ -129,24 +138,47 @@ class ArqExecutor:
                 _job_id=job_id,
                 _queue_name=self.queue_name,
             )
-        except Exception as exc:  # Redis down: nothing was queued, nothing ran
-            error = ItemError(type(exc).__name__, f"could not enqueue the job: {exc}")
-            for p in chunk:
-                if not p.future.done():
-                    p.future.set_result(
-                        failure(p.item.id, p.item.action, error, replay_safe=True, attempts=0)
-                    )
+        except Exception as exc:  # raised before arq's transaction ran: nothing queued
+            self._unsent(chunk, f"could not enqueue the job: {type(exc).__name__}: {exc}", False)
+            return
+        if job is not None:
+            return
+        # arq answers None when a connection error broke its WATCH/MULTI/EXEC, whether or
+        # not Redis ran the EXEC (the id is ours alone). Ask Redis which it was.
+        queued = await self._job_exists(job_id)
+        if not queued:
+            problem = "Redis dropped the connection while the job was being enqueued"
+            self._unsent(
+                chunk, problem + ("" if queued is False else "; it may be queued"), queued is None
+            )
+        # queued: its results come as usual (or the sweep reports the job's end)
+
+    @staticmethod
+    def _unsent(chunk: list[_Pending], problem: str, maybe_queued: bool) -> None:
+        for p in chunk:
+            # Not known to be unqueued: a non-replay-safe item may still run.
+            error = ItemError("EnqueueFailed", problem, may_have_run=maybe_queued)
+            if not p.future.done():
+                p.future.set_result(
+                    failure(p.item.id, p.item.action, error, replay_safe=p.replay_safe, attempts=0)
+                )
+
+    async def _job_exists(self, job_id: str) -> bool | None:
+        from arq.constants import job_key_prefix
+
+        try:
+            return bool(await self._pool.exists(job_key_prefix + job_id))
+        except Exception:  # Redis still away: cannot tell
+            return None
 
     async def _read_results(self) -> None:
-        key = results_key(self.batch_id)
         last_sweep = time.monotonic()
         while True:
             try:
-                popped = await self._pool.blpop([key], timeout=1)
+                popped = await self._pool.blpop([results_key(self.batch_id)], timeout=1)
                 if popped is not None:
-                    more = await self._pool.lpop(key, 500)  # whatever else is already there
-                    for raw in [popped[1], *(more or [])]:
-                        self._resolve(BatchResult.from_dict(json.loads(raw)))
+                    self._take([popped[1]])
+                    await self._drain()
                 if time.monotonic() - last_sweep > 5.0:
                     last_sweep = time.monotonic()
                     await self._sweep()
@@ -158,10 +190,31 @@ class ArqExecutor:
                 logger.warning("cme batch: reading results from Redis failed: %s", describe(exc))
                 await asyncio.sleep(1.0)
 
-    def _resolve(self, result: BatchResult) -> None:
-        pending = self._pending.get(str(result.id))
-        if pending is not None and not pending.future.done():
-            pending.future.set_result(result)
+    async def _drain(self) -> None:
+        """Take every result already in the list."""
+        while True:
+            more = await self._pool.lpop(results_key(self.batch_id), 500)
+            if not more:
+                return
+            self._take(more)
+
+    def _take(self, raws: list[Any]) -> None:
+        for raw in raws:
+            try:
+                data = json.loads(raw)
+                result = BatchResult.from_dict(data)
+            except (ValueError, TypeError, AttributeError) as exc:
+                # One unreadable entry must not lose the others popped with it.
+                logger.warning("cme batch: skipped an unreadable result (%s)", type(exc).__name__)
+                continue
+            self._resolve(result, data.get("cme_job"), data.get("cme_slot"))
+
+    def _resolve(self, result: BatchResult, job_id: object, slot: object) -> None:
+        waiting = [p for p in self._pending.get(str(result.id), ()) if not p.future.done()]
+        if job_id is not None:  # tagged by the worker: exactly that item
+            waiting = [p for p in waiting if p.job_id == job_id and p.slot == slot]
+        if waiting:
+            waiting[0].future.set_result(result)
 
     async def _sweep(self) -> None:
         """Items of jobs arq ended without running our code to the end (timed out, too
@@ -170,18 +223,24 @@ class ArqExecutor:
 
         now = time.monotonic()
         overdue: dict[str, list[_Pending]] = {}
-        for pending in list(self._pending.values()):
-            late = now - pending.started >= self._overdue
-            if pending.job_id and late and not pending.future.done():
-                overdue.setdefault(pending.job_id, []).append(pending)
-        for job_id, stuck in overdue.items():
+        for same_id in list(self._pending.values()):
+            for pending in same_id:
+                late = now - pending.started >= self._overdue
+                if pending.job_id and late and not pending.future.done():
+                    overdue.setdefault(pending.job_id, []).append(pending)
+        ended = {}
+        for job_id in overdue:
             info = await Job(job_id, self._pool, _queue_name=self.queue_name).result_info()
-            if info is None:
-                continue  # still queued or running
-            # Our job function always pushes every item's result before it returns, so
-            # items still waiting after it ended (ok or not) get arq's verdict.
+            if info is not None:  # None: still queued or running
+                ended[job_id] = info
+        if not ended:
+            return
+        # Our job function pushes every item's result before it returns, so results of a
+        # job that has just ended may sit in the list unread: take them first.
+        await self._drain()
+        for job_id, info in ended.items():
             verdict = "ended without a result" if info.success else f"failed: {info.result}"
-            for p in stuck:
+            for p in overdue[job_id]:
                 error = ItemError(
                     "JobFailed", f"the arq job {verdict}", may_have_run=not p.replay_safe
                 )

@@ -4,6 +4,10 @@ the Redis keys of a batch, and the timing constants."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from arq.connections import RedisSettings
 
 logger = logging.getLogger("cme_async.distributed")
 
@@ -28,6 +32,38 @@ def results_key(batch_id: str) -> str:
     return f"cme:batch:{batch_id}:results"
 
 
-def mark_key(batch_id: str, item_id: str) -> str:
-    """Per item: ``sending`` before a non-replay-safe call goes out, ``done`` after its result."""
-    return f"cme:batch:{batch_id}:item:{item_id}"
+def marks_key(batch_id: str, job_id: str) -> str:
+    """Per job, a hash with a field per item of the chunk (its position): ``sending``
+    before a non-replay-safe call goes out (HSETNX: one try only may claim it), ``done``
+    after its result. One key per job, not per item (~15 bytes an item for a day instead
+    of ~180), and items with the same id in one batch never share a mark."""
+    return f"cme:batch:{batch_id}:marks:{job_id}"
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq's connection settings from the URL as redis-py reads it.
+
+    arq's own ``RedisSettings.from_dsn`` ignores ``?password=`` and TLS options, and its
+    errors quote pieces of a URL whose password was not percent-encoded; this one
+    raises the store's masked ValueError and checks TLS host names as the store does.
+    """
+    from arq.connections import RedisSettings
+
+    from .._redis_base import aioredis, parse_url
+
+    options = parse_url(url, "redis_url")
+    tls = options.get("connection_class") is aioredis.SSLConnection
+    return RedisSettings(
+        host=options.get("host", "localhost"),
+        port=options.get("port", 6379),
+        unix_socket_path=options.get("path"),
+        database=options.get("db", 0),
+        username=options.get("username"),
+        password=options.get("password"),
+        ssl=tls,
+        ssl_keyfile=options.get("ssl_keyfile"),
+        ssl_certfile=options.get("ssl_certfile"),
+        ssl_cert_reqs=options.get("ssl_cert_reqs", "required"),
+        ssl_ca_certs=options.get("ssl_ca_certs"),
+        ssl_check_hostname=tls and options.get("ssl_check_hostname", True),
+    )

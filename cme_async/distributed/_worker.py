@@ -7,8 +7,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from ..batch import BatchItem, ItemError, LocalExecutor, count_attempts
-from ..batch._results import failure
+from ..batch import BatchItem, BatchResult, ItemError, LocalExecutor, count_attempts
+from ..batch._results import dumps, failure
 from ._keys import (
     DEFAULT_DEADLINE,
     DEFAULT_QUEUE,
@@ -17,7 +17,8 @@ from ._keys import (
     RESULTS_TTL,
     WORKER_DIED,
     logger,
-    mark_key,
+    marks_key,
+    redis_settings,
     results_key,
 )
 
@@ -39,7 +40,11 @@ async def _startup(ctx: dict[str, Any]) -> None:
         options["rate_limit"] = limiter
     client = AsyncCmeClient.from_env(ctx.get("cme_environ"), **options)
     await client.__aenter__()
-    ctx.update(cme_client=client, cme_store=store, cme_limiter=limiter)
+    # The calls this worker sends at once (the client's max_concurrency): an item claims
+    # its "sending" mark only once it holds one, so a killed worker leaves unknown only
+    # the items that were really in flight, not every item of its queued chunks.
+    slots = asyncio.Semaphore(ctx["cme_concurrency"])
+    ctx.update(cme_client=client, cme_store=store, cme_limiter=limiter, cme_slots=slots)
     logger.info("cme worker ready: %r", client)
 
 
@@ -62,39 +67,77 @@ async def cme_call(
 ) -> int:
     """The arq job: run a chunk of items at once, pushing each result as it is known.
 
-    On a second try (the first one's worker died), an item marked ``done`` is skipped
-    and an item marked ``sending`` (not replay-safe) is reported as outcome unknown.
+    A non-replay-safe item is sent only by the try that claims its ``sending`` mark
+    (HSETNX), so a try that finds it claimed (an earlier try of this job died, or is
+    stalled past arq's in-progress expiry) reports it as outcome unknown instead. On a
+    second try an item marked ``done`` is skipped.
     """
     redis = ctx["redis"]
-    keys = [mark_key(batch_id, str(item["id"])) for item in items]
-    marks: list[Any] = [None] * len(items)
+    job_id = str(ctx["job_id"])
+    marks_name, results = marks_key(batch_id, job_id), results_key(batch_id)
+    marks: dict[Any, Any] = {}
     if ctx.get("job_try", 1) > 1:
-        marks = await redis.mget(keys)
+        marks = await redis.hgetall(marks_name)
     limit = ctx["cme_deadline"] if deadline is None else min(deadline, ctx["cme_deadline"])
-    executor = LocalExecutor(ctx["cme_client"], deadline=limit)
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + limit  # every item ends within the job's deadline (arq's timeout)
 
-    async def one(item: dict[str, Any], replay_safe: bool, key: str, mark: Any) -> None:
+    async def one(slot: str, item: dict[str, Any], replay_safe: bool) -> None:
         batch_item = BatchItem(
             str(item["id"]), item["action"], item.get("body") or {}, item.get("user_id")
         )
+        mark = marks.get(slot.encode(), marks.get(slot))
         if mark in (b"done", "done"):
             return
         if mark in (b"sending", "sending"):
-            error = ItemError("OutcomeUnknown", WORKER_DIED, may_have_run=True)
-            result = failure(batch_item.id, batch_item.action, error, replay_safe=False, attempts=0)
+            result = _unknown(batch_item)
         else:
-            if not replay_safe:
-                await redis.set(key, "sending", ex=RESULTS_TTL)
-            result = await executor(batch_item, replay_safe)
-        results = results_key(batch_id)
+            async with ctx["cme_slots"]:
+                left = ends - loop.time()
+                if left <= 0:
+                    result = _not_sent(batch_item)
+                elif not (replay_safe or await _claim(redis, marks_name, slot)):
+                    result = _unknown(batch_item)  # another try of this job claimed it
+                else:
+                    executor = LocalExecutor(ctx["cme_client"], deadline=left)
+                    result = await executor(batch_item, replay_safe)
+        tagged = {**result.to_dict(), "cme_job": job_id, "cme_slot": slot}
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.rpush(results, result.to_json())
+            pipe.rpush(results, dumps(tagged))
             pipe.expire(results, RESULTS_TTL)
-            pipe.set(key, "done", ex=RESULTS_TTL)
+            pipe.hset(marks_name, slot, "done")
+            pipe.expire(marks_name, RESULTS_TTL)
             await pipe.execute()
 
-    await asyncio.gather(*map(one, items, safety, keys, marks))
+    slots = [str(n) for n in range(len(items))]
+    # Every item runs to its end before the job ends (a failure does not leave the
+    # others running after arq has recorded the job as finished).
+    outcomes = await asyncio.gather(*map(one, slots, items, safety), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
     return len(items)
+
+
+def _not_sent(item: BatchItem) -> BatchResult:
+    error = ItemError(
+        "DeadlineExceeded", "not sent: the job's deadline passed while it waited for a free slot"
+    )
+    return failure(item.id, item.action, error, replay_safe=True, attempts=0)
+
+
+def _unknown(item: BatchItem) -> BatchResult:
+    error = ItemError("OutcomeUnknown", WORKER_DIED, may_have_run=True)
+    return failure(item.id, item.action, error, replay_safe=False, attempts=0)
+
+
+async def _claim(redis: Any, marks_name: str, slot: str) -> bool:
+    """Mark the item ``sending``; False if a try of this job already had."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hsetnx(marks_name, slot, "sending")
+        pipe.expire(marks_name, RESULTS_TTL)
+        claimed, _ = await pipe.execute()
+    return bool(claimed)
 
 
 def worker_settings(
@@ -112,7 +155,6 @@ def worker_settings(
     as ``AsyncCmeClient.from_env`` reads them. A mapping given here is kept in arq's
     worker context (it holds the secret key): prefer the process environment.
     """
-    from arq.connections import RedisSettings
     from arq.worker import func
 
     timeout = deadline + JOB_TIMEOUT_MARGIN
@@ -121,7 +163,7 @@ def worker_settings(
         # Jobs are chunks of items; the client's max_concurrency bounds the calls.
         "on_startup": _startup,
         "on_shutdown": _shutdown,
-        "redis_settings": RedisSettings.from_dsn(redis_url),
+        "redis_settings": redis_settings(redis_url),
         "queue_name": queue_name or DEFAULT_QUEUE,
         "max_jobs": max(2, concurrency // 4),
         "job_timeout": timeout,
