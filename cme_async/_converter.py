@@ -34,6 +34,7 @@ from cattrs.gen import (
 )
 
 from ._errors import MalformedResponseError, RequestValidationError
+from ._models_shape import as_written_hook, misfit
 from ._wire import (
     SCALARS,
     ArgumentTypeError,
@@ -374,55 +375,6 @@ def unstructure_hook(cl: type) -> Hook:
     return unstructure
 
 
-_AS_WRITTEN: dict[type, Hook] = {}
-
-
-def _as_written(value: Any) -> Any:
-    """A value of a model being written back: models by their class's hook, lists item
-    by item, anything else as it is."""
-    if isinstance(value, Model):
-        return as_written_hook(type(value))(value)
-    if value.__class__ is list:
-        return [_as_written(x) for x in value]
-    return value
-
-
-def _holds_models(t: Any) -> bool:
-    return any(is_model(x) or any(map(is_model, typing.get_args(x))) for x in members(t))
-
-
-def as_written_hook(cl: type) -> Hook:
-    """The hook turning a ``cl`` instance into its wire dict without checking anything
-    (``to_dict()`` of answers and structures: what was read is written back)."""
-    hook = _AS_WRITTEN.get(cl)
-    if hook is not None:
-        return hook
-
-    def write(obj: Any) -> dict[str, Any]:
-        out: dict[str, Any] = fn(obj)
-        for key, value in obj.unknown_fields.items():
-            out.setdefault(key, value)
-        return out
-
-    _AS_WRITTEN[cl] = write
-    attrs.resolve_types(cl)
-    w: Wire = cl.__dict__["_wire"]
-    plan = [a for a in attrs.fields(cl) if a.name != "unknown_fields"]
-    overrides: dict[str, Any] = {
-        a.name: override(
-            rename=w.names[a.name],
-            # (values that hold no model are written as they are, however deep)
-            unstruct_hook=_as_written if _holds_models(a.type) else _as_is,
-            omit_if_default=False if a.name in w.always else None,
-        )
-        for a in plan
-    }
-    fn: Hook = make_dict_unstructure_fn_from_attrs(
-        plan, cl, converter, _cattrs_omit_if_default=True, **overrides
-    )
-    return write
-
-
 converter.register_structure_hook_factory(is_model, structure_hook)
 converter.register_unstructure_hook_factory(is_model, unstructure_hook)
 
@@ -490,46 +442,6 @@ def parse(cl: type[M], data: Any, action: str, request_id: str | None = None) ->
             gc.enable()
     object.__setattr__(result, "_request_id", request_id)
     return result
-
-
-def misfit(cl: type, data: Any, path: str) -> str | None:
-    """Where ``data`` contradicts the shape of ``cl``, as ``path: expected ..., got ...``
-    (None if nowhere).  Run only after structuring failed, to name the field."""
-    if data is None:
-        return None
-    if data.__class__ is not dict:
-        return f"{path}: {cl.__name__}: expected a JSON object, got {type(data).__name__}"
-    w: Wire = cl.__dict__["_wire"]
-    for a in attrs.fields(cl):
-        if a.name == "unknown_fields":
-            continue
-        options = members(a.type)
-        t: Any = options[0] if len(options) == 1 else None
-        for key in (w.names[a.name], *w.aliases.get(a.name, ())):
-            value = data.get(key)
-            if value is None:
-                continue
-            here = f"{path}.{key}"
-            if is_model(t):
-                bad = misfit(t, value, here)
-            elif typing.get_origin(t) is list:
-                bad = _misfit_list(typing.get_args(t)[0], value, here)
-            else:
-                bad = None
-            if bad is not None:
-                return bad
-    return None
-
-
-def _misfit_list(item: Any, value: Any, path: str) -> str | None:
-    if value.__class__ is not list:
-        return f"{path}: expected a JSON array, got {type(value).__name__}"
-    if is_model(item):
-        for i, x in enumerate(value):
-            bad = misfit(item, x, f"{path}[{i}]")
-            if bad is not None:
-                return bad
-    return None
 
 
 def _snippet(data: Any) -> str:
