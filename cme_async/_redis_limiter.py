@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from ._errors import RateLimiterError
 from ._limits import LocalRateLimiter, check_rate
-from ._options import seconds
+from ._options import positive, seconds
 from ._redis_base import (
     DEFAULT_SOCKET_TIMEOUT,
     Connection,
@@ -79,7 +79,7 @@ class RedisRateLimiter:
     ) -> None:
         check_rate(rate, "rate")
         if burst is not None:
-            check_rate(burst, "burst")
+            positive(burst, "burst", "calls")
             if burst < 1:
                 raise ValueError(f"burst must be at least 1 call, got {burst!r}")
         if not isinstance(prefix, str) or not prefix:
@@ -103,15 +103,25 @@ class RedisRateLimiter:
         self._op_timeout = 3 * socket_timeout + 1.0
         self._local = LocalRateLimiter(self.rate, self.burst)
         self._fallback_until = 0.0
+        self._probing = False
         self._name = f"RedisRateLimiter({self._conn.shown})"
 
     async def acquire(self, key: str) -> None:
         """Return when a call under ``key`` (``"*"`` or an action) may go."""
         while True:
-            if self._fallback_until and time.monotonic() < self._fallback_until:
+            if self._fallback_until and (self._probing or time.monotonic() < self._fallback_until):
                 await self._local.acquire(key)
                 return
-            wait = await self._ask(key)
+            # On the fallback, one caller at a time asks whether Redis is back; the others
+            # keep to the local limit instead of all waiting out a hung server's timeout.
+            probe = bool(self._fallback_until)
+            if probe:
+                self._probing = True
+            try:
+                wait = await self._ask(key)
+            finally:
+                if probe:
+                    self._probing = False
             if wait is None:  # Redis failed and on_error="local"
                 continue
             if wait >= 0:

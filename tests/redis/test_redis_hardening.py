@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from cme_async import Ticket, TicketStoreError
+from cme_async import _redis_limiter as limiter_module
 from cme_async._redis_base import mask_url
 from cme_async.redis import RedisRateLimiter, RedisTicketStore
 from tests.redis._tls import tls_redis
+from tests.redis_server import RedisServer
 
 # Generated passwords often hold characters that end a URL's host part when not
 # percent-encoded; redis-py then fails to parse the URL, or reads part of it as the port.
@@ -112,3 +114,49 @@ async def test_tls_checks_that_the_certificate_names_the_host(tmp_path: Path) ->
         ) as good:
             await good.set("k", Ticket("tf_tls_ticket", "user"))
             assert (await good.get("k")) is not None
+
+
+async def test_on_the_local_fallback_one_caller_at_a_time_asks_redis(
+    own_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis hangs (SIGSTOP). Once the fallback period lapsed, every caller asked Redis
+    at once and waited out the socket timeout (the pool's wait first): with 40 tasks, 43 %
+    of their time stalled. Now one caller probes while the others keep the local limit."""
+    monkeypatch.setattr(limiter_module, "FALLBACK_RETRY_AFTER", 0.2)
+    limiter = RedisRateLimiter(own_redis.url, rate=1000, on_error="local", socket_timeout=0.3)
+    await limiter.acquire("*")
+    asking = most = during_fallback = 0
+    ask = limiter._ask
+
+    async def counted(key: str) -> int | None:
+        nonlocal asking, most, during_fallback
+        probe = bool(limiter._fallback_until)
+        asking += probe
+        during_fallback += probe
+        most = max(most, asking)
+        try:
+            return await ask(key)
+        finally:
+            asking -= probe
+
+    monkeypatch.setattr(limiter, "_ask", counted)
+    own_redis.pause()
+    try:
+
+        async def caller() -> None:
+            for _ in range(60):
+                await limiter.acquire("*")
+                await asyncio.sleep(0.02)
+
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(caller() for _ in range(20)))
+    finally:
+        own_redis.resume()
+    assert during_fallback >= 1, "the fallback never asked Redis again"
+    assert most == 1, f"{most} callers asked the hung Redis at once"
+    await limiter.aclose()
+
+
+def test_burst_is_counted_in_calls() -> None:
+    with pytest.raises(ValueError, match=r"burst must be a finite positive number of calls,"):
+        RedisRateLimiter("redis://127.0.0.1:1/0", rate=5, burst=float("nan"))
