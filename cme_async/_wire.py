@@ -8,6 +8,7 @@ they propagate; ``breach`` walks a request body for the first documented limit b
 
 from __future__ import annotations
 
+import difflib
 import math
 import types
 import typing
@@ -251,6 +252,18 @@ def breach(cl: type, body: Mapping[str, Any], path: str = "") -> tuple[str, str,
     return None
 
 
+def _near_miss(key: str, names: Iterable[str]) -> str | None:
+    """The known wire name ``key`` misspells (another case, or a letter or two off but
+    not a plural), or None: such keys are typos, not undocumented fields."""
+    for name in names:
+        if key.lower() == name.lower():
+            return name
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.85)
+    if close and key.rstrip("s") != close[0].rstrip("s"):
+        return close[0]
+    return None
+
+
 _KEYS: dict[type, dict[str, str]] = {}
 
 
@@ -277,6 +290,11 @@ def from_mapping(cl: type, value: Mapping[Any, Any]) -> Any:
             if init[found] is None:
                 init[found] = x
         elif isinstance(key, str) and key[:1].isupper():
+            near = _near_miss(key, w.names.values())
+            if near is not None:  # CME would ignore the misspelt field: refuse it
+                raise ArgumentValueError(
+                    "", f": unknown field {key!r} for {cl.__name__}: did you mean {near!r}?"
+                )
             if x is not None:
                 extra[key] = x
         else:
