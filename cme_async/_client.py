@@ -403,7 +403,7 @@ class AsyncCmeClient(ActionNamespaces):
                 raise
             cut_short = ClientClosedError(f"{action}: the client was closed during the call")
             cut_short.may_have_run = progress.may_have_run
-            cut_short.attempts = progress.count
+            cut_short.attempts = progress.sent
         finally:
             if task is not None:
                 shared.active.discard(task)

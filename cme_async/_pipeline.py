@@ -148,6 +148,7 @@ class ActionAttempt:
         failure: CmeError | None = None
         data: Any = None
         progress.in_exchange = True
+        progress.sent += 1
         try:
             answer = await self.shared.transport.send(
                 "POST",

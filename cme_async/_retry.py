@@ -172,10 +172,12 @@ class Progress:
     """What one call has done so far; read when a deadline, a cancellation or a close
     cuts it short."""
 
-    __slots__ = ("count", "in_exchange", "last_error", "maybe_ran")
+    __slots__ = ("count", "in_exchange", "last_error", "maybe_ran", "sent")
 
     def __init__(self) -> None:
         self.count = 0
+        #: Requests handed to the transport (an attempt cut short in a queue sent none).
+        self.sent = 0
         self.last_error: BaseException | None = None
         #: An attempt may have been executed by CME without a definite answer.
         self.maybe_ran = False
@@ -223,7 +225,7 @@ async def run(
     retries = 0
     while True:
         progress.count += 1
-        number = progress.count
+        number = attempts = progress.count
         try:
             return await attempt(number)
         except ReplayNow:
@@ -231,6 +233,7 @@ async def run(
         except NotSent as stop:
             failure: BaseException = stop.error
             decision = RetryDecision("raise", f"not sent: {type(stop.error).__name__}")
+            attempts -= 1  # this attempt sent nothing: count only those before it
         except (httpx.TransportError, CmeError) as exc:
             failure = exc
             decision = classify(failure, replay_safe=replay_safe)
@@ -243,7 +246,7 @@ async def run(
         if on_retry is not None:
             await on_retry(number, decision.reason, delay, failure)
         if delay is None:
-            err = as_cme_error(failure, action, number, where)
+            err = as_cme_error(failure, action, attempts, where)
             if isinstance(err, NotFoundError) and progress.maybe_ran and number > 1:
                 err.after_replay = True
                 err.args = (
@@ -277,11 +280,15 @@ def deadline_error(action: str, limit: float | None, progress: Progress) -> CmeT
     """The error for a call its ``deadline`` cut short, honest about what may have run."""
     last = progress.last_error
     detail = f"; last error: {describe(last)}" if last is not None else ""
-    err = CmeTimeoutError(
-        f"deadline of {limit:g}s exceeded after {progress.count} attempt(s){detail}",
-        action=action,
-        kind="deadline",
+    sent = progress.sent
+    when = (
+        f"after {sent} attempt(s)"
+        if sent
+        else "before anything was sent (waiting for a slot, the rate limit or a login)"
     )
-    err.attempts = max(progress.count, 1)
+    err = CmeTimeoutError(
+        f"deadline of {limit:g}s exceeded {when}{detail}", action=action, kind="deadline"
+    )
+    err.attempts = sent
     err.may_have_run = progress.may_have_run
     return err

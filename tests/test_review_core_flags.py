@@ -113,8 +113,9 @@ async def test_waiters_of_one_failed_login_get_errors_of_their_own(
         assert error_a is not error_b
         assert error_a.may_have_run is True  # its first attempt got a 500
         assert error_b.may_have_run is False  # B never sent its action
-        assert error_b.attempts == 1
-        assert error_a.attempts == 2
+        # attempts counts requests of the action that went out: A's one 500, B's none.
+        assert error_b.attempts == 0
+        assert error_a.attempts == 1
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -149,3 +150,34 @@ async def test_a_call_cut_short_after_its_answer_came_says_it_may_have_run(
     expected = cme_async.CmeTimeoutError if cut == "deadline" else cme_async.ClientClosedError
     assert isinstance(caught.value, expected)
     assert caught.value.may_have_run is True
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_call_that_never_left_the_queue_reports_no_attempt(
+    served: tuple[FakeCme, str], transport: str
+) -> None:
+    """A call cut short by its deadline or by aclose() while it waited for a concurrency
+    slot sent nothing: attempts == 0 (it said "after 1 attempt(s)")."""
+    fake, url = served
+    async with make_client(url, transport, max_concurrency=1) as client:
+        await client.login()
+        fake.latency(30)
+        holder = asyncio.create_task(client.call("Material", "DescribeClass", describe_body()))
+        while fake.calls["Material/DescribeClass"] == 0:
+            await asyncio.sleep(0.01)
+        with pytest.raises(cme_async.CmeTimeoutError) as late:
+            await client.call("Material", "DescribeClass", describe_body(), deadline=0.2)
+        assert late.value.kind == "deadline"
+        assert late.value.attempts == 0
+        assert late.value.may_have_run is False
+        assert "after 1 attempt" not in str(late.value)
+        queued = asyncio.create_task(client.call("Material", "DescribeClass", describe_body()))
+        await asyncio.sleep(0.05)
+        await client.aclose()
+        with pytest.raises(cme_async.ClientClosedError) as closed:
+            await queued
+        assert closed.value.attempts == 0 and closed.value.may_have_run is False
+        with pytest.raises(cme_async.ClientClosedError) as in_flight:
+            await holder
+        assert in_flight.value.attempts == 1 and in_flight.value.may_have_run is True
+    assert fake.calls["Material/DescribeClass"] == 1
