@@ -50,10 +50,14 @@ class _Drop(Exception):
 def _parse_body(raw: bytes) -> Any:
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
+    try:  # standard JSON only, as CME's parser: NaN/Infinity are not JSON
+        return json.loads(raw, parse_constant=_not_a_number)
+    except (ValueError, RecursionError):  # (RecursionError: nested beyond reason)
         return _NOT_JSON
+
+
+def _not_a_number(word: str) -> Any:
+    raise ValueError(f"{word} is not JSON")
 
 
 def _loggable(raw: bytes, body: Any, key: str) -> Any:

@@ -176,6 +176,6 @@ def control(
         result = _post(world, controls, creds, what, args)
     except _UnknownControl:
         return plain(404, b"Not Found")
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
         return json_reply({"Error": str(exc)}, request_id, 400)
     return json_reply({"Result": result}, request_id)

@@ -84,3 +84,31 @@ def test_sane_controls_still_work() -> None:
     fake.ticket_ttl = None
     fake.load_seed({"classes": [{"Owner": {"Type": "PERSON", "Id": "x"}, "ClassPath": "/a"}]})
     assert len(fake.controls.rules) == 2 and not fake.controls.latencies
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"MaterialId":' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # crashed the app
+        b'{"MaterialId": "m", "StartTimeOffset": NaN, "EndTimeOffset": 9}',  # not JSON
+        b'{"MaterialId": "m", "StartTimeOffset": 0, "EndTimeOffset": Infinity}',
+    ],
+    ids=["nested 100k deep", "NaN", "Infinity"],
+)
+async def test_a_body_that_is_not_standard_json_is_refused_not_crashed_on(
+    api: Any, fake: FakeCme, content: bytes
+) -> None:
+    response = await api.http.post(
+        "/PaaS/Material/DescribeMaterialSubtitle", params={"auth": api.ticket}, content=content
+    )
+    answer = response.json()
+    assert (response.status_code, answer["Code"]) == (200, "InvalidParameter")
+    assert "not JSON" in answer["EnglishMessage"]
+    assert fake.internal_errors == []
+
+
+async def test_a_control_body_nested_beyond_reason_is_a_400(api: Any, fake: FakeCme) -> None:
+    deep = b'{"Action":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = await api.http.post("/_emulator/fail-next", content=deep)
+    assert response.status_code == 400 and "Error" in response.json()
+    assert fake.controls.rules == []
