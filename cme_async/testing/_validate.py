@@ -16,23 +16,6 @@ from typing import Any
 from .._catalogue import INTEGER_MAX, INTEGER_MIN, ActionSpec, FieldSpec, StructSpec, catalogue
 from ._faults import Fault, invalid, missing
 
-# Documented ``InvalidParameterValue.<Field>`` sub-codes, used when that top-level field is bad.
-_SUBCODES = frozenset(
-    {
-        "Limit",
-        "Offset",
-        "Name",
-        "Platform",
-        "Definition",
-        "MaterialId",
-        "ProjectId",
-        "Category",
-        "CategorySet",
-        "TaskId",
-        "UploadContext",
-    }
-)
-
 
 def validate_body(spec: ActionSpec, body: Mapping[str, Any]) -> None:
     """Raise the Fault the service answers for the first field of ``body`` that breaks ``spec``."""
@@ -40,8 +23,10 @@ def validate_body(spec: ActionSpec, body: Mapping[str, Any]) -> None:
 
 
 def subcode(path: str) -> str:
-    """``InvalidParameterValue.<Field>`` where the field has a documented sub-code."""
-    return f"InvalidParameterValue.{path}" if path in _SUBCODES else "InvalidParameterValue"
+    """``InvalidParameterValue.<Field>`` where the catalogue documents that code
+    (``specs/errors.yaml``), else ``InvalidParameterValue``."""
+    code = f"InvalidParameterValue.{path}"
+    return code if code in catalogue().error_codes else "InvalidParameterValue"
 
 
 def _check_fields(

@@ -201,3 +201,20 @@ def test_the_validator_reads_a_union_with_a_list_like_the_sdk() -> None:
         validate_body(spec, {"Urls": ["abc", 5]})
     with pytest.raises(Fault, match="Urls"):
         validate_body(spec, {"Urls": 5})
+
+
+async def test_the_sub_code_of_a_bad_field_is_the_catalogues(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulator kept its own list of fields with an InvalidParameterValue.<Field>
+    code; it missed the documented InvalidParameterValue.VodFileId."""
+    finish = {"UploadContext": "ctx", "VodFileId": 5}
+    assert await api.code("Material/FinishUploadMaterial", finish) == (
+        "InvalidParameterValue.VodFileId"
+    )
+    real = _catalogue.catalogue()
+    codes = {k: v for k, v in real.error_codes.items() if k != "InvalidParameterValue.Limit"}
+    fewer = _catalogue.Catalogue(real.actions, real.structs, codes)
+    monkeypatch.setattr("cme_async.testing._validate.catalogue", lambda: fewer)
+    body = {"SearchScopes": [], "Limit": -1}
+    assert await api.code("Material/SearchMaterial", body) == "InvalidParameterValue"
