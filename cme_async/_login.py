@@ -8,12 +8,14 @@ raises at once, with a hint when the signature, key or platform is the likely ca
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
 
 from . import _retry
 from ._envelope import parse_login_response
+from ._errors import CmeTimeoutError
 from ._hooks import Hook, LoginEvent, emit
 from ._signing import Signer
 from ._tokens import Identity, Ticket
@@ -110,7 +112,21 @@ class LoginExchange:
                 f"the signer returned {type(pending).__name__} instead of an awaitable; it must "
                 "be `async def signer(user_id: str) -> str` (await your backend inside it)"
             )
-        signature = await pending
+        stuck: CmeTimeoutError | None = None
+        try:
+            # Your backend may hang: bounded like the rest of the attempt, or this login
+            # (and every call of this user, which all wait on it) would wait forever.
+            async with asyncio.timeout(self._timeout):
+                signature = await pending
+        except TimeoutError:
+            stuck = CmeTimeoutError(
+                f"the signer gave no signature within the attempt timeout "
+                f"({self._timeout:g}s); check the backend that signs",
+                action="Login",
+                kind="attempt",
+            )
+        if stuck is not None:
+            raise stuck
         if not isinstance(signature, str) or not signature:
             raise TypeError(
                 "the signer returned "

@@ -1,0 +1,48 @@
+"""Review of the login road: a signer that never answers must not wedge its identity."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import cme_async
+from cme_async.testing import DEMO_PLATFORM, DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_USER_ID, FakeCme
+
+BODY = {"Platform": DEMO_PLATFORM, "Owner": {"Type": "PERSON", "Id": DEMO_USER_ID}}
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_a_signer_that_hangs_once_fails_that_login_and_the_next_call_works(
+    transport: str,
+) -> None:
+    """The signer (your backend) hangs on its first call. The login used to wait for it
+    forever, and every later call of that user joined the stuck login: with deadlines,
+    each one timed out; without, each one hung. The signer is bounded by the attempt
+    timeout like the rest of the login."""
+    fake = FakeCme.seeded()
+    inner = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+    asked = 0
+    never = asyncio.Event()
+
+    async def backend(user_id: str) -> str:
+        nonlocal asked
+        asked += 1
+        if asked == 1:
+            await never.wait()
+        return await inner(user_id)
+
+    backend.platform = DEMO_PLATFORM  # type: ignore[attr-defined]
+    async with fake.serve() as url, cme_async.AsyncCmeClient(
+        backend, DEMO_USER_ID, api_url=url, login_url=url, transport=transport, timeout=0.3
+    ) as client:
+        with pytest.raises(cme_async.CmeTimeoutError) as caught:
+            await client.call("Material", "DescribeClass", BODY, deadline=10)
+        assert caught.value.kind == "attempt"
+        assert "signer" in str(caught.value)
+        assert caught.value.may_have_run is False and caught.value.attempts == 0
+        assert fake.calls["Material/DescribeClass"] == 0
+        # The stuck login is over: the next call logs in and works.
+        await client.call("Material", "DescribeClass", BODY, deadline=10)
+    assert asked == 2
+    assert fake.logins == 1
