@@ -86,9 +86,26 @@ CODE_KEYS = {
 }
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses a key written twice in one mapping (plain YAML keeps
+    the last one silently, so a repeated limit would quietly win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"line {line}: key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         raise CatalogueError(path.name, f"not valid YAML: {exc}") from None
 

@@ -105,3 +105,15 @@ def test_limits_that_do_not_fit_the_field_are_refused(specs: Path, change: Any, 
     with pytest.raises(CatalogueError) as info:
         load(specs)
     assert words in str(info.value), str(info.value)
+
+
+def test_a_key_written_twice_in_the_yaml_is_refused(specs: Path) -> None:
+    """YAML keeps the last of two equal keys without a word, so a limit written twice
+    (``max_length: 15`` then ``max_length: 50``) silently became the second."""
+    path = specs / "material.yaml"
+    text = path.read_text(encoding="utf-8")
+    once = "    max_length: 15\n"
+    assert once in text
+    path.write_text(text.replace(once, once + "    max_length: 50\n", 1), encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"material\.yaml: .*'max_length' appears twice"):
+        load(specs)
