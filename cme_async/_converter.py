@@ -95,7 +95,14 @@ class Model:
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
         """The model of a wire dict (the inverse of :meth:`to_dict`)."""
-        result: M = structure_hook(cls)(data if type(data) is dict else dict(data))
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                raise TypeError(
+                    f"{cls.__name__}.from_dict: expected a mapping of wire names (a dict), "
+                    f"got {type(data).__name__}"
+                )
+            data = dict(data)
+        result: M = structure_hook(cls)(data)
         return result
 
 

@@ -128,3 +128,9 @@ def test_deeply_nested_values_of_a_plain_list_are_written_back_as_they_are() -> 
     data = {"MaterialInfoSet": [{"BasicInfo": {"MaterialId": "m", "TagSet": deep}}]}
     model = parse(models.SearchMaterialResponse, data, "Material/SearchMaterial")
     assert model.to_dict()["MaterialInfoSet"][0]["MaterialBasicInfo"]["TagSet"] is deep
+
+
+@pytest.mark.parametrize("data", [None, "abc", [("Type", "PERSON")], 5])
+def test_from_dict_of_something_that_is_not_a_mapping_says_so(data: Any) -> None:
+    with pytest.raises(TypeError, match=r"Entity\.from_dict: expected a mapping"):
+        models.Entity.from_dict(data)
