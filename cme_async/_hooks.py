@@ -7,6 +7,7 @@ Events never carry a ticket, a signature or a body.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias, cast
@@ -92,11 +93,25 @@ def as_hooks(value: HookArg) -> tuple[Hook, ...]:
     return tuple(value)
 
 
-async def emit(hooks: tuple[Hook, ...], event: object) -> None:
+async def emit(hooks: tuple[Hook, ...], event: object, timeout: float | None = None) -> None:
+    """Await each hook; one that raises is logged and skipped. ``timeout`` bounds each
+    hook where a stuck one would hold others (the login every call of a user waits on)."""
     for hook in hooks:
         try:
-            await hook(event)
+            if timeout is None:
+                await hook(event)
+            else:
+                async with asyncio.timeout(timeout) as scope:
+                    await hook(event)
         except Exception:
+            if timeout is not None and scope.expired():
+                logger.warning(
+                    "cme_async hook %r took more than %gs on %s; left behind",
+                    hook,
+                    timeout,
+                    type(event).__name__,
+                )
+                continue
             logger.warning(
                 "cme_async hook %r failed on %s", hook, type(event).__name__, exc_info=True
             )

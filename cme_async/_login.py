@@ -85,7 +85,8 @@ class LoginExchange:
                     attempts=progress.count,
                     error=error,
                 )
-                await emit(self._hooks, event)
+                # Bounded: every call of this user waits for this login to finish.
+                await emit(self._hooks, event, timeout=self._timeout)
         return ticket
 
     @staticmethod

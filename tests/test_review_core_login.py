@@ -33,9 +33,12 @@ async def test_a_signer_that_hangs_once_fails_that_login_and_the_next_call_works
         return await inner(user_id)
 
     backend.platform = DEMO_PLATFORM  # type: ignore[attr-defined]
-    async with fake.serve() as url, cme_async.AsyncCmeClient(
-        backend, DEMO_USER_ID, api_url=url, login_url=url, transport=transport, timeout=0.3
-    ) as client:
+    async with (
+        fake.serve() as url,
+        cme_async.AsyncCmeClient(
+            backend, DEMO_USER_ID, api_url=url, login_url=url, transport=transport, timeout=0.3
+        ) as client,
+    ):
         with pytest.raises(cme_async.CmeTimeoutError) as caught:
             await client.call("Material", "DescribeClass", BODY, deadline=10)
         assert caught.value.kind == "attempt"
@@ -45,4 +48,36 @@ async def test_a_signer_that_hangs_once_fails_that_login_and_the_next_call_works
         # The stuck login is over: the next call logs in and works.
         await client.call("Material", "DescribeClass", BODY, deadline=10)
     assert asked == 2
+    assert fake.logins == 1
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_an_on_login_hook_that_hangs_does_not_hold_the_login(transport: str) -> None:
+    """The on_login hook runs inside the one login every call of that user waits on; a
+    hook stuck on its metrics backend held them all (observability must never break a
+    call). It gets the attempt timeout, then the login finishes without it."""
+    fake = FakeCme.seeded()
+    never = asyncio.Event()
+    events: list[cme_async.LoginEvent] = []
+
+    async def stuck_metrics(event: cme_async.LoginEvent) -> None:
+        events.append(event)
+        await never.wait()
+
+    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+    async with (
+        fake.serve() as url,
+        cme_async.AsyncCmeClient(
+            signer,
+            DEMO_USER_ID,
+            api_url=url,
+            login_url=url,
+            transport=transport,
+            timeout=0.3,
+            on_login=stuck_metrics,
+        ) as client,
+    ):
+        calls = [client.call("Material", "DescribeClass", BODY, deadline=10) for _ in range(5)]
+        await asyncio.gather(*calls)
+    assert len(events) == 1 and events[0].ok
     assert fake.logins == 1
