@@ -89,8 +89,10 @@ class Model:
         return result
 
     def to_json(self, **kwargs: Any) -> str:
-        """``to_dict()`` as JSON text (``kwargs`` go to ``json.dumps``)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+        """``to_dict()`` as JSON text (``kwargs`` go to ``json.dumps``; non-ASCII text is
+        kept as it is unless ``ensure_ascii=True``)."""
+        kwargs.setdefault("ensure_ascii", False)
+        return json.dumps(self.to_dict(), **kwargs)
 
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:

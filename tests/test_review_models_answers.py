@@ -134,3 +134,11 @@ def test_deeply_nested_values_of_a_plain_list_are_written_back_as_they_are() -> 
 def test_from_dict_of_something_that_is_not_a_mapping_says_so(data: Any) -> None:
     with pytest.raises(TypeError, match=r"Entity\.from_dict: expected a mapping"):
         models.Entity.from_dict(data)
+
+
+def test_to_json_keeps_unicode_and_takes_json_dumps_options() -> None:
+    entity = models.Entity(type="PERSON", id="用户 😀 \u2028")
+    assert "用户 😀" in entity.to_json()
+    assert models.Entity.from_dict(json.loads(entity.to_json())) == entity
+    ascii_only = entity.to_json(ensure_ascii=True, sort_keys=True)  # was a TypeError
+    assert ascii_only.isascii() and json.loads(ascii_only) == entity.to_dict()
