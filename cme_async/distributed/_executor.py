@@ -29,7 +29,7 @@ from ._keys import (
 
 
 class _Pending:
-    __slots__ = ("future", "item", "job_id", "replay_safe", "slot", "started")
+    __slots__ = ("future", "item", "job_id", "queued", "replay_safe", "slot", "started")
 
     def __init__(self, item: BatchItem, replay_safe: bool, future: asyncio.Future[BatchResult]):
         self.item = item
@@ -38,6 +38,7 @@ class _Pending:
         self.started = time.monotonic()
         self.job_id: str | None = None
         self.slot = ""  # position in its job's chunk (the worker tags results with both)
+        self.queued = False  # its job is known to be in arq's queue
 
 
 class ArqExecutor:
@@ -141,17 +142,18 @@ class ArqExecutor:
         except Exception as exc:  # raised before arq's transaction ran: nothing queued
             self._unsent(chunk, f"could not enqueue the job: {type(exc).__name__}: {exc}", False)
             return
-        if job is not None:
-            return
-        # arq answers None when a connection error broke its WATCH/MULTI/EXEC, whether or
-        # not Redis ran the EXEC (the id is ours alone). Ask Redis which it was.
-        queued = await self._job_exists(job_id)
-        if not queued:
-            problem = "Redis dropped the connection while the job was being enqueued"
-            self._unsent(
-                chunk, problem + ("" if queued is False else "; it may be queued"), queued is None
-            )
-        # queued: its results come as usual (or the sweep reports the job's end)
+        if job is None:
+            # arq answers None when a connection error broke its WATCH/MULTI/EXEC, whether
+            # or not Redis ran the EXEC (the id is ours alone). Ask Redis which it was.
+            queued = await self._job_exists(job_id)
+            if not queued:
+                problem = "Redis dropped the connection while the job was being enqueued"
+                if queued is None:
+                    problem += "; it may be queued"
+                self._unsent(chunk, problem, queued is None)
+                return
+        for pending in chunk:  # its results come as usual, or the sweep reports its end
+            pending.queued = True
 
     @staticmethod
     def _unsent(chunk: list[_Pending], problem: str, maybe_queued: bool) -> None:
@@ -219,27 +221,33 @@ class ArqExecutor:
     async def _sweep(self) -> None:
         """Items of jobs arq ended without running our code to the end (timed out, too
         many tries): their job's failure record becomes their result."""
-        from arq.jobs import Job
+        from arq.jobs import Job, JobStatus
 
         now = time.monotonic()
         overdue: dict[str, list[_Pending]] = {}
         for same_id in list(self._pending.values()):
             for pending in same_id:
                 late = now - pending.started >= self._overdue
-                if pending.job_id and late and not pending.future.done():
+                if pending.job_id and pending.queued and late and not pending.future.done():
                     overdue.setdefault(pending.job_id, []).append(pending)
-        ended = {}
+        ended: dict[str, str] = {}
         for job_id in overdue:
-            info = await Job(job_id, self._pool, _queue_name=self.queue_name).result_info()
-            if info is not None:  # None: still queued or running
-                ended[job_id] = info
+            job = Job(job_id, self._pool, _queue_name=self.queue_name)
+            info = await job.result_info()
+            if info is not None:
+                ended[job_id] = (
+                    "ended without a result" if info.success else f"failed: {info.result}"
+                )
+            elif await job.status() == JobStatus.not_found:
+                # Neither queued, running nor finished: Redis lost it (restarted without
+                # persistence, evicted it) or its result outlived arq's keep_result.
+                ended[job_id] = "vanished from Redis (restarted without persistence?)"
         if not ended:
             return
         # Our job function pushes every item's result before it returns, so results of a
         # job that has just ended may sit in the list unread: take them first.
         await self._drain()
-        for job_id, info in ended.items():
-            verdict = "ended without a result" if info.success else f"failed: {info.result}"
+        for job_id, verdict in ended.items():
             for p in overdue[job_id]:
                 error = ItemError(
                     "JobFailed", f"the arq job {verdict}", may_have_run=not p.replay_safe

@@ -22,6 +22,10 @@ DEFAULT_DEADLINE = 60.0
 #: job per item would cap a worker at a few hundred calls per second.
 DEFAULT_CHUNK_SIZE = 20
 RESULTS_TTL = 24 * 3600
+#: Retries of a Redis command whose connection failed (backoff 0.1 s doubling to 1 s):
+#: workers and the collector ride out about REDIS_RETRY_SECONDS of Redis being away.
+REDIS_RETRIES = 35
+REDIS_RETRY_SECONDS = 30
 WORKER_DIED = (
     "the worker running this call stopped before answering; it may have run on CME. "
     "Check, then rerun with retry_unknown=True (cme batch --retry-unknown) to send it again"
@@ -46,8 +50,15 @@ def redis_settings(url: str) -> RedisSettings:
     arq's own ``RedisSettings.from_dsn`` ignores ``?password=`` and TLS options, and its
     errors quote pieces of a URL whose password was not percent-encoded; this one
     raises the store's masked ValueError and checks TLS host names as the store does.
+    Commands are retried on a dropped connection for about ``REDIS_RETRY_SECONDS``: arq's
+    worker loop ends (and ``cme worker`` with it) at the first error it sees, so without
+    this a Redis restart stopped every worker.
     """
     from arq.connections import RedisSettings
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from .._redis_base import aioredis, parse_url
 
@@ -66,4 +77,6 @@ def redis_settings(url: str) -> RedisSettings:
         ssl_cert_reqs=options.get("ssl_cert_reqs", "required"),
         ssl_ca_certs=options.get("ssl_ca_certs"),
         ssl_check_hostname=tls and options.get("ssl_check_hostname", True),
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_RETRIES),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionError],
     )

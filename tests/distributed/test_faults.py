@@ -375,3 +375,74 @@ def test_a_password_arq_would_misread_is_never_shown() -> None:
     with pytest.raises(ValueError, match="percent-encode"):
         redis_settings(url)
     assert "Zx9+" not in str(caught.value) and "abc==" not in str(caught.value)
+
+
+# -- Redis restarted (no persistence) mid-run ------------------------------------------------
+
+
+async def test_a_job_redis_lost_is_reported_not_awaited(redis_server: RedisServer) -> None:
+    """Redis restarted without persistence: the queued job is gone, arq has no record of
+    it, and the sweep took that for 'still queued or running': the run waited forever."""
+    queue = f"vanished-{os.getpid()}"
+    raw = aioredis.Redis.from_url(redis_server.url)
+    async with ArqExecutor(redis_server.url, queue_name=queue) as executor:
+        safe = asyncio.create_task(executor(BatchItem("v1", "Team/DescribeJoinTeams", {}), True))
+        unsafe = asyncio.create_task(executor(BatchItem("v2", "Material/CreateClass", {}), False))
+        async with asyncio.timeout(BOUND):
+            while not executor._chunks or executor._tasks:
+                await asyncio.sleep(0.01)
+        jobs = await raw.keys(f"arq:job:cme:{executor.batch_id}:*")
+        assert len(jobs) == 1
+        await raw.delete(queue, *jobs)  # what a restart without persistence leaves
+        executor._overdue = 0.0
+        await executor._sweep()
+        results = [await asyncio.wait_for(task, BOUND) for task in (safe, unsafe)]
+    await raw.aclose()
+    assert [(r.outcome, r.error.type) for r in results if r.error] == [
+        ("failed", "JobFailed"),
+        ("unknown", "JobFailed"),  # it may have run before Redis lost it
+    ]
+    assert "vanished" in results[0].error.message
+
+
+async def test_a_worker_rides_out_a_redis_restart(tmp_path: Path) -> None:
+    """arq's worker loop ends at the first Redis error it meets: a Redis restart stopped
+    every `cme worker` ("internal error (ConnectionError ...)"). Its commands now retry
+    a dropped connection for about 30 s."""
+    fake = FakeCme.seeded()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
+    with running_redis(tmp_path) as server:
+        async with fake.serve(host="127.0.0.1", port=0) as url:
+            env.update(
+                CME_SECRET_ID=DEMO_SECRET_ID,
+                CME_SECRET_KEY=DEMO_SECRET_KEY,
+                CME_PLATFORM=DEMO_PLATFORM,
+                CME_USER_ID=DEMO_USER_ID,
+                CME_API_URL=url,
+                CME_LOGIN_URL=url,
+                CME_CONFIG_FILE=str(tmp_path / "absent.toml"),
+            )
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "cme_async.cli", "worker", "--redis", server.url,
+                "--deadline", "10",
+                env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+
+            async def one_item(n: int) -> bool:
+                item = {"id": f"r{n}", "action": "Team/DescribeJoinTeams", "body": {}}
+                run = distributed.run(server.url, [item], deadline=10, stop_signals=False)
+                async with asyncio.timeout(BOUND):
+                    return all([result.ok async for result in run])
+
+            try:
+                assert await one_item(1)  # the worker is up and polling
+                await asyncio.to_thread(server.stop)
+                await asyncio.sleep(1.0)  # the worker polls every 0.1 s meanwhile
+                await asyncio.to_thread(server.start)
+                assert worker.returncode is None
+                assert await one_item(2), "the worker did not survive the restart"
+            finally:
+                if worker.returncode is None:
+                    worker.terminate()
+                _, err = await asyncio.wait_for(worker.communicate(), BOUND)
+    assert b"internal error" not in err, err.decode()[-500:]
