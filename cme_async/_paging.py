@@ -153,6 +153,7 @@ def paginate(
         end=body["EndTimeOffset"],
         max_items=max_items,
         key=(lambda item: getattr(item, item_key)) if item_key else None,
+        action=key,
     )
 
 
@@ -249,8 +250,14 @@ async def iter_time_window(
     end: float,
     max_items: int | None,
     key: Callable[[T], object] | None = None,
+    action: str | None = None,
 ) -> AsyncIterator[T]:
-    """Yield items window by window: ``fetch(start) -> (items, last_time_offset)``."""
+    """Yield items window by window: ``fetch(start) -> (items, last_time_offset)``.
+
+    A window holding items, every one already yielded, means the server is not moving
+    on (it starts the next window at the next unseen item); that raises
+    ``MalformedResponseError`` rather than creeping towards ``end`` window after window.
+    """
     seen: set[object] = set()
     yielded = 0
     cursor = start
@@ -258,11 +265,13 @@ async def iter_time_window(
         if max_items is not None and yielded >= max_items:
             return
         items, last = await fetch(cursor)
+        repeats = 0
         for item in items:
             if key is not None:
                 k = key(item)
                 if k is not None:
                     if k in seen:
+                        repeats += 1
                         continue
                     seen.add(k)
             yield item
@@ -271,4 +280,12 @@ async def iter_time_window(
                 return
         if last is None or last == -1 or last <= cursor or last >= end:
             return
+        if items and repeats == len(items):
+            raise MalformedResponseError(
+                f"the window from {cursor:g} s holds only items already yielded "
+                f"(the server is not moving on); paging stopped after {yielded} items",
+                "",
+                action=action,
+                http_status=None,
+            )
         cursor = float(last)

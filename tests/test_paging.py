@@ -344,6 +344,7 @@ SCOPES = [{"Platform": "p", "Owner": {"Type": "PERSON", "Id": "u"}}]
 async def test_a_server_that_ignores_offset_is_stopped_with_a_clear_error() -> None:
     """Every page the same full page (CME ignoring Offset): an error after the repeat,
     not an endless loop."""
+
     def same_page(body: dict[str, Any]) -> dict[str, Any]:
         assert len(same.bodies) < 10, "the paginator kept asking for the same page"
         return {"TotalCount": 10**9, "MaterialInfoSet": [material(i) for i in range(3)]}
@@ -404,3 +405,25 @@ async def test_a_cursor_that_is_not_a_number_names_the_field() -> None:
         )
     ]
     assert found == ["a", "b"]
+
+
+async def test_windows_that_repeat_only_seen_items_are_stopped_with_a_clear_error() -> None:
+    """A cursor that creeps forward while every window repeats the same item yielded
+    nothing new, window after window, up to the end of a long range."""
+
+    def creeping(body: dict[str, Any]) -> dict[str, Any]:
+        assert len(fake.bodies) < 10, "the paginator kept asking"
+        start = body["StartTimeOffset"]
+        return {
+            "SubtitleInfo": {"SubtitleSet": [{"ItemId": "same"}], "LastTimeOffset": start + 0.001}
+        }
+
+    fake = FakeClient(creeping)
+    actions = MaterialActions(fake)  # type: ignore[arg-type]
+    found: list[Any] = []
+    with pytest.raises(MalformedResponseError, match=r"only items already yielded"):
+        async for s in actions.iter_describe_material_subtitle(
+            material_id="m", end_time_offset=10_000.0
+        ):
+            found.append(s)
+    assert [s.item_id for s in found] == ["same"] and len(fake.bodies) == 2
