@@ -218,3 +218,20 @@ async def test_the_sub_code_of_a_bad_field_is_the_catalogues(
     monkeypatch.setattr("cme_async.testing._validate.catalogue", lambda: fewer)
     body = {"SearchScopes": [], "Limit": -1}
     assert await api.code("Material/SearchMaterial", body) == "InvalidParameterValue"
+
+
+def test_no_emulator_module_writes_out_a_catalogue_enum() -> None:
+    """Guard: the documented values of an enum (PERSON, TEAM; Asc, Desc ...) live in the
+    catalogue; an emulator module spelling the whole list restates it."""
+    from pathlib import Path
+
+    import cme_async.testing as emulator
+
+    enums = [e.values for e in _catalogue.catalogue().enums.values() if len(e.values) > 1]
+    root = Path(emulator.__file__).parent
+    for path in root.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for values in enums:
+            for quote in ('"', "'"):
+                listed = ", ".join(f"{quote}{v}{quote}" for v in values)
+                assert listed not in source, f"{path.name} restates {values}"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..._catalogue import ActionSpec
+from ..._catalogue import ActionSpec, catalogue
 from .._faults import Fault, invalid
 from ..world.model import JSON
 from ..world.state import State
@@ -62,8 +62,11 @@ def sort_spec(body: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[str, bo
     order = sort.get("Order", "Desc")
     if field not in fields:
         raise invalid("Sort.Field", f"{field!r} is not one of {', '.join(fields)}")
-    if order not in ("Asc", "Desc"):
+    orders = catalogue().enums["SortOrder"].values
+    if order not in orders:
         raise invalid(
-            "Sort.Order", f"{order!r} is not one of Asc, Desc", "InvalidParameterValue.SortOrder"
+            "Sort.Order",
+            f"{order!r} is not one of {', '.join(orders)}",
+            "InvalidParameterValue.SortOrder",
         )
     return str(field), order == "Desc"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..._catalogue import catalogue
 from .._faults import invalid, missing
 from .._validate import subcode
 from ..world.model import OwnerKey
@@ -109,9 +110,12 @@ def entity(body: Mapping[str, Any], key: str, *, required: bool = True) -> Owner
     kind, ident = value.get("Type"), value.get("Id")
     if kind is None:
         raise missing(f"{key}.Type")
-    if kind not in ("PERSON", "TEAM"):
+    kinds = catalogue().enums["EntityType"].values
+    if kind not in kinds:
         raise invalid(
-            f"{key}.Type", f"{kind!r} is not one of PERSON, TEAM", "InvalidParameterValue.OwnerType"
+            f"{key}.Type",
+            f"{kind!r} is not one of {', '.join(kinds)}",
+            "InvalidParameterValue.OwnerType",
         )
     if not isinstance(ident, str) or not ident:
         raise (
