@@ -9,19 +9,22 @@ raises at once, with a hint when the signature, key or platform is the likely ca
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
 import logging
 import time
+from urllib.parse import parse_qs
 
 from . import _retry
 from ._envelope import parse_login_response
-from ._errors import CmeTimeoutError
+from ._errors import CmeTimeoutError, LoginError
 from ._hooks import Hook, LoginEvent, emit
 from ._signing import Signer
 from ._tokens import Identity, Ticket
 from ._transport import Transport
 
 logger = logging.getLogger("cme_async")
+_SHA1_BYTES = 20
 
 
 class LoginExchange:
@@ -128,13 +131,10 @@ class LoginExchange:
             )
         if stuck is not None:
             raise stuck
-        if not isinstance(signature, str) or not signature:
-            raise TypeError(
-                "the signer returned "
-                f"{type(signature).__name__ if signature is not None else 'None'}; it must "
-                "return the Login signature as a non-empty str "
-                "(`async def signer(user_id: str) -> str`)"
-            )
+        problem = _signature_problem(signature, identity)
+        if problem is not None:
+            del signature  # never a local of a frame in a traceback
+            raise problem
         try:
             answer = await self._transport.send(
                 "GET",
@@ -166,3 +166,43 @@ class LoginExchange:
             platform=identity.platform,
             tf_uid=None if tf_uid is None else str(tf_uid),
         )
+
+
+def _signature_problem(signature: object, identity: Identity) -> Exception | None:
+    """Why this signature must not be sent for ``identity``, or None. Returned, not
+    raised: the caller drops the signature from its locals first."""
+    if not isinstance(signature, str) or not signature:
+        return TypeError(
+            "the signer returned "
+            f"{type(signature).__name__ if signature is not None else 'None'}; it must "
+            "return the Login signature as a non-empty str "
+            "(`async def signer(user_id: str) -> str`)"
+        )
+    signed = signed_for(signature)
+    if signed is None or signed[0] == identity.user_id:
+        return None
+    # A ticket for someone else would be cached, and used, as this user's. (A signature
+    # for another platform is CME's to refuse: the key decides which platforms it may
+    # sign for, and the login answer's Platform is checked against the client's.)
+    return LoginError(
+        "SignatureMismatch",
+        f"the signer signed for user {signed[0]!r}, but the login is for user "
+        f"{identity.user_id!r}; nothing was sent. Check that your signing backend signs "
+        "the user id it is given.",
+        action="Login",
+    )
+
+
+def signed_for(signature: str) -> tuple[str | None, str | None] | None:
+    """(userId, platform) a signature in CME's form says it is for (``base64(HMAC-SHA1
+    || params)``), or None when it is not in that form (CME will judge it)."""
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        if len(raw) <= _SHA1_BYTES:
+            return None
+        params = parse_qs(raw[_SHA1_BYTES:].decode("utf-8"), keep_blank_values=True)
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    if "userId" not in params and "platform" not in params:
+        return None
+    return params.get("userId", [None])[-1], params.get("platform", [None])[-1]

@@ -81,3 +81,37 @@ async def test_an_on_login_hook_that_hangs_does_not_hold_the_login(transport: st
         await asyncio.gather(*calls)
     assert len(events) == 1 and events[0].ok
     assert fake.logins == 1
+
+
+async def test_a_signature_for_another_user_is_refused_before_sending() -> None:
+    """A signing backend that signs for the session's user instead of the one asked got
+    alice a ticket of bob's, cached and used as alice's: every call of alice's view
+    acted as bob. The signature says whom it is for; it is checked before it is sent."""
+    fake = FakeCme.seeded()
+    other = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+
+    async def mixed_up(user_id: str) -> str:
+        return await other("bob")
+
+    mixed_up.platform = DEMO_PLATFORM  # type: ignore[attr-defined]
+    async with fake.serve() as url:
+        root = cme_async.AsyncCmeClient(mixed_up, None, api_url=url, login_url=url)
+        async with root:
+            alice = root.as_user("alice")
+            with pytest.raises(cme_async.LoginError) as caught:
+                await alice.call("Material", "DescribeClass", BODY)
+            assert alice.ticket is None
+    assert "'bob'" in str(caught.value) and "'alice'" in str(caught.value)
+    assert caught.value.may_have_run is False and caught.value.attempts == 0
+    assert fake.login_attempts == 0  # refused before sending
+
+
+async def test_signatures_the_sdk_cannot_read_are_left_to_cme() -> None:
+    """Only a signature in CME's documented form is read; anything else is sent as it is
+    (CME judges it), so a custom signer's format is never refused locally."""
+    from cme_async._login import signed_for
+
+    assert signed_for("not base64 at all!") is None
+    assert signed_for("c2hvcnQ=") is None  # too short to hold an HMAC and parameters
+    inner = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+    assert signed_for(await inner("用户|1")) == ("用户|1", DEMO_PLATFORM)
