@@ -12,7 +12,25 @@ from typing import Any
 from cme_async._catalogue import EnumSpec, FieldSpec
 from codegen.schema import CatalogueError, TypeExpr, parse_type, snake, texpr
 
-RESERVED_ATTRS = {"unknown_fields"}
+# Names a field's attribute must not take: the model's own (``unknown_fields``,
+# ``request_id``, ``to_dict`` ...), the call options every method and paginator adds
+# (``timeout`` ...), and the generated methods' locals (``body``, ``raw``).
+RESERVED_ATTRS = {
+    "unknown_fields",
+    "request_id",
+    "to_dict",
+    "to_json",
+    "from_dict",
+    "timeout",
+    "max_retries",
+    "deadline",
+    "replay_safe",
+    "page_size",
+    "max_items",
+    "self",
+    "body",
+    "raw",
+}
 
 FIELD_KEYS = {
     "wire",

@@ -117,3 +117,21 @@ def test_a_key_written_twice_in_the_yaml_is_refused(specs: Path) -> None:
     path.write_text(text.replace(once, once + "    max_length: 50\n", 1), encoding="utf-8")
     with pytest.raises(CatalogueError, match=r"material\.yaml: .*'max_length' appears twice"):
         load(specs)
+
+
+@pytest.mark.parametrize(
+    "wire", ["Timeout", "MaxRetries", "Deadline", "RequestId", "ToDict", "FromDict", "MaxItems"]
+)
+def test_a_field_whose_attribute_clashes_with_the_sdks_own_names_is_refused(
+    specs: Path, wire: str
+) -> None:
+    """A request field ``Timeout`` would become a second ``timeout`` keyword of the
+    method (the call option), ``RequestId`` would hide ``result.request_id``."""
+    edit(
+        specs / "material.yaml",
+        lambda d: action(d, "DeleteMaterial")["request"].append(
+            {"wire": wire, "type": "string", "description": "clash"}
+        ),
+    )
+    with pytest.raises(CatalogueError, match=r"attribute name .* is not usable"):
+        load(specs)
