@@ -22,6 +22,7 @@ import os
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._checkpoint import CheckpointInUse
 from ._checkpoint import compact as compact_checkpoint
 from ._items import BatchItem, SourceLine, count_lines, parse_item, read_jsonl
 from ._local import Executor, LocalExecutor, count_attempts
@@ -40,6 +41,7 @@ __all__ = [
     "BatchResult",
     "BatchRun",
     "BatchSummary",
+    "CheckpointInUse",
     "Executor",
     "ItemError",
     "LocalExecutor",

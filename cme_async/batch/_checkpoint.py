@@ -16,10 +16,18 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from typing import IO, Any
 
 from ._results import BatchResult, dumps
+
+if sys.platform != "win32":  # Windows has no flock: one run at a time is on the user
+    import fcntl
+
+
+class CheckpointInUse(RuntimeError):
+    """Another run holds this checkpoint: two runs on one file would send items twice."""
 
 
 class CheckpointState:
@@ -92,36 +100,79 @@ def load(path: str | os.PathLike[str]) -> CheckpointState:
 
 
 class CheckpointWriter:
-    """Appends lines to the checkpoint, each flushed as it is written."""
+    """Appends lines to the checkpoint, each flushed as it is written.
+
+    It holds an exclusive lock on the file from the start (before the previous run's
+    lines are read) to the end (after compaction), so a second run on the same file,
+    which would send the same items again, fails at once with ``CheckpointInUse``.
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, durable: bool = False) -> None:
         self.path = path
         self.durable = durable
-        self._fh: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.broken = False
+        self._fh: IO[str] = self._open_locked(path)
         self._fh.seek(0, os.SEEK_END)
         if self._fh.tell() > 0:
             self._fh.seek(self._fh.tell() - 1)
             last = self._fh.read(1)
             self._fh.seek(0, os.SEEK_END)
             if last != "\n":  # a line cut short by a crash: start on a fresh one
-                self._fh.write("\n")
-                self._fh.flush()
+                self._write("\n")
         self.wrote_ahead = False
 
+    @staticmethod
+    def _open_locked(path: str | os.PathLike[str]) -> IO[str]:
+        for _ in range(10):
+            fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            if sys.platform == "win32":
+                return fh
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                raise CheckpointInUse(
+                    f"{os.fspath(path)} is in use by another batch run; two runs on one "
+                    "checkpoint would send the same items twice: wait for that run to end, "
+                    "or choose another checkpoint"
+                ) from None
+            except BaseException:
+                fh.close()
+                raise
+            try:  # the previous holder may have compacted (replaced) the file meanwhile
+                if os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino:
+                    return fh
+            except FileNotFoundError:
+                pass
+            fh.close()
+        raise CheckpointInUse(f"{os.fspath(path)} keeps being replaced by another batch run")
+
+    def _write(self, text: str) -> None:
+        try:
+            self._fh.write(text)
+            self._fh.flush()
+        except BaseException:
+            self.broken = True
+            raise
+
     def write_ahead(self, item_id: str, action: str) -> None:
-        self._fh.write(dumps({"id": item_id, "sending": action}) + "\n")
-        self._fh.flush()
+        self._write(dumps({"id": item_id, "sending": action}) + "\n")
         if self.durable:
             os.fsync(self._fh.fileno())
         self.wrote_ahead = True
 
     def result(self, result: BatchResult) -> None:
-        self._fh.write(result.to_json() + "\n")
-        self._fh.flush()
+        self._write(result.to_json() + "\n")
 
     def close(self) -> None:
-        if not self._fh.closed:
+        """Close the file and release the lock (after a failed write, quietly)."""
+        if self._fh.closed:
+            return
+        try:
             self._fh.close()
+        except OSError:
+            if not self.broken:
+                raise
 
 
 def _key(line: dict[str, Any]) -> str:

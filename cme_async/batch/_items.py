@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -54,18 +55,48 @@ class SourceLine:
     number: int
     value: Any = None
     error: str | None = None
+    #: The ``invalid`` result's code when ``error`` is set.
+    code: str = "NotJson"
+
+
+#: The keys an item may have; any other is refused (a misspelt ``user_id`` would
+#: otherwise run the call as the client's own user).
+ITEM_KEYS = ("id", "action", "body", "user_id")
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[SourceLine]:
-    """Stream a JSONL file line by line (blank lines skipped); never holds it whole."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for number, text in enumerate(fh, 1):
-            if not text.strip():
+    """Stream a JSONL file line by line (blank lines skipped); never holds it whole.
+
+    Each line must be UTF-8 (a byte-order mark at the start of the file is allowed):
+    a line that is not is refused (``NotUtf8``) rather than sent with its bytes
+    replaced, which would change ids and bodies behind the user's back.
+    """
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield SourceLine(
+                    number,
+                    error=f"not UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of "
+                    "the line): save the file as UTF-8",
+                    code="NotUtf8",
+                )
                 continue
             try:
                 yield SourceLine(number, json.loads(text))
             except json.JSONDecodeError as exc:
-                yield SourceLine(number, error=f"not JSON ({exc.msg} at column {exc.colno})")
+                yield SourceLine(
+                    number,
+                    error=f"not JSON ({exc.msg} at column {exc.colno}): each line must be "
+                    "one JSON object",
+                )
 
 
 def count_lines(path: str | os.PathLike[str]) -> int:
@@ -83,7 +114,7 @@ def parse_item(raw: object, where: str) -> BatchItem | BatchResult:
     naming what is wrong and how to fix it."""
     if isinstance(raw, SourceLine):
         if raw.error is not None:
-            return invalid(None, where, raw.error, "NotJson")
+            return invalid(None, where, raw.error, raw.code)
         raw = raw.value
     if isinstance(raw, BatchItem):
         item = raw
@@ -95,8 +126,18 @@ def parse_item(raw: object, where: str) -> BatchItem | BatchResult:
         item_id = raw.get("id")
         if isinstance(item_id, int) and not isinstance(item_id, bool):
             item_id = str(item_id)
-        if not isinstance(item_id, str) or not item_id:
+        if item_id is None or item_id == "":
             return invalid(None, where, 'missing "id" (a unique non-empty string)', "MissingId")
+        if not isinstance(item_id, str):
+            return invalid(
+                None,
+                where,
+                f'"id" must be a string or an integer, got {type(item_id).__name__}',
+                "BadId",
+            )
+        unknown = [key for key in raw if key not in ITEM_KEYS]
+        if unknown:
+            return invalid(item_id, where, _unknown_keys(unknown), "UnknownKey")
         action = raw.get("action")
         if not isinstance(action, str) or action.count("/") != 1:
             return invalid(
@@ -136,6 +177,21 @@ def parse_item(raw: object, where: str) -> BatchItem | BatchResult:
             "MissingParameter",
         )
     return item
+
+
+def _unknown_keys(keys: list[Any]) -> str:
+    named = ", ".join(repr(key) for key in keys)
+    hints = [
+        f"{key!r} -> {close[0]!r}"
+        for key in keys
+        if isinstance(key, str)
+        and (close := difflib.get_close_matches(key.lower(), ITEM_KEYS, n=1, cutoff=0.6))
+    ]
+    hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+    return (
+        f"unknown key(s) {named}{hint}: an item has only "
+        f'{", ".join(ITEM_KEYS)}; the call\'s fields go inside "body"'
+    )
 
 
 def _missing_fields(spec: ActionSpec, body: Mapping[str, Any]) -> list[str]:

@@ -177,3 +177,11 @@ IN_FLIGHT_AT_STOP = (
     "the previous run stopped while this call was in flight; it may have run on CME. "
     "Check, then rerun with retry_unknown=True (cme batch --retry-unknown) to send it again"
 )
+
+#: The message of a result for a call cancelled when the grace period after a stop
+#: ran out (or at a second signal): the request may have reached CME.
+CUT_SHORT = (
+    "cancelled in flight when the run stopped (grace period over or a second signal); "
+    "it may have run on CME. Not replay-safe: check, then rerun with retry_unknown=True "
+    "(cme batch --resume --retry-unknown); replay-safe: a resume sends it again"
+)

@@ -21,7 +21,15 @@ from . import _checkpoint
 from ._items import BatchItem, SourceLine, parse_item
 from ._local import Executor
 from ._progress import ProgressArg, Reporter, reporter
-from ._results import IN_FLIGHT_AT_STOP, BatchResult, ItemError, failure, invalid
+from ._results import (
+    CUT_SHORT,
+    IN_FLIGHT_AT_STOP,
+    BatchResult,
+    ItemError,
+    failure,
+    invalid,
+    one_line,
+)
 from ._summary import BatchSummary, Tally
 
 logger = logging.getLogger("cme_async.batch")
@@ -80,6 +88,8 @@ class BatchRun:
         self._saved_signals: list[tuple[int, Any]] = []
         self._reporter_failed = False
         self._results: AsyncGenerator[BatchResult, None] | None = None
+        self._fatal: BaseException | None = None  # the checkpoint could not be written
+        self._late: list[BatchResult] = []  # calls cut short at the end of the grace
 
     # -- stopping ---------------------------------------------------------------------
 
@@ -186,12 +196,19 @@ class BatchRun:
             self._saved_signals = []
 
     async def _produce(self) -> None:
-        state, writer, existed = self._open_checkpoint()
+        try:
+            state, writer, existed = self._open_checkpoint()
+        except BaseException:
+            await self._queue.put(_END)  # the consumer learns of it instead of waiting
+            raise
         self._writer = writer
         self._tally = Tally(self._total)
         self._reporter: Reporter = reporter(self._progress)
         try:
             await self._feed(state)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._fatal is not None:
+                raise self._fatal
         except asyncio.CancelledError:
             # The consumer went away (or our task was cancelled): nobody will read the
             # results of the calls in flight, so end them rather than wait on the queue.
@@ -202,13 +219,15 @@ class BatchRun:
             raise
         except BaseException:
             try:
+                self._stopping = True
                 await asyncio.gather(*self._tasks, return_exceptions=True)
                 self._finish(writer, compact=False)
             finally:
                 await self._queue.put(_END)
             raise
         try:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for result in self._late:
+                await self._queue.put(result)
             compact = existed or (writer is not None and writer.wrote_ahead)
             self._finish(writer, compact=compact, resumed=existed)
         finally:
@@ -222,8 +241,14 @@ class BatchRun:
         if path is None:
             return None, None, False
         existed = os.path.exists(path) and os.path.getsize(path) > 0
-        state = _checkpoint.load(path)
-        return state, _checkpoint.CheckpointWriter(path, durable=self._durable), existed
+        # Lock first, read second: a run that ends meanwhile has written all it will.
+        writer = _checkpoint.CheckpointWriter(path, durable=self._durable)
+        try:
+            state = _checkpoint.load(path)
+        except BaseException:
+            writer.close()
+            raise
+        return state, writer, existed
 
     def _finish(
         self,
@@ -247,9 +272,11 @@ class BatchRun:
         except Exception:  # a progress callback's bug must not stop the run from ending
             logger.warning("cme batch: the progress reporter raised at the end", exc_info=True)
         if writer is not None:
-            writer.close()
-            if compact and not interrupted:
-                _checkpoint.compact(writer.path, resumed=resumed)
+            try:
+                if compact and not interrupted:  # still under the writer's lock
+                    _checkpoint.compact(writer.path, resumed=resumed)
+            finally:
+                writer.close()
 
     async def _source(self) -> AsyncIterator[Any]:
         items = self._items
@@ -270,23 +297,26 @@ class BatchRun:
             index += 1
             where = f"line {raw.number}" if isinstance(raw, SourceLine) else f"item {index}"
             parsed = parse_item(raw, where)
-            if isinstance(parsed, BatchResult):
-                await self._deliver(parsed)
-                continue
-            item = parsed
-            if self._check_duplicates:
-                key = hash(item.id)
+            # Duplicates first, invalid items included: a later bad line with the id of
+            # an item that ran must not become that id's last result (a resume would
+            # then send the item again).
+            if self._check_duplicates and parsed.id is not None:
+                key = hash(parsed.id)
                 if key in seen:
                     await self._deliver(
                         invalid(
-                            item.id,
+                            parsed.id,
                             where,
-                            f"duplicate id {item.id!r}: ids must be unique in a batch",
+                            f"duplicate id {parsed.id!r}: ids must be unique in a batch",
                             "DuplicateId",
                         )
                     )
                     continue
                 seen.add(key)
+            if isinstance(parsed, BatchResult):
+                await self._deliver(parsed)
+                continue
+            item = parsed
             spec = action_spec(item.action_class, item.action_name)
             replay_safe = spec is not None and spec.replay_safe
             status = state.status(item.id) if state is not None else None
@@ -315,21 +345,48 @@ class BatchRun:
 
     async def _one(self, item: BatchItem, replay_safe: bool, slots: asyncio.Semaphore) -> None:
         tally = self._tally
-        tally.in_flight += 1
+        calling = False
         try:
             if not replay_safe and self._writer is not None:
                 self._writer.write_ahead(item.id, item.action)
+            tally.in_flight += 1
+            calling = True
             try:
                 result = await self._executor(item, replay_safe)
             finally:
                 tally.in_flight -= 1
+            calling = False
             tally.sent += 1
             await self._deliver(result)
         except asyncio.CancelledError:
             self._abandoned += 1
+            if calling and not self._aborted:
+                self._cut_short(item, replay_safe)
             raise
+        except Exception as exc:  # the checkpoint could not be written (or an executor bug)
+            self._fail(exc)
         finally:
             slots.release()
+
+    def _cut_short(self, item: BatchItem, replay_safe: bool) -> None:
+        """A call cancelled when the grace ran out: it may have run, so say so."""
+        error = ItemError("OutcomeUnknown", CUT_SHORT, may_have_run=True)
+        result = failure(item.id, item.action, error, replay_safe=replay_safe, attempts=1)
+        try:
+            if self._writer is not None:
+                self._writer.result(result)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._tally.add(result)
+        self._late.append(result)
+
+    def _fail(self, exc: BaseException) -> None:
+        """The checkpoint cannot be written: take no new items, end with this error."""
+        if self._fatal is None:
+            self._fatal = exc
+            logger.error("cme batch: stopping: %s", one_line(f"{type(exc).__name__}: {exc}"))
+        self._stopping = True
 
     async def _deliver(self, result: BatchResult) -> None:
         if self._writer is not None:

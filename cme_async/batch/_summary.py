@@ -116,10 +116,12 @@ class BatchSummary:
                 "run again with the same checkpoint to continue"
             )
         if self.by_code:
-            codes = ", ".join(f"{code} {n}" for code, n in sorted(self.by_code.items(), key=_desc))
+            codes = ", ".join(
+                f"{printable(code)} {n}" for code, n in sorted(self.by_code.items(), key=_desc)
+            )
             lines.append(f"errors by code: {codes}")
         if self.unknown:
-            shown = ", ".join(self.unknown_ids)
+            shown = ", ".join(printable(item_id) for item_id in self.unknown_ids)
             hidden = self.unknown - len(self.unknown_ids)
             more = f" (+{hidden} more)" if hidden > 0 else ""
             lines.append(
@@ -133,6 +135,14 @@ class BatchSummary:
             )
             lines.append(f"slowest actions: {slow}")
         return "\n".join(lines)
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (escape sequences, newlines)
+    as Python escapes, so an id from the input file cannot rewrite what is shown."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _desc(item: tuple[str, int]) -> tuple[int, str]:

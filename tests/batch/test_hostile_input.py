@@ -1,0 +1,205 @@
+"""The runner against input and files that try to lose or repeat work.
+
+Each test here reproduces a way the runner once lost an item, sent one twice or
+hung: a checkpoint it cannot open, a checkpoint write that fails halfway, two runs on
+one checkpoint, an invalid line reusing the id of an item that ran, bytes that are not
+UTF-8, a misspelt key, calls cut short when the grace period ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cme_async
+from cme_async import batch
+from cme_async.batch import _checkpoint
+from cme_async.testing import FakeCme
+
+from .conftest import create_class, describe
+
+# Only a guard against a hang (the bug these tests catch): a working run ends at once.
+HANG = 60
+
+
+async def _collect(run: batch.BatchRun) -> list[batch.BatchResult]:
+    async def go() -> list[batch.BatchResult]:
+        return [r async for r in run]
+
+    return await asyncio.wait_for(go(), HANG)
+
+
+async def test_a_checkpoint_that_cannot_be_opened_raises_instead_of_hanging(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    items = [describe("1", fake.material_ids()[0])]
+    run = batch.run(local_client, items, checkpoint=tmp_path / "missing" / "out.jsonl")
+    with pytest.raises(FileNotFoundError):
+        await _collect(run)
+    assert fake.calls["Material/DescribeMaterials"] == 0
+
+
+async def test_a_failed_checkpoint_write_stops_the_run_and_raises(
+    fake: FakeCme,
+    local_client: cme_async.AsyncCmeClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    written = {"n": 0}
+    original = _checkpoint.CheckpointWriter.result
+
+    def disk_full_at_the_fifth(self: Any, result: batch.BatchResult) -> None:
+        written["n"] += 1
+        if written["n"] == 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        original(self, result)
+
+    monkeypatch.setattr(_checkpoint.CheckpointWriter, "result", disk_full_at_the_fifth)
+    ids = fake.material_ids()
+    items = [describe(str(i), ids[i % len(ids)]) for i in range(200)]
+    out = tmp_path / "out.jsonl"
+    run = batch.run(local_client, items, concurrency=2, checkpoint=out, progress=False)
+    with pytest.raises(OSError, match="No space left"):
+        await _collect(run)
+    # It stopped taking items (not 199 "ok" results and a summary that says all is well).
+    assert run.summary is not None and run.summary.interrupted
+    assert fake.calls["Material/DescribeMaterials"] < 20
+    # The results before the failure are there; a call in flight may have added one.
+    assert 4 <= len(out.read_text().splitlines()) <= 5
+
+
+async def test_two_runs_on_one_checkpoint_the_second_is_refused(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    fake.latency(0.05)
+    root = fake.root_class_id()
+    items = [create_class(str(i), root) for i in range(20)]
+    out = tmp_path / "out.jsonl"
+    first = batch.run(local_client, items, concurrency=2, checkpoint=out, progress=False)
+    iterator = first.__aiter__()
+    await asyncio.wait_for(iterator.__anext__(), HANG)  # the first run holds the file
+    second = batch.run(local_client, items, concurrency=2, checkpoint=out, progress=False)
+    with pytest.raises(batch.CheckpointInUse, match="in use by another batch run"):
+        await _collect(second)
+    rest = await asyncio.wait_for(_rest(iterator), HANG)
+    assert 1 + len(rest) == 20
+    assert fake.calls["Material/CreateClass"] == 20  # each class sent once
+    # Once the first run has ended, the file is free again.
+    again = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    assert again.skipped == 20 and fake.calls["Material/CreateClass"] == 20
+
+
+async def _rest(iterator: Any) -> list[batch.BatchResult]:
+    return [r async for r in iterator]
+
+
+async def test_an_invalid_line_reusing_a_done_id_cannot_resend_it(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    root = fake.root_class_id()
+    ids = fake.material_ids()
+    items: list[Any] = [create_class("x", root)]
+    items += [describe(str(i), ids[i]) for i in range(5)]
+    items.append({"id": "x", "action": "Material/CreateClass", "body": {"ParentClassId": root}})
+    out = tmp_path / "out.jsonl"
+    first = batch.run(local_client, items, concurrency=1, checkpoint=out, progress=False)
+    results = await _collect(first)
+    late = [r for r in results if r.where == "item 7"]
+    assert len(late) == 1 and late[0].error is not None
+    assert late[0].error.code == "DuplicateId"  # not MissingParameter for the id "x"
+    # A resume must not take the bad line for the item's last result.
+    await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    assert fake.calls["Material/CreateClass"] == 1
+    final = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["outcome"] for line in final if line["id"] == "x" and "where" not in line] == [
+        "ok"
+    ]
+
+
+async def test_bytes_that_are_not_utf8_are_refused_not_replaced(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    mid = fake.material_ids()[0]
+    line = json.dumps(
+        {"id": "x", "action": "Material/ModifyMaterial", "body": {"MaterialId": mid, "Name": "?"}}
+    ).encode()
+    source = tmp_path / "calls.jsonl"
+    source.write_bytes(
+        b"\xef\xbb\xbf"  # a byte-order mark (Windows editors) is fine
+        + json.dumps(describe("1", mid)).encode()
+        + b"\n"
+        + line.replace(b'"?"', b'"caf\xe9"')  # Latin-1
+        + b"\n"
+    )
+    results = await _collect(batch.run(local_client, batch.read_jsonl(source), progress=False))
+    by_where = {r.where: r for r in results if r.where}
+    assert [r.id for r in results if r.ok] == ["1"]
+    error = by_where["line 2"].error
+    assert error is not None and error.code == "NotUtf8"
+    assert "0xe9" in error.message and "UTF-8" in error.message
+    assert fake.calls["Material/ModifyMaterial"] == 0  # nothing sent with U+FFFD in it
+
+
+@pytest.mark.parametrize(
+    ("extra", "hint"),
+    [({"userid": "alice"}, "'user_id'"), ({"Body": {}}, "'body'"), ({"tags": ["a"]}, "")],
+)
+async def test_unknown_item_keys_are_refused_with_the_fix(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, extra: dict[str, Any], hint: str
+) -> None:
+    item = {**describe("1", fake.material_ids()[0]), **extra}
+    results = await _collect(batch.run(local_client, [item], progress=False))
+    assert len(results) == 1 and results[0].outcome == "invalid"
+    error = results[0].error
+    assert error is not None and error.code == "UnknownKey"
+    assert repr(next(iter(extra))) in error.message and hint in error.message
+    assert fake.calls["Material/DescribeMaterials"] == 0
+
+
+async def test_an_id_of_the_wrong_type_is_named_as_such(
+    local_client: cme_async.AsyncCmeClient,
+) -> None:
+    items = [{"id": True, "action": "Team/DescribeJoinTeams"}, {"id": 1.5, "action": "x/y"}]
+    results = await _collect(batch.run(local_client, items, progress=False))
+    assert [r.error.code for r in results if r.error] == ["BadId", "BadId"]
+    assert all("string or an integer" in r.error.message for r in results if r.error)
+
+
+async def test_calls_cut_short_by_the_grace_period_say_they_may_have_run(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    root = fake.root_class_id()
+    mid = fake.material_ids()[0]
+    for action in ("Material/CreateClass", "Material/DescribeMaterials"):
+        fake.latency(30, action)  # every call is still in flight when the grace ends
+    items = [create_class("c1", root), create_class("c2", root), describe("d1", mid)]
+    items += [describe(f"later{i}", mid) for i in range(5)]
+    out = tmp_path / "out.jsonl"
+    run = batch.run(local_client, items, concurrency=3, checkpoint=out, progress=False, grace=0)
+
+    async def stop_when_all_three_arrived() -> None:
+        while sum(fake.calls.values()) < 3:  # the emulator counts a call on arrival
+            await asyncio.sleep(0.01)
+        run.stop()
+
+    stopper = asyncio.create_task(stop_when_all_three_arrived())
+    results = {r.id: r for r in await _collect(run)}
+    await stopper
+    assert set(results) == {"c1", "c2", "d1"}
+    for key in ("c1", "c2"):  # not replay-safe: unknown, not sent again by a resume
+        assert results[key].outcome == "unknown"
+        assert results[key].error is not None and results[key].error.may_have_run
+    assert results["d1"].outcome == "failed"  # replay-safe: a resume sends it again
+    assert results["d1"].error is not None and results["d1"].error.may_have_run
+    assert run.summary is not None and run.summary.interrupted
+    assert (run.summary.unknown, run.summary.failed, run.summary.not_started) == (2, 1, 5)
+    for action in ("Material/CreateClass", "Material/DescribeMaterials"):
+        fake.latency(0, action)
+    again = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    assert fake.calls["Material/CreateClass"] == 2  # c1 and c2 were not sent again
+    assert (again.ok, again.unknown) == (6, 2)
