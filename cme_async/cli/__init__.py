@@ -7,7 +7,6 @@ printed, with or without ``--debug``.
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -35,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except BrokenPipeError:  # `cme actions | head`: the reader left; nothing to report
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's flush quiet
+        from ._common import drop_stdout
+
+        drop_stdout()
         return Exit.OK
     except (typer.Abort, KeyboardInterrupt):
         _say("interrupted")
@@ -63,8 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _say(line: str) -> None:
     from .._redact import redact
+    from ..batch._summary import printable
 
-    print(f"cme: {' '.join(redact(line).split())}", file=sys.stderr)
+    # One line, and no control characters: a name from the input (a file, an action,
+    # a server's message) must not move the cursor or recolour the terminal.
+    print(f"cme: {printable(' '.join(redact(line).split()))}", file=sys.stderr)
 
 
 def _traceback(exc: BaseException) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ._app import Json, UserId, _login
-from ._common import make_client, print_json, settings_of
+from ._common import drop_stdout, make_client, print_json, settings_of
 from ._errors import CliError, Exit
 
 
@@ -60,13 +60,7 @@ def batch(
 
     if concurrency is not None and concurrency < 1:
         raise CliError("--concurrency must be at least 1")
-    if not file.is_file():
-        raise CliError(f"cannot read {file}: no such file")
-    if out.exists() and out.stat().st_size > 0 and not resume:
-        raise CliError(
-            f"{out} already holds results: pass --resume to continue that run, "
-            "or choose another --out"
-        )
+    _check_paths(file, out, resume)
     settings = settings_of(ctx, user_id=user_id, redis=redis)
     if settings.redis and rate is not None:
         raise CliError(
@@ -122,16 +116,56 @@ def batch(
             pass
         return run
 
-    run = asyncio.run(distributed() if settings.redis else local())
+    try:
+        run = asyncio.run(distributed() if settings.redis else local())
+    except batch_mod.CheckpointInUse as exc:
+        raise CliError(f"--out {exc}") from None
+    except OSError as exc:  # the results file (or the input) failed under us
+        where = exc.filename if exc.filename is not None else out
+        raise CliError(
+            f"cannot go on: {where}: {exc.strerror or exc}; every result written before it "
+            f"is kept in {out}: fix this, then rerun with --resume"
+        ) from None
     summary = run.summary
     print(summary.render(), file=sys.stderr)
     if as_json:
-        print_json(summary.to_dict())
+        try:
+            print_json(summary.to_dict())
+        except BrokenPipeError:  # `| head -c0`: the batch's status still decides the exit
+            drop_stdout()
     if run.stopped_by == signal.SIGINT:
         raise typer.Exit(Exit.INTERRUPTED)
     if run.stopped_by == signal.SIGTERM:
         raise typer.Exit(Exit.TERMINATED)
     raise typer.Exit(Exit.OK if summary.all_ok else Exit.BATCH_ITEMS_FAILED)
+
+
+def _check_paths(file: Path, out: Path, resume: bool) -> None:
+    """Refuse, before anything is sent, an input or --out that would lose work."""
+    if str(file) == "-":
+        raise CliError(
+            "cme batch reads a file, not stdin (a resume reads it again): save the items "
+            "to a file and pass its path"
+        )
+    if not file.is_file():
+        raise CliError(f"cannot read {file}: no such file")
+    if out.is_dir():
+        raise CliError(f"--out {out} is a directory: give a file path such as {out}/results.jsonl")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise CliError(f"--out {out}: directory {parent} does not exist (create it first)")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise CliError(f"--out {out} is not writable: choose a file in a directory you can write")
+    if out.exists() and out.samefile(file):
+        raise CliError(
+            f"--out {out} is the input file itself: results would overwrite the items; "
+            "choose another --out"
+        )
+    if out.exists() and out.stat().st_size > 0 and not resume:
+        raise CliError(
+            f"{out} already holds results: pass --resume to continue that run, "
+            "or choose another --out"
+        )
 
 
 def worker(

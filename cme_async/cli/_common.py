@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -63,6 +64,16 @@ def print_json(value: Any, *, pretty: bool = False) -> None:
     text = json.dumps(value, ensure_ascii=False, indent=2 if pretty else None)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def drop_stdout() -> None:
+    """After a BrokenPipeError: point stdout at /dev/null, so that what is still
+    buffered goes there at exit instead of failing (and changing the exit status)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def parse_action(text: str) -> tuple[str, str]:

@@ -1,0 +1,128 @@
+"""``cme batch`` in subprocesses against paths, pipes, names and neighbours that once
+made it hang, destroy its input, lie in its exit status or repaint the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .conftest import USER, Cme
+
+
+def _write(path: Path, items: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(item) + "\n" for item in items))
+
+
+def _create(key: str, root: int, name: str) -> dict[str, Any]:
+    owner = {"Type": "PERSON", "Id": USER}
+    body = {"ParentClassId": root, "Name": name, "Owner": owner}
+    return {"id": key, "action": "Material/CreateClass", "body": body}
+
+
+async def test_bad_out_paths_fail_at_once_and_keep_the_input(cme: Cme, tmp_path: Path) -> None:
+    ids = cme.fake.material_ids()
+    calls = tmp_path / "calls.jsonl"
+    _write(
+        calls,
+        [{"id": "1", "action": "Material/DescribeMaterials", "body": {"MaterialIds": ids[:1]}}],
+    )
+    original = calls.read_bytes()
+
+    missing = await cme("batch", str(calls), "--out", str(tmp_path / "nope" / "r.jsonl"))
+    assert missing.code == 2, missing.err  # it used to wait forever here
+    assert missing.err.strip() == (
+        f"cme: --out {tmp_path / 'nope' / 'r.jsonl'}: directory {tmp_path / 'nope'} does not "
+        "exist (create it first)"
+    )
+
+    directory = await cme("batch", str(calls), "--out", str(tmp_path), "--resume")
+    assert directory.code == 2 and "is a directory" in directory.err
+
+    itself = await cme("batch", str(calls), "--out", str(calls), "--resume")
+    assert itself.code == 2 and "is the input file itself" in itself.err
+    assert calls.read_bytes() == original  # it used to be replaced by the results
+
+    stdin = await cme("batch", "-", "--out", str(tmp_path / "r.jsonl"), stdin=original.decode())
+    assert stdin.code == 2 and "not stdin" in stdin.err
+    assert cme.fake.calls["Material/DescribeMaterials"] == 0
+
+
+async def test_a_second_batch_on_the_same_out_is_refused(cme: Cme, tmp_path: Path) -> None:
+    root = cme.fake.root_class_id()
+    cme.fake.latency(0.05, "Material/CreateClass")
+    calls = tmp_path / "calls.jsonl"
+    _write(calls, [_create(str(i), root, f"twice-{i}") for i in range(40)])
+    out = tmp_path / "results.jsonl"
+    first = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cme_async.cli",
+        "batch",
+        str(calls),
+        "--out",
+        str(out),
+        "--concurrency",
+        "2",
+        "--no-progress",
+        env=cme.env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    for _ in range(2400):  # the first run is under way once its first line is written
+        if out.exists() and out.stat().st_size > 0:
+            break
+        await asyncio.sleep(0.025)
+    second = await cme("batch", str(calls), "--out", str(out), "--resume")
+    _, first_err = await asyncio.wait_for(first.communicate(), 120)
+    assert first.returncode == 0, first_err.decode()
+    assert second.code == 2
+    assert second.err.startswith(f"cme: --out {out} is in use by another batch run")
+    assert cme.fake.calls["Material/CreateClass"] == 40  # not 40 + what the second sent
+
+
+async def test_summary_on_a_closed_stdout_keeps_the_batch_status(cme: Cme, tmp_path: Path) -> None:
+    calls = tmp_path / "calls.jsonl"
+    _write(calls, [{"id": "x", "action": "Material/DeleteMaterial", "body": {"MaterialId": "no"}}])
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `cme batch ... --json | head -c0`: nobody reads the summary
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cme_async.cli",
+            "batch",
+            str(calls),
+            "--out",
+            str(tmp_path / "r.jsonl"),
+            "--json",
+            env=cme.env(),
+            stdout=write_end,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    finally:
+        os.close(write_end)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 7, err.decode()  # an item failed: not 0 (nor 1)
+    assert "Traceback" not in err.decode()
+
+
+async def test_ids_cannot_write_escape_sequences_to_the_terminal(cme: Cme, tmp_path: Path) -> None:
+    root = cme.fake.root_class_id()
+    cme.fake.fail_next("Material/CreateClass", http_status=502)  # outcome unknown: id listed
+    evil = "\x1b[2J\x1b[31mred\nFAKE: 0 failed\x07"
+    calls = tmp_path / "calls.jsonl"
+    _write(calls, [_create(evil, root, "evil"), {"id": "\x1b]0;title\x07", "action": "A/B"}])
+    ran = await cme("batch", str(calls), "--out", str(tmp_path / "r.jsonl"), "--no-progress")
+    assert ran.code == 7
+    assert "\x1b" not in ran.err and "\x07" not in ran.err
+    assert "\\x1b[2J\\x1b[31mred\\nFAKE: 0 failed\\x07" in ran.err
+    assert "\nFAKE" not in ran.err  # no line of the summary is forged
+
+    error = await cme(
+        "batch", str(tmp_path / "\x1b[2Jmissing.jsonl"), "--out", str(tmp_path / "r2.jsonl")
+    )
+    assert error.code == 2 and "\x1b" not in error.err and "\\x1b[2J" in error.err
