@@ -80,6 +80,9 @@ async def cme_call(
         marks = await redis.hgetall(marks_name)
     limit = ctx["cme_deadline"] if deadline is None else min(deadline, ctx["cme_deadline"])
     loop = asyncio.get_running_loop()
+    slots = ctx.get("cme_slots") or ctx.setdefault(
+        "cme_slots", asyncio.Semaphore(ctx.get("cme_concurrency") or 32)
+    )  # (startup makes it; a worker of your own may not have)
     ends = loop.time() + limit  # every item ends within the job's deadline (arq's timeout)
 
     async def one(slot: str, item: dict[str, Any], replay_safe: bool) -> None:
@@ -92,7 +95,7 @@ async def cme_call(
         if mark in (b"sending", "sending"):
             result = _unknown(batch_item)
         else:
-            async with ctx["cme_slots"]:
+            async with slots:
                 left = ends - loop.time()
                 if left <= 0:
                     result = _not_sent(batch_item)
@@ -109,10 +112,10 @@ async def cme_call(
             pipe.expire(marks_name, RESULTS_TTL)
             await pipe.execute()
 
-    slots = [str(n) for n in range(len(items))]
+    positions = [str(n) for n in range(len(items))]
     # Every item runs to its end before the job ends (a failure does not leave the
     # others running after arq has recorded the job as finished).
-    outcomes = await asyncio.gather(*map(one, slots, items, safety), return_exceptions=True)
+    outcomes = await asyncio.gather(*map(one, positions, items, safety), return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
