@@ -257,6 +257,11 @@ def structure_hook(cl: type) -> Hook:
         if single is not None and single not in o and not item_known.isdisjoint(o):
             # The documented flat item instead of a one-item list.
             fn: Hook = lambda o: structure({single: [o]})  # noqa: E731
+        elif len(shapes) >= _MAX_SHAPES:
+            # Past the bound (keys that vary item by item: a server leaving out empty
+            # fields, or adding its own), compiling a function per object would cost far
+            # more than reading it: one generic function reads the long tail.
+            return generic
         else:
             fn, read = _shape_function(cl, w, fields, hooks, o)
             # Unknown keys, and a second spelling of a field already read from the first
@@ -268,12 +273,48 @@ def structure_hook(cl: type) -> Hook:
             exact = read.union(extras) == o.keys()
             if exact and size not in by_size and misses.get(size, 0) <= _MAX_MISSES:
                 by_size[size] = fn
-        if len(shapes) >= _MAX_SHAPES:
-            shapes.clear()
         shapes[tuple(o)] = fn
         return fn
 
+    generic = _generic_function(cl, w, fields, hooks)
     return structure
+
+
+def _generic_function(
+    cl: type, w: Wire, fields: list[attrs.Attribute[Any]], hooks: Mapping[str, Hook]
+) -> Hook:
+    """One function for any shape, by the rules of the per-shape ones: the first
+    spelling present wins, a required request field that is absent reads as None, and
+    every key not read is kept in ``unknown_fields``."""
+    plan = [
+        (
+            a.name,
+            (w.names[a.name], *w.aliases.get(a.name, ())),
+            hooks.get(a.name),
+            a.default is attrs.NOTHING,
+        )
+        for a in fields
+    ]
+
+    def structure_any_shape(o: dict[str, Any]) -> Any:
+        values: dict[str, Any] = {}
+        read: set[str] = set()
+        for attr, keys, hook, required in plan:
+            for key in keys:
+                if key in o:
+                    value = o[key]
+                    values[attr] = value if hook is None else hook(value)
+                    read.add(key)
+                    break
+            else:
+                if required:
+                    values[attr] = None
+        obj = cl(**values)
+        if len(read) != len(o):
+            obj.unknown_fields = {k: v for k, v in o.items() if k not in read}
+        return obj
+
+    return structure_any_shape
 
 
 def _shape_function(

@@ -142,3 +142,62 @@ def test_to_json_keeps_unicode_and_takes_json_dumps_options() -> None:
     assert models.Entity.from_dict(json.loads(entity.to_json())) == entity
     ascii_only = entity.to_json(ensure_ascii=True, sort_keys=True)  # was a TypeError
     assert ascii_only.isascii() and json.loads(ascii_only) == entity.to_dict()
+
+
+def test_many_key_layouts_compile_a_bounded_number_of_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Items whose keys vary (a server leaving out empty fields, or adding its own)
+    past the 64 remembered layouts made every item compile a new cattrs function:
+    40-50x the cost of an item. Past the bound, one generic function reads them."""
+    from cme_async import _converter
+
+    compiled: list[Any] = []
+    real = _converter._shape_function
+
+    def counting(*args: Any) -> Any:
+        compiled.append(args[0])
+        return real(*args)
+
+    monkeypatch.setattr(_converter, "_shape_function", counting)
+    monkeypatch.setattr(_converter, "_STRUCTURE", {})  # fresh hooks, counted from zero
+    items: list[dict[str, Any]] = [
+        {"BasicInfo": {"MaterialId": str(i), f"Extra{i % 300}": i, "Name": "n"}, "Odd": i}
+        for i in range(3000)
+    ]
+    # both spellings at once: the same rule (the second is kept) on the generic road
+    items.append({"MaterialBasicInfo": {"MaterialId": "x"}, "BasicInfo": {"Name": "y"}})
+    model = parse(models.SearchMaterialResponse, {"MaterialInfoSet": items}, "X/Y")
+    assert len(compiled) <= 3 * 64  # at most 64 per class (three classes here)
+    for item, read in zip(items[:3000], model.material_info_set, strict=False):
+        assert read.basic_info is not None
+        assert read.basic_info.material_id == item["BasicInfo"]["MaterialId"]
+        extra = {k: v for k, v in item["BasicInfo"].items() if k.startswith("Extra")}
+        assert read.basic_info.unknown_fields == extra
+        assert read.unknown_fields == {"Odd": item["Odd"]}
+    last = model.material_info_set[-1]
+    assert last.basic_info is not None and last.basic_info.material_id == "x"
+    assert last.unknown_fields == {"BasicInfo": {"Name": "y"}}
+    assert models.SearchMaterialResponse.from_dict(model.to_dict()) == model
+
+
+def test_the_generic_road_reads_every_documented_answer_like_the_compiled_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from actions_support import reference_actions, spec_of
+
+    from cme_async import _converter
+
+    answers = [
+        (getattr(models, f"{spec_of(a).action_name}Response"), e["response"]["Data"])
+        for a in reference_actions()
+        for e in a["examples"]
+        if isinstance(e["response"].get("Data"), dict)
+    ]
+    assert len(answers) >= 20
+    compiled = [parse(cls, data, "X/Y") for cls, data in answers]
+    monkeypatch.setattr(_converter, "_STRUCTURE", {})
+    monkeypatch.setattr(_converter, "_MAX_SHAPES", 0)  # every object on the generic road
+    generic = [parse(cls, data, "X/Y") for cls, data in answers]
+    assert generic == compiled
+    assert [m.to_dict() for m in generic] == [m.to_dict() for m in compiled]
