@@ -131,8 +131,9 @@ class Connection:
             # A loop closed without aclose() (asyncio.run per job): forget its client, so
             # the garbage collector closes its sockets instead of this object keeping
             # them (and the dead loop) open for as long as it lives.
-            for dead in [old for old in self._bound if old.is_closed()]:
-                del self._bound[dead]
+            # (A copy, and pop: threads each running their own loops share this object.)
+            for dead in [old for old in list(self._bound) if old.is_closed()]:
+                self._bound.pop(dead, None)
             if self._borrowed is not None:
                 client = self._borrowed
             else:

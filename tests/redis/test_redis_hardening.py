@@ -7,6 +7,8 @@ import asyncio
 import gc
 import os
 import re
+import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -160,3 +162,36 @@ async def test_on_the_local_fallback_one_caller_at_a_time_asks_redis(
 def test_burst_is_counted_in_calls() -> None:
     with pytest.raises(ValueError, match=r"burst must be a finite positive number of calls,"):
         RedisRateLimiter("redis://127.0.0.1:1/0", rate=5, burst=float("nan"))
+
+
+def test_threads_with_loops_of_their_own_share_one_store(redis_url: str, redis_prefix: str) -> None:
+    """Worker threads each running ``asyncio.run`` jobs on one module-level store: binding
+    a new loop drops the clients of closed ones, which must not trip over another thread
+    doing the same (it raised KeyError / 'dictionary changed size during iteration')."""
+    store = RedisTicketStore(redis_url, prefix=redis_prefix)
+    errors: list[str] = []
+
+    async def job(n: int) -> None:
+        await store.set(f"k{n}", Ticket(f"tf_thread_{n}", "user", obtained_at=1.0))
+        found = await store.get(f"k{n}")
+        assert found is not None and found.authorization == f"tf_thread_{n}"
+
+    def worker(n: int) -> None:
+        for _ in range(30):
+            try:
+                asyncio.run(job(n))
+            except Exception as exc:  # collected: a thread's exception would be lost
+                errors.append(repr(exc))
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        sys.setswitchinterval(previous)
+    assert errors == []
+    assert len(store._conn._bound) <= len(threads)
