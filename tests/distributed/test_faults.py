@@ -123,8 +123,9 @@ async def test_a_killed_try_leaves_unknown_only_the_calls_in_flight(
     assert sorted(latest) == sorted(item["id"] for item in items)
     outcomes = Counter(latest.values())
     assert set(outcomes) <= {"ok", "unknown"}
-    # Two slots: at most the two calls in flight, plus one whose result was being pushed.
-    assert 1 <= outcomes["unknown"] <= 3, outcomes
+    # Two slots: at most the two calls in flight, plus the two before them if their
+    # results were still being pushed (the first code: all ten).
+    assert 1 <= outcomes["unknown"] <= 4, outcomes
     names = sent_names(fake)
     assert max(names.values()) == 1, "a non-replay-safe item was sent twice"
     assert all(f"{i}" in names for i, outcome in latest.items() if outcome == "ok")
