@@ -13,14 +13,33 @@ from ._constants import BODY_SNIPPET_CHARS
 from ._generated._errors import NOT_FOUND_CODES
 from ._redact import redact
 
+# Text past a quote's cut that is redacted with it, so that a secret across the cut is
+# masked whole, never half shown (tickets and signatures are far shorter). Only this
+# much is decoded and redacted: a whole 32 MiB answer took ~15 s of CPU to redact.
+_REDACT_MARGIN = 16 * 1024
+#: The longest server message (``Message``, ``EnglishMessage``) an API error keeps.
+MESSAGE_CHARS = 1000
+
 
 def snippet(body: bytes | str, limit: int = BODY_SNIPPET_CHARS) -> str:
     """At most ``limit`` characters of a body, secrets masked, for an error message."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    window = limit + _REDACT_MARGIN
+    text = body[: window * 4].decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if len(text) > window or (isinstance(body, bytes) and len(body) > window * 4):
+        # Too long to redact whole: only the text around the cut.
+        total = f"{len(body)} bytes" if isinstance(body, bytes) else f"{len(body)} chars"
+        return redact(text[:window])[:limit] + f"…({total} in all)"
     text = redact(text)
     if len(text) > limit:
         return text[:limit] + f"…(+{len(text) - limit} chars)"
     return text
+
+
+def _message(text: str) -> str:
+    """A server's message as an error keeps it: secrets masked, at most MESSAGE_CHARS."""
+    if len(text) <= MESSAGE_CHARS:
+        return redact(text)
+    return snippet(text, MESSAGE_CHARS)
 
 
 class CmeError(Exception):
@@ -91,8 +110,8 @@ class CmeApiError(CmeError):
         http_status: int | None = None,
     ) -> None:
         self.code = code
-        self.message = message
-        self.english_message = english_message
+        self.message = _message(message)
+        self.english_message = _message(english_message)
         self.request_id = request_id
         self.action = action
         self.http_status = http_status
