@@ -52,6 +52,8 @@ def _decode(body: bytes) -> tuple[Any, str | None]:
         return _loads(body), None
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"not JSON: {exc.__class__.__name__}"
+    except RecursionError:  # json.loads (without orjson) on a deeply nested answer
+        return None, "not JSON: nested too deeply"
 
 
 def _text(value: object) -> str:

@@ -3,7 +3,10 @@ and secrets in it stay masked (also in the attributes a message is kept in)."""
 
 from __future__ import annotations
 
+import json
 import time
+
+import pytest
 
 import cme_async
 from cme_async._errors import CmeApiError, snippet
@@ -59,3 +62,19 @@ def test_ordinary_messages_are_kept_whole() -> None:
     )
     assert err.message == "媒体不存在" and err.english_message == "material not exist"
     assert str(err) == "M/D: InvalidParameterValue.MaterialId: material not exist / 媒体不存在"
+
+
+def test_a_deeply_nested_answer_is_malformed_not_a_recursion_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without orjson (the ``speedups`` extra), json.loads raised RecursionError on an
+    answer nested 200,000 deep: not a CmeError, so it escaped the retry policy and the
+    promise that everything the SDK raises derives from CmeError."""
+    from cme_async import _envelope
+
+    monkeypatch.setattr(_envelope, "_loads", json.loads)
+    deep = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(cme_async.MalformedResponseError, match="nested too deeply"):
+        _envelope.parse_action_response(200, {}, b'{"Code":"Success","Data":' + deep + b"}", "A/B")
+    with pytest.raises(cme_async.MalformedResponseError, match="nested too deeply"):
+        _envelope.parse_login_response(200, {}, b'{"Response":' + deep + b"}")
