@@ -65,16 +65,40 @@ ITEM_KEYS = ("id", "action", "body", "user_id")
 
 _BOM = b"\xef\xbb\xbf"
 
+#: The longest line ``read_jsonl`` takes by default (a body bigger than this is almost
+#: certainly a mistake, and reading it whole would cost several times its size).
+MAX_LINE_BYTES = 16 * 1024 * 1024
 
-def read_jsonl(path: str | os.PathLike[str]) -> Iterator[SourceLine]:
+
+def read_jsonl(
+    path: str | os.PathLike[str], *, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[SourceLine]:
     """Stream a JSONL file line by line (blank lines skipped); never holds it whole.
 
     Each line must be UTF-8 (a byte-order mark at the start of the file is allowed):
     a line that is not is refused (``NotUtf8``) rather than sent with its bytes
-    replaced, which would change ids and bodies behind the user's back.
+    replaced, which would change ids and bodies behind the user's back. A line longer
+    than ``max_line_bytes`` is refused (``LineTooLong``) without being read whole.
     """
+    if isinstance(max_line_bytes, bool) or not isinstance(max_line_bytes, int):
+        raise TypeError(f"max_line_bytes must be an int, got {max_line_bytes!r}")
+    if max_line_bytes < 1:
+        raise ValueError(f"max_line_bytes must be positive, got {max_line_bytes!r}")
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
+        number = 0
+        while raw := fh.readline(max_line_bytes + 1):
+            number += 1
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest, a chunk at a time
+                    raw = fh.readline(1 << 20)
+                yield SourceLine(
+                    number,
+                    error=f"longer than {max_line_bytes} bytes: one item per line, and a body "
+                    "this big is probably a mistake (to allow it: cme batch --max-line-mb N, "
+                    "read_jsonl(path, max_line_bytes=N))",
+                    code="LineTooLong",
+                )
+                continue
             if number == 1 and raw.startswith(_BOM):
                 raw = raw[len(_BOM) :]
             if not raw.strip():
@@ -100,13 +124,19 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[SourceLine]:
 
 
 def count_lines(path: str | os.PathLike[str]) -> int:
-    """Non-blank lines of a file, counted in binary chunks (for the progress total)."""
+    """Non-blank lines of a file, counted in binary chunks (for the progress total);
+    memory stays at one chunk, however long a line is."""
     count = 0
+    content = False  # the line under way so far has something other than blanks
     with open(path, "rb") as fh:
-        for line in fh:
-            if line.strip():
-                count += 1
-    return count
+        while chunk := fh.read(1 << 20):
+            *ended, rest = chunk.split(b"\n")
+            for part in ended:
+                if content or part.strip():
+                    count += 1
+                content = False
+            content = content or bool(rest.strip())
+    return count + (1 if content else 0)
 
 
 def parse_item(raw: object, where: str) -> BatchItem | BatchResult:

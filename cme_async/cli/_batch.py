@@ -47,6 +47,9 @@ def batch(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar or status lines.")
     ] = True,
+    max_line_mb: Annotated[
+        int, typer.Option(help="Longest input line taken, in MiB; longer ones are invalid.")
+    ] = 16,
     user_id: UserId = None,
     as_json: Json = False,
 ) -> None:
@@ -60,6 +63,9 @@ def batch(
 
     if concurrency is not None and concurrency < 1:
         raise CliError("--concurrency must be at least 1")
+    if max_line_mb < 1:
+        raise CliError("--max-line-mb must be at least 1")
+    max_line = max_line_mb * 1024 * 1024
     _check_paths(file, out, resume)
     settings = settings_of(ctx, user_id=user_id, redis=redis)
     if settings.redis and rate is not None:
@@ -82,7 +88,7 @@ def batch(
                 await _login(client)  # a refused key fails here, not on every item
             run = batch_mod.run(
                 client,
-                batch_mod.read_jsonl(file),
+                batch_mod.read_jsonl(file, max_line_bytes=max_line),
                 concurrency=in_flight,
                 checkpoint=out,
                 retry_unknown=retry_unknown,
@@ -102,7 +108,7 @@ def batch(
         assert settings.redis is not None
         run = dist.run(
             settings.redis,
-            batch_mod.read_jsonl(file),
+            batch_mod.read_jsonl(file, max_line_bytes=max_line),
             concurrency=in_flight,
             checkpoint=out,
             retry_unknown=retry_unknown,

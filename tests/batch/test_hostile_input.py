@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,31 @@ async def test_calls_cut_short_by_the_grace_period_say_they_may_have_run(
     again = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
     assert fake.calls["Material/CreateClass"] == 2  # c1 and c2 were not sent again
     assert (again.ok, again.unknown) == (6, 2)
+
+
+def test_a_huge_line_is_refused_without_being_read_whole(tmp_path: Path) -> None:
+    source = tmp_path / "calls.jsonl"
+    with source.open("wb") as fh:
+        fh.write(b'{"id": "1", "action": "Team/DescribeJoinTeams"}\n')
+        fh.write(b'{"id": "2", "action": "Team/DescribeJoinTeams", "body": {"x": "')
+        fh.write(b"a" * (32 * 1024 * 1024))  # 32 MiB on one line
+        fh.write(b'"}}\n{"id": "3", "action": "Team/DescribeJoinTeams"}\n')
+    tracemalloc.start()
+    try:
+        lines = list(batch.read_jsonl(source, max_line_bytes=1024 * 1024))
+        total = batch.count_lines(source)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024  # a few chunks, not the 32 MiB line (nor copies of it)
+    assert total == 3
+    assert [(x.number, x.code if x.error else None) for x in lines] == [
+        (1, None),
+        (2, "LineTooLong"),
+        (3, None),
+    ]
+    error = lines[1].error
+    assert error is not None and "--max-line-mb" in error and "1048576 bytes" in error
+    parsed = batch.parse_item(lines[1], "line 2")
+    assert isinstance(parsed, batch.BatchResult) and parsed.error is not None
+    assert parsed.error.code == "LineTooLong"
