@@ -370,7 +370,7 @@ class AsyncCmeClient(ActionNamespaces):
             else _options.max_bytes(max_response_bytes)
         )
         shared = self._shared
-        task = shared.enter()
+        task, registered = shared.enter()
         progress = _retry.Progress()
         attempt = ActionAttempt(
             shared, identity, action, content, attempt_timeout, max_bytes, self._observers, progress
@@ -399,13 +399,14 @@ class AsyncCmeClient(ActionNamespaces):
                     raise
                 cut_short = _retry.deadline_error(action, limit, progress)
         except asyncio.CancelledError:
-            if not (shared.closed and task is not None and task.uncancel() == 0):
+            # A call nested in another's task (from a hook) leaves the close to that call.
+            if not (shared.closed and registered and task is not None and task.uncancel() == 0):
                 raise
             cut_short = ClientClosedError(f"{action}: the client was closed during the call")
             cut_short.may_have_run = progress.may_have_run
             cut_short.attempts = progress.sent
         finally:
-            if task is not None:
+            if registered:
                 shared.active.discard(task)
         # Raised here, outside every except block: no transport error rides along.
         raise cut_short

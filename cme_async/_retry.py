@@ -35,6 +35,7 @@ import httpx
 
 from ._constants import RETRY_AFTER_MAX, RETRY_BASE_DELAY, RETRY_MAX_DELAY
 from ._errors import (
+    ClientClosedError,
     CmeConnectionError,
     CmeError,
     CmeHTTPError,
@@ -73,6 +74,9 @@ def classify(error: BaseException, *, replay_safe: bool) -> RetryDecision:
     """Decide what to do about ``error`` (an httpx transport error or a ``CmeError``)."""
     if isinstance(error, _NOT_SENT):
         return RetryDecision("retry", f"{type(error).__name__}: the request was not sent")
+    if isinstance(error, ClientClosedError):
+        # The transport says whether the exchange it ended had gone out.
+        return RetryDecision("raise", "the client was closed", may_have_run=error.may_have_run)
     if isinstance(error, ResponseTooLargeError):
         return RetryDecision("raise", "answer larger than max_response_bytes", may_have_run=True)
     if isinstance(error, RateLimitError):

@@ -59,12 +59,17 @@ class SharedState:
 
     def enter_once(self) -> None:
         """``enter`` for work that is not a call (no task registered)."""
-        task = self.enter()
-        if task is not None:
+        task, registered = self.enter()
+        if registered:
             self.active.discard(task)
 
-    def enter(self) -> asyncio.Task[Any] | None:
-        """Check the client may be used from here; register the calling task."""
+    def enter(self) -> tuple[asyncio.Task[Any] | None, bool]:
+        """Check the client may be used from here; register the calling task.
+
+        Returns the task and whether this call registered it: a call made inside another
+        call's task (from a hook) must not unregister the task when it ends, or closing
+        would no longer end the call around it.
+        """
         if self.closed:
             raise ClientClosedError("the client is closed; create a new AsyncCmeClient")
         loop = asyncio.get_running_loop()
@@ -82,9 +87,10 @@ class SharedState:
                 "asyncio.run) that makes the calls."
             )
         task = asyncio.current_task()
-        if task is not None:
-            self.active.add(task)
-        return task
+        if task is None or task in self.active:
+            return task, False
+        self.active.add(task)
+        return task, True
 
     async def close(self) -> None:
         """End every call of every view, cancel logins, close the transport if owned."""

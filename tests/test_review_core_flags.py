@@ -181,3 +181,58 @@ async def test_a_call_that_never_left_the_queue_reports_no_attempt(
             await holder
         assert in_flight.value.attempts == 1 and in_flight.value.may_have_run is True
     assert fake.calls["Material/DescribeClass"] == 1
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_call_made_from_a_hook_does_not_unregister_the_call_around_it(
+    served: tuple[FakeCme, str], transport: str
+) -> None:
+    """An on_request hook that makes a call of its own (an audit lookup) ran in the same
+    task; when it ended it unregistered that task, so aclose() no longer ended the outer
+    CreateClass as a call: it ended with ClientClosedError and may_have_run=False
+    although CME had its request."""
+    fake, url = served
+    holder: dict[str, cme_async.AsyncCmeClient] = {}
+
+    async def audit(event: Any) -> None:
+        if event.action == "Material/CreateClass":
+            await holder["client"].call("Material", "DescribeClass", describe_body())
+
+    client = make_client(url, transport, on_request=audit)
+    holder["client"] = client
+    async with client:
+        await client.login()
+        fake.latency(30, "Material/CreateClass")
+        body = {**describe_body(), "ParentClassId": fake.root_class_id(), "Name": "audited"}
+        create = asyncio.create_task(client.call("Material", "CreateClass", body))
+        while fake.calls["Material/CreateClass"] == 0:
+            await asyncio.sleep(0.01)
+        assert len(client._shared.active) == 1
+    with pytest.raises(cme_async.ClientClosedError) as caught:
+        await create
+    assert caught.value.may_have_run is True and caught.value.attempts == 1
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_transport_closed_under_an_exchange_says_it_may_have_run(
+    served: tuple[FakeCme, str], transport: str
+) -> None:
+    """When the transport itself ends an exchange that was on the wire (closed under it,
+    not through the call's cancellation), its ClientClosedError must say the request
+    may have run; one that never got out says it did not."""
+    fake, url = served
+    async with make_client(url, transport) as client:
+        await client.login()
+        fake.latency(30, "Material/CreateClass")
+        body = {**describe_body(), "ParentClassId": fake.root_class_id(), "Name": "cut"}
+        create = asyncio.create_task(client.call("Material", "CreateClass", body))
+        while fake.calls["Material/CreateClass"] == 0:
+            await asyncio.sleep(0.01)
+        await client._shared.transport.aclose()
+        with pytest.raises(cme_async.ClientClosedError) as caught:
+            await create
+        assert caught.value.may_have_run is True
+        with pytest.raises(cme_async.ClientClosedError) as after:
+            await client.call("Material", "CreateClass", {**body, "Name": "never"})
+        assert after.value.may_have_run is False
+    assert fake.calls["Material/CreateClass"] == 1

@@ -92,7 +92,7 @@ class NativeAiohttpTransport:
             task = asyncio.current_task()
             if self._closed and (task is None or task.cancelling() == 0):
                 # Not our caller's cancellation: aclose() closed the pool it waited on.
-                failure = ClientClosedError(_CLOSED_DURING)
+                failure = _closed_during()
             else:
                 failure = asyncio.CancelledError(*exc.args)
         except _TooLarge as exc:
@@ -106,7 +106,7 @@ class NativeAiohttpTransport:
             failure = type(exc)(*exc.args)
         except Exception as exc:
             if self._closed:
-                failure = ClientClosedError(_CLOSED_DURING)
+                failure = _closed_during()
             else:
                 failure = scrub_aiohttp(exc, None if secret is None else secret[1])
         del secret  # keep it out of this frame's locals in the traceback
@@ -195,6 +195,13 @@ class NativeAiohttpTransport:
         self._closed = True
         if self.owned:
             await self.pool.aclose()
+
+
+def _closed_during() -> ClientClosedError:
+    """The pool closed under an exchange; aiohttp cannot say whether it had gone out."""
+    error = ClientClosedError(_CLOSED_DURING)
+    error.may_have_run = True
+    return error
 
 
 async def _read(stream: Any, max_bytes: int, status: int) -> bytes:

@@ -149,6 +149,7 @@ class _Exchange:
         self.transport.live.discard(self)
         if task.cancelled():
             result: Any = ClientClosedError("the transport was closed during the exchange")
+            result.may_have_run = self.sent or not self.transport.phase_aware
         else:
             result = task.exception() or task.result()
         self._resolve(result)
