@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 
 try:
     import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry  # (redis.retry.Retry is the sync one: never retries)
     from redis.backoff import NoBackoff
     from redis.commands.core import AsyncScript
     from redis.exceptions import ConnectionError as _RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from redis.retry import Retry
 except ImportError as exc:  # pragma: no cover - the extra is missing
     raise ImportError("cme_async.redis needs redis-py 5: pip install 'cme-async[redis]'") from exc
 

@@ -195,3 +195,59 @@ def test_threads_with_loops_of_their_own_share_one_store(redis_url: str, redis_p
         sys.setswitchinterval(previous)
     assert errors == []
     assert len(store._conn._bound) <= len(threads)
+
+
+class _DropFirst:
+    """A TCP proxy to Redis that closes the client's connection, unanswered, when the
+    first command holding ``marker`` arrives (a server restarting mid-command)."""
+
+    def __init__(self, port: int, marker: bytes) -> None:
+        self.port, self.marker, self.dropped = port, marker, 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
+            while data := await src.read(65536):
+                if up and self.marker in data and not self.dropped:
+                    self.dropped += 1
+                    return
+                dst.write(data)
+                await dst.drain()
+
+        tasks = [
+            asyncio.create_task(pump(reader, up_writer, True)),
+            asyncio.create_task(pump(up_reader, writer, False)),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        writer.transport.abort()
+        up_writer.transport.abort()
+
+
+async def test_a_connection_dropped_mid_command_is_retried_once(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    """The documented one reconnect per command: client_options passed redis-py's sync
+    Retry to the asyncio client, whose awaited commands it never retried, so a connection
+    lost mid-command failed the call."""
+    async with _DropFirst(redis_server.port, b"GET") as url:
+        store = RedisTicketStore(url, prefix=redis_prefix, socket_timeout=2)
+        await store.set("k", Ticket("tf_retried_ticket", "user", obtained_at=1.0))
+        found = await store.get("k")  # its connection is dropped once, unanswered
+        assert found is not None and found.authorization == "tf_retried_ticket"
+        await store.aclose()
+    async with _DropFirst(redis_server.port, b"EVALSHA") as url:
+        limiter = RedisRateLimiter(url, rate=1000, prefix=redis_prefix, socket_timeout=2)
+        await limiter.acquire("*")
+        await limiter.aclose()
