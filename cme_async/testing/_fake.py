@@ -122,8 +122,17 @@ class FakeCme:
         return self.world.space(self.world.primary)
 
     def space(self, platform: str | None = None) -> State:
-        """The records of ``platform`` (each platform has its own users, classes, materials)."""
-        return self.world.space(self.world.primary if platform is None else platform)
+        """The records of ``platform`` (each platform has its own users, classes, materials);
+        a platform no registered credentials serve is refused, since no login reaches it."""
+        if platform is None:
+            return self.world.space(self.world.primary)
+        served = self.registry.platforms()
+        if platform not in served:
+            raise ValueError(
+                f"platform {platform!r} is served by no credentials (served: "
+                f"{', '.join(sorted(served))}); register it with add_credentials first"
+            )
+        return self.world.space(platform)
 
     @property
     def ticket_ttl(self) -> float | None:

@@ -112,3 +112,19 @@ async def test_a_control_body_nested_beyond_reason_is_a_400(api: Any, fake: Fake
     response = await api.http.post("/_emulator/fail-next", content=deep)
     assert response.status_code == 400 and "Error" in response.json()
     assert fake.controls.rules == []
+
+
+def test_a_platform_no_credentials_serve_is_refused_not_created() -> None:
+    """load_seed(platform="typo") filled a space no login can reach, so the test's own
+    platform stayed empty and 'not found' assertions passed for the wrong reason."""
+    fake = FakeCme.seeded()
+    with pytest.raises(ValueError, match=r"platform 'typo' .*add_credentials"):
+        fake.load_seed({"classes": []}, platform="typo")
+    with pytest.raises(ValueError, match=r"platform 'typo'"):
+        fake.space("typo")
+    assert "typo" not in fake.world.spaces
+    fake.add_credentials("AKIDother000000000000000000000000000", "other-key", "typo")
+    fake.load_seed(
+        {"classes": [{"Owner": {"Type": "PERSON", "Id": "u"}, "ClassPath": "/a"}]}, platform="typo"
+    )
+    assert fake.space("typo") is fake.world.spaces["typo"]
