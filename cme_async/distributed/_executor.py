@@ -22,6 +22,8 @@ from ._keys import (
     DEFAULT_QUEUE,
     JOB_FUNCTION,
     JOB_TIMEOUT_MARGIN,
+    dump_job,
+    load_job,
     logger,
     redis_settings,
     results_key,
@@ -78,7 +80,10 @@ class ArqExecutor:
         from arq import create_pool
 
         self._pool = await create_pool(
-            redis_settings(self.redis_url), default_queue_name=self.queue_name
+            redis_settings(self.redis_url),
+            default_queue_name=self.queue_name,
+            job_serializer=dump_job,
+            job_deserializer=load_job,
         )
         self._reader = asyncio.create_task(self._read_results())
         return self
@@ -232,7 +237,7 @@ class ArqExecutor:
                     overdue.setdefault(pending.job_id, []).append(pending)
         ended: dict[str, str] = {}
         for job_id in overdue:
-            job = Job(job_id, self._pool, _queue_name=self.queue_name)
+            job = Job(job_id, self._pool, _queue_name=self.queue_name, _deserializer=load_job)
             info = await job.result_info()
             if info is not None:
                 ended[job_id] = (

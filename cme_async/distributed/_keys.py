@@ -3,8 +3,9 @@ the Redis keys of a batch, and the timing constants."""
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from arq.connections import RedisSettings
@@ -34,6 +35,24 @@ WORKER_DIED = (
 
 def results_key(batch_id: str) -> str:
     return f"cme:batch:{batch_id}:results"
+
+
+def dump_job(data: dict[str, Any]) -> bytes:
+    """arq's job and result serializer: JSON, not arq's default pickle. Unpickling what
+    Redis holds would let anyone who can write an ``arq:job:*`` key run code in every
+    worker (which holds the SecretKey). A job failure's exception becomes its text."""
+    return json.dumps(data, default=_text, separators=(",", ":")).encode()
+
+
+def load_job(raw: bytes) -> dict[str, Any]:
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("an arq job or result that is not a JSON object")
+    return data
+
+
+def _text(value: object) -> str:
+    return f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else str(value)
 
 
 def marks_key(batch_id: str, job_id: str) -> str:

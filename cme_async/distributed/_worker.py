@@ -16,6 +16,8 @@ from ._keys import (
     JOB_TIMEOUT_MARGIN,
     RESULTS_TTL,
     WORKER_DIED,
+    dump_job,
+    load_job,
     logger,
     marks_key,
     redis_settings,
@@ -167,6 +169,8 @@ def worker_settings(
         "on_startup": _startup,
         "on_shutdown": _shutdown,
         "redis_settings": redis_settings(redis_url),
+        "job_serializer": dump_job,  # JSON, never pickle (see dump_job)
+        "job_deserializer": load_job,
         "queue_name": queue_name or DEFAULT_QUEUE,
         "max_jobs": max(2, concurrency // 4),
         "job_timeout": timeout,

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,7 +28,7 @@ import cme_async
 from cme_async import distributed
 from cme_async.batch import BatchItem
 from cme_async.distributed import ArqExecutor, cme_call, worker_settings
-from cme_async.distributed._keys import redis_settings
+from cme_async.distributed._keys import dump_job, load_job, redis_settings
 from cme_async.testing import (
     DEMO_PLATFORM,
     DEMO_SECRET_ID,
@@ -215,7 +216,12 @@ async def _finish_job_without_the_collector(url: str, queue: str) -> None:
 
     pool = await create_pool(redis_settings(url), default_queue_name=queue)
     worker = Worker(
-        functions=[func(job, name="cme_call")], redis_pool=pool, queue_name=queue, burst=True
+        functions=[func(job, name="cme_call")],
+        redis_pool=pool,
+        queue_name=queue,
+        burst=True,
+        job_serializer=dump_job,
+        job_deserializer=load_job,
     )
     await worker.main()
     await pool.aclose()
@@ -229,7 +235,12 @@ async def test_the_sweep_takes_results_a_job_pushed_before_it_ended(
     result'; now the sweep reads the list before it judges."""
     queue = f"sweep-{os.getpid()}"
     executor = ArqExecutor(redis_server.url, queue_name=queue, chunk_size=3)
-    executor._pool = await create_pool(redis_settings(redis_server.url), default_queue_name=queue)
+    executor._pool = await create_pool(
+        redis_settings(redis_server.url),
+        default_queue_name=queue,
+        job_serializer=dump_job,
+        job_deserializer=load_job,
+    )
     try:
         waiting = [
             asyncio.create_task(executor(BatchItem(f"s{n}", "Team/DescribeJoinTeams", {}), True))
@@ -447,3 +458,49 @@ async def test_a_worker_rides_out_a_redis_restart(tmp_path: Path) -> None:
                     worker.terminate()
                 _, err = await asyncio.wait_for(worker.communicate(), BOUND)
     assert b"internal error" not in err, err.decode()[-500:]
+
+
+class _Planted:
+    """What an attacker with write access to Redis could queue: a pickle that runs a
+    command when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+async def test_a_job_planted_in_redis_runs_no_code(tmp_path: Path) -> None:
+    """arq unpickles jobs by default: anyone who could write an arq:job:* key ran code in
+    every `cme worker`, which holds the SecretKey. Jobs and results are JSON now."""
+    import pickle
+
+    marker = tmp_path / "ran"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
+    env.update(
+        CME_SECRET_ID=DEMO_SECRET_ID,
+        CME_SECRET_KEY=DEMO_SECRET_KEY,
+        CME_PLATFORM=DEMO_PLATFORM,
+        CME_USER_ID=DEMO_USER_ID,
+        CME_API_URL="http://127.0.0.1:9",
+        CME_LOGIN_URL="http://127.0.0.1:9",
+        CME_CONFIG_FILE=str(tmp_path / "absent.toml"),
+    )
+    with running_redis(tmp_path) as server:
+        raw = aioredis.Redis.from_url(server.url)
+        await raw.set("arq:job:planted", pickle.dumps(_Planted(marker)))
+        await raw.zadd("cme:batch:queue", {"planted": int(time.time() * 1000)})
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cme_async.cli", "worker", "--redis", server.url,
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(BOUND):  # the worker took the job and failed it
+                while not await raw.exists("arq:result:planted"):
+                    await asyncio.sleep(0.05)
+        finally:
+            worker.terminate()
+            await asyncio.wait_for(worker.wait(), BOUND)
+            await raw.aclose()
+    assert not marker.exists(), "a job planted in Redis ran a command in the worker"
