@@ -1,0 +1,80 @@
+"""What the distributed fault tests share: the emulator's client, items, the worker's
+environment and Redis look-ups."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+import cme_async
+from cme_async.testing import (
+    DEMO_PLATFORM,
+    DEMO_SECRET_ID,
+    DEMO_SECRET_KEY,
+    DEMO_USER_ID,
+    FakeCme,
+)
+
+ME = {"Type": "PERSON", "Id": DEMO_USER_ID}
+BOUND = 60.0  # seconds: the longest any wait here may take (they end in well under 1 s)
+
+
+def worker_env(api_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a `cme worker` subprocess calling the emulator at ``api_url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
+    env.update(
+        CME_SECRET_ID=DEMO_SECRET_ID,
+        CME_SECRET_KEY=DEMO_SECRET_KEY,
+        CME_PLATFORM=DEMO_PLATFORM,
+        CME_USER_ID=DEMO_USER_ID,
+        CME_API_URL=api_url,
+        CME_LOGIN_URL=api_url,
+        CME_CONFIG_FILE=str(tmp_path / "absent.toml"),
+    )
+    return env
+
+
+@contextlib.asynccontextmanager
+async def emulator_client(
+    fake: FakeCme, max_concurrency: int = 8
+) -> AsyncIterator[cme_async.AsyncCmeClient]:
+    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+    async with (
+        fake.serve() as url,
+        cme_async.AsyncCmeClient(
+            signer,
+            DEMO_USER_ID,
+            api_url=url,
+            login_url=url,
+            allow_insecure=True,
+            max_concurrency=max_concurrency,
+        ) as client,
+    ):
+        yield client
+
+
+def creates(fake: FakeCme, count: int, prefix: str) -> list[dict[str, Any]]:
+    root = fake.root_class_id()
+    return [
+        {
+            "id": f"{prefix}{n}",
+            "action": "Material/CreateClass",
+            "body": {"ParentClassId": root, "Name": f"{prefix}{n}", "Owner": ME},
+        }
+        for n in range(count)
+    ]
+
+
+def sent_names(fake: FakeCme) -> Counter[str]:
+    return Counter(r.body["Name"] for r in fake.requests_for("Material/CreateClass"))
+
+
+async def results_of(redis: aioredis.Redis, batch_id: str) -> list[dict[str, Any]]:
+    return [json.loads(raw) for raw in await redis.lrange(f"cme:batch:{batch_id}:results", 0, -1)]
