@@ -115,6 +115,11 @@ class ActionAttempt:
         # the next expiry comes (refusals of tickets that never worked count against it).
         release = None
         if limits.max_concurrency is not None:
+            if not self.shared.tokens.ready(self.identity):
+                # No ticket at hand: log in before queueing for a slot, so that calls
+                # waiting for one user's login hold no slot another user's call needs.
+                # (The ticket sent is still taken after the slot, below.)
+                await self._ticket()
             release = limits.take_slot()  # no await when a slot is free: most calls
             if release is None:
                 release = await limits.acquire_slot(urgent=self._auth_replays > 0)

@@ -273,6 +273,14 @@ class TokenManager:
             error = own_copy(exc)
         raise error
 
+    def ready(self, identity: Identity) -> bool:
+        """Is a usable ticket at hand without I/O? (False: ``get`` may log in.)"""
+        if self._memory is not None:
+            found = self._memory.get_now(identity.key)
+            return found is not None and found.belongs_to(identity) and self._usable(found)
+        cached = self._known.get(identity.key)
+        return cached is not None and self._usable(cached)
+
     def _login_done(self, key: str) -> Callable[[asyncio.Task[Ticket]], None]:
         def done(task: asyncio.Task[Ticket]) -> None:
             if self._inflight.get(key) is task:

@@ -115,3 +115,43 @@ async def test_signatures_the_sdk_cannot_read_are_left_to_cme() -> None:
     assert signed_for("c2hvcnQ=") is None  # too short to hold an HMAC and parameters
     inner = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
     assert signed_for(await inner("用户|1")) == ("用户|1", DEMO_PLATFORM)
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_calls_waiting_for_one_users_login_hold_no_slot_others_need(
+    transport: str,
+) -> None:
+    """Calls took their concurrency slot before their ticket, so calls waiting for one
+    user's slow login (a slow signing backend, a login outage) held every slot and no
+    other user's call could start: head-of-line blocking across users of one root."""
+    fake = FakeCme.seeded()
+    inner = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+    slow_signing = asyncio.Event()
+
+    async def backend(user_id: str) -> str:
+        if user_id == "slow":
+            await slow_signing.wait()
+        return await inner(user_id)
+
+    backend.platform = DEMO_PLATFORM  # type: ignore[attr-defined]
+    async with (
+        fake.serve() as url,
+        cme_async.AsyncCmeClient(
+            backend, None, api_url=url, login_url=url, transport=transport, max_concurrency=10
+        ) as root,
+    ):
+        slow, fast = root.as_user("slow"), root.as_user("fast")
+
+        def body(user: str) -> dict[str, object]:
+            return {"Platform": DEMO_PLATFORM, "Owner": {"Type": "PERSON", "Id": user}}
+
+        waiting = [
+            asyncio.create_task(slow.call("Material", "DescribeClass", body("slow")))
+            for _ in range(10)
+        ]
+        await asyncio.sleep(0.1)
+        assert root._shared.limits.in_flight() == 0  # waiting for a login holds no slot
+        await fast.call("Material", "DescribeClass", body("fast"), deadline=10)
+        slow_signing.set()
+        await asyncio.gather(*waiting)
+    assert fake.logins_for("slow") == 1 and fake.logins_for("fast") == 1
