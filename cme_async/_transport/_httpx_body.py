@@ -86,30 +86,34 @@ class Accumulator:
     """The chunks of a body, held in about as many bytes as they carry.
 
     A list of chunks costs ~50 bytes per chunk on top of the data: a server sending
-    one-byte chunks made a 1 MiB answer cost 56 MiB. The first chunk is kept as it is
-    (most answers are one chunk: no copy); from the second one on they go into one
-    ``bytearray``.
+    one-byte chunks made a 1 MiB answer cost 56 MiB. Up to ``_LISTED`` chunks are kept
+    as a list (joined once at the end, as before: most answers are a few chunks); past
+    that, into one ``bytearray``.
     """
 
-    __slots__ = ("_first", "_rest")
+    __slots__ = ("_buffer", "_chunks")
 
     def __init__(self) -> None:
-        self._first: bytes | None = None
-        self._rest: bytearray | None = None
+        self._chunks: list[bytes] = []
+        self._buffer: bytearray | None = None
 
     def add(self, chunk: bytes) -> None:
-        if self._rest is not None:
-            self._rest += chunk
-        elif self._first is None:
-            self._first = chunk
-        elif chunk:
-            self._rest = bytearray(self._first)
-            self._rest += chunk
+        if self._buffer is not None:
+            self._buffer += chunk
+            return
+        self._chunks.append(chunk)
+        if len(self._chunks) > _LISTED:  # many small pieces: one buffer from here on
+            self._buffer = bytearray(b"".join(self._chunks))
+            self._chunks = []
 
     def result(self) -> bytes:
-        if self._rest is not None:
-            return bytes(self._rest)
-        return b"" if self._first is None else self._first
+        if self._buffer is not None:
+            return bytes(self._buffer)
+        chunks = self._chunks
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+_LISTED = 64
 
 
 class Inflater:
