@@ -19,6 +19,7 @@ from . import _retry
 from ._envelope import parse_login_response
 from ._errors import CmeTimeoutError, LoginError
 from ._hooks import Hook, LoginEvent, emit
+from ._redact import register_secret
 from ._signing import Signer
 from ._tokens import Identity, Ticket
 from ._transport import Transport
@@ -135,6 +136,7 @@ class LoginExchange:
         if problem is not None:
             del signature  # never a local of a frame in a traceback
             raise problem
+        register_secret(signature)  # masked wherever an answer echoes it (any signer)
         try:
             answer = await self._transport.send(
                 "GET",

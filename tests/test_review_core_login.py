@@ -155,3 +155,33 @@ async def test_calls_waiting_for_one_users_login_hold_no_slot_others_need(
         slow_signing.set()
         await asyncio.gather(*waiting)
     assert fake.logins_for("slow") == 1 and fake.logins_for("fast") == 1
+
+
+async def test_a_custom_signers_signature_echoed_in_an_answer_is_masked() -> None:
+    """Only LocalSigner's signatures were remembered as secrets: a signature from your
+    own backend echoed raw in a login error page reached the error text."""
+    signature = "c2lnbmF0dXJlLWZyb20teW91ci1vd24tYmFja2VuZC0wMTIzNDU2Nzg5"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        page = b"<html>bad request: " + signature.encode() + b"</html>"
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\n\r\n" % len(page) + page)
+        await writer.drain()
+        writer.close()
+
+    async def backend(user_id: str) -> str:
+        return signature
+
+    backend.platform = DEMO_PLATFORM  # type: ignore[attr-defined]
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with cme_async.AsyncCmeClient(
+            backend, "u1", api_url=url, login_url=url, max_retries=0
+        ) as client:
+            with pytest.raises(cme_async.CmeHTTPError) as caught:
+                await client.call("Material", "DescribeClass", BODY)
+    finally:
+        server.close()
+    assert "bad request" in str(caught.value)
+    assert signature not in str(caught.value) + repr(caught.value.body_snippet)
