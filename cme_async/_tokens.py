@@ -31,7 +31,7 @@ import attrs
 
 from ._errors import CmeError, TicketStoreError, own_copy
 from ._options import seconds
-from ._redact import mask
+from ._redact import mask, register_secret
 
 logger = logging.getLogger("cme_async")
 
@@ -231,6 +231,8 @@ class TokenManager:
             if isinstance(ticket, Ticket):
                 await self._delete(identity, ticket)
             return None
+        # Another process may have logged in for it: masked wherever it is echoed.
+        register_secret(ticket.authorization)
         return ticket
 
     async def _delete(self, identity: Identity, ticket: Ticket) -> bool:
@@ -334,6 +336,7 @@ class TokenManager:
                     )
             found = await _ask(store, "wait_for_ticket", store.wait_for_ticket(key, ttl))
             if found is not None and found.belongs_to(identity) and self._usable(found):
+                register_secret(found.authorization)
                 return found
         raise TicketStoreError(
             "other processes held the login lock for three rounds and stored no ticket "

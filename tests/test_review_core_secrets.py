@@ -70,3 +70,42 @@ async def test_a_signer_whose_key_is_not_utf8_fails_at_construction() -> None:
     with pytest.raises(ValueError, match="secret_key") as caught:
         cme_async.LocalSigner("AKIDx", "abc\udce9" + KEY, "p")
     assert KEY not in repr(caught.value) + str(caught.value)
+
+
+async def test_a_ticket_read_from_a_shared_store_is_masked_when_echoed() -> None:
+    """Only tickets this process logged in for were remembered as secrets: one another
+    process stored (Redis) and this one read, echoed raw in an error page, got through."""
+    import asyncio
+
+    from cme_async._tokens import Identity, Ticket
+
+    ticket = "tf_from_another_process_0123456789abcdef"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                await reader.readexactly(int(line.split(b":")[1]))
+        page = b"<html>upstream refused token " + ticket.encode() + b"</html>"
+        writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: %d\r\n\r\n" % len(page) + page)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    class OtherProcesses(MemoryTicketStore):
+        """Stands for a store shared with other processes (read through ``get``)."""
+
+    store = OtherProcesses()
+    await store.set(Identity(url, "1000000009", "u1").key, Ticket(ticket, "u1", platform=None))
+    try:
+        async with cme_async.AsyncCmeClient(
+            signer(), "u1", api_url=url, login_url=url, ticket_store=store, max_retries=0
+        ) as client:
+            with pytest.raises(cme_async.CmeHTTPError) as caught:
+                await client.call("Material", "DescribeClass", {})
+    finally:
+        server.close()
+    assert "upstream refused" in str(caught.value)
+    assert ticket not in str(caught.value) + caught.value.body_snippet
