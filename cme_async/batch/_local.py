@@ -6,6 +6,7 @@ import contextvars
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import _options
 from .._hooks import RetryEvent
 from ._items import BatchItem
 from ._results import BatchResult, error_of, failure
@@ -46,9 +47,10 @@ class LocalExecutor:
         deadline: float | None = None,
         max_retries: int | None = None,
     ) -> None:
+        # Checked here, before any item: a bad value would otherwise fail every item.
         self.client = client
-        self.deadline = deadline
-        self.max_retries = max_retries
+        self.deadline = _options.seconds(deadline, "deadline")
+        self.max_retries = None if max_retries is None else _options.retries(max_retries)
 
     def _target(self, user_id: str | None) -> Any:
         client: Any = self.client

@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sized
+from math import inf
 from typing import Any
 
 from .._catalogue import action_spec
@@ -63,8 +64,8 @@ class BatchRun:
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
-        if grace < 0:
-            raise ValueError(f"grace must be >= 0 seconds, got {grace!r}")
+        if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace < inf:
+            raise ValueError(f"grace must be a finite number of seconds >= 0, got {grace!r}")
         self._executor = executor
         self._items = items
         self._concurrency = concurrency

@@ -12,6 +12,7 @@ import typer
 
 from ._common import (
     Globals,
+    check_options,
     make_client,
     parse_action,
     print_json,
@@ -72,6 +73,8 @@ def sign(
 ) -> None:
     """Print a client access signature (Login by default) for a backend to hand out."""
     from .. import sign as make_signature
+
+    check_options(expire=expire)
 
     settings = settings_of(ctx, user_id=user_id)
     settings.require("secret_id", "secret_key", "platform", "user_id")
@@ -187,6 +190,7 @@ def call(
     as_json: Json = False,
 ) -> None:
     """Call one action with a JSON body and print the answer's Data as JSON."""
+    check_options(timeout=timeout, deadline=deadline, max_retries=max_retries)
     action_class, action_name = parse_action(action)
     body = read_data(data)
     settings = settings_of(ctx, user_id=user_id)

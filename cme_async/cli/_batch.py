@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ._app import Json, UserId, _login
-from ._common import drop_stdout, make_client, print_json, settings_of
+from ._common import check_options, drop_stdout, make_client, print_json, settings_of
 from ._errors import CliError, Exit
 
 
@@ -61,10 +61,14 @@ def batch(
     """
     from .. import batch as batch_mod
 
-    if concurrency is not None and concurrency < 1:
-        raise CliError("--concurrency must be at least 1")
-    if max_line_mb < 1:
-        raise CliError("--max-line-mb must be at least 1")
+    check_options(
+        concurrency=concurrency,
+        rate=rate,
+        deadline=deadline,
+        max_retries=max_retries,
+        grace=grace,
+        max_line_mb=max_line_mb,
+    )
     max_line = max_line_mb * 1024 * 1024
     _check_paths(file, out, resume)
     settings = settings_of(ctx, user_id=user_id, redis=redis)
@@ -195,6 +199,8 @@ def worker(
 ) -> None:
     """Run an arq worker taking `cme batch --redis` jobs (extra cme-async[distributed])."""
     from .. import distributed as dist
+
+    check_options(concurrency=concurrency, rate=rate, deadline=deadline)
 
     settings = settings_of(ctx, redis=redis)
     if not settings.redis:

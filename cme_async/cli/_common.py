@@ -66,6 +66,21 @@ def print_json(value: Any, *, pretty: bool = False) -> None:
     sys.stdout.flush()
 
 
+def check_options(**values: float | None) -> None:
+    """Numeric options, checked before anything is sent (``--deadline``, ``--grace``...):
+    a bad one is a usage error naming the flag, not an 'internal error' nor a failure of
+    every item of a batch."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        finite = value == value and abs(value) != float("inf")
+        if name in ("max_retries", "grace") and not (finite and value >= 0):
+            raise CliError(f"{flag} must be 0 or more, got {value}", Exit.USAGE)
+        if name not in ("max_retries", "grace") and not (finite and value > 0):
+            raise CliError(f"{flag} must be a positive number, got {value}", Exit.USAGE)
+
+
 def drop_stdout() -> None:
     """After a BrokenPipeError: point stdout at /dev/null, so that what is still
     buffered goes there at exit instead of failing (and changing the exit status)."""

@@ -74,9 +74,27 @@ def classify(exc: BaseException) -> tuple[str, Exit]:
         return one_line(f"{exc}{hint}"), Exit.NETWORK
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
         return one_line(f"{type(exc).__name__}: {exc}"), Exit.NETWORK
+    if _is_redis_outage(exc):
+        return (
+            one_line(
+                f"Redis: {type(exc).__name__}: {exc} (is --redis / CME_REDIS_URL right, "
+                "and Redis running?)"
+            ),
+            Exit.NETWORK,
+        )
     return (
         one_line(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for details"),
         Exit.INTERNAL,
+    )
+
+
+def _is_redis_outage(exc: BaseException) -> bool:
+    """redis-py's connection and timeout errors (not builtins' subclasses), without
+    importing redis (an optional extra)."""
+    return any(
+        klass.__module__.startswith("redis.")
+        and klass.__name__ in ("ConnectionError", "TimeoutError")
+        for klass in type(exc).__mro__
     )
 
 

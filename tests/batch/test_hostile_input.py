@@ -232,3 +232,14 @@ def test_a_huge_line_is_refused_without_being_read_whole(tmp_path: Path) -> None
     parsed = batch.parse_item(lines[1], "line 2")
     assert isinstance(parsed, batch.BatchResult) and parsed.error is not None
     assert parsed.error.code == "LineTooLong"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("deadline", 0), ("deadline", float("nan")), ("max_retries", -1), ("grace", float("nan"))],
+)
+def test_bad_options_fail_before_any_item(
+    local_client: cme_async.AsyncCmeClient, option: str, value: float
+) -> None:
+    with pytest.raises(ValueError, match=option):
+        batch.run(local_client, [], **{option: value})

@@ -126,3 +126,28 @@ async def test_ids_cannot_write_escape_sequences_to_the_terminal(cme: Cme, tmp_p
         "batch", str(tmp_path / "\x1b[2Jmissing.jsonl"), "--out", str(tmp_path / "r2.jsonl")
     )
     assert error.code == 2 and "\x1b" not in error.err and "\\x1b[2J" in error.err
+
+
+async def test_bad_numbers_are_usage_errors_before_anything_is_sent(
+    cme: Cme, tmp_path: Path
+) -> None:
+    calls = tmp_path / "calls.jsonl"
+    _write(calls, [{"id": str(i), "action": "Team/DescribeJoinTeams"} for i in range(5)])
+    out = tmp_path / "r.jsonl"
+    for flag, value, wanted in [
+        ("--deadline", "0", "--deadline must be a positive number"),
+        ("--deadline", "nan", "--deadline must be a positive number"),
+        ("--max-retries", "-1", "--max-retries must be 0 or more"),
+        ("--grace", "-1", "--grace must be 0 or more"),
+        ("--grace", "nan", "--grace must be 0 or more"),
+    ]:
+        ran = await cme("batch", str(calls), "--out", str(out), flag, value)
+        # It used to fail every item (a results file of 5 ValueErrors, exit 7) or call
+        # itself an internal error (exit 1).
+        assert ran.code == 2, (flag, value, ran.err)
+        assert ran.err.startswith(f"cme: {wanted}"), ran.err
+        assert not out.exists()
+    for args in (("--timeout", "0"), ("--deadline", "-1"), ("--max-retries", "-2")):
+        ran = await cme("call", "Team/DescribeJoinTeams", "--data", "{}", *args)
+        assert ran.code == 2 and "internal error" not in ran.err, ran.err
+    assert sum(cme.fake.calls.values()) == 0

@@ -77,3 +77,16 @@ def test_settings_repr_never_shows_the_key() -> None:
 )
 def test_kebab_names(name: str, flag: str) -> None:
     assert kebab(name) == flag
+
+
+def test_an_unreachable_redis_is_a_network_error_not_a_bug() -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from cme_async.cli._errors import classify
+
+    for exc in (RedisConnectionError("Error 111 connecting"), RedisTimeoutError("timed out")):
+        line, status = classify(exc)
+        assert status == Exit.NETWORK and "internal error" not in line
+        assert "CME_REDIS_URL" in line
+    assert classify(ValueError("a bug"))[1] == Exit.INTERNAL
