@@ -7,6 +7,7 @@ printed, with or without ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -18,6 +19,14 @@ __all__ = ["CliError", "Exit", "main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cme`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    status = _main(argv)
+    from ._common import flush_quietly
+
+    flush_quietly()
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
@@ -68,7 +77,8 @@ def _say(line: str) -> None:
 
     # One line, and no control characters: a name from the input (a file, an action,
     # a server's message) must not move the cursor or recolour the terminal.
-    print(f"cme: {printable(' '.join(redact(line).split()))}", file=sys.stderr)
+    with contextlib.suppress(OSError):  # stderr closed (`2>&1 | head`): the status tells
+        print(f"cme: {printable(' '.join(redact(line).split()))}", file=sys.stderr)
 
 
 def _traceback(exc: BaseException) -> None:

@@ -137,11 +137,15 @@ def batch(
             f"is kept in {out}: fix this, then rerun with --resume"
         ) from None
     summary = run.summary
-    print(summary.render(), file=sys.stderr)
+    # Nobody reading (`| head`) must not change the exit status: the batch decides it.
+    try:
+        print(summary.render(), file=sys.stderr, flush=True)
+    except OSError:
+        drop_stdout(sys.stderr)
     if as_json:
         try:
             print_json(summary.to_dict())
-        except BrokenPipeError:  # `| head -c0`: the batch's status still decides the exit
+        except OSError:
             drop_stdout()
     if run.stopped_by == signal.SIGINT:
         raise typer.Exit(Exit.INTERRUPTED)

@@ -81,14 +81,27 @@ def check_options(**values: float | None) -> None:
             raise CliError(f"{flag} must be a positive number, got {value}", Exit.USAGE)
 
 
-def drop_stdout() -> None:
-    """After a BrokenPipeError: point stdout at /dev/null, so that what is still
-    buffered goes there at exit instead of failing (and changing the exit status)."""
+def drop_stdout(stream: Any = None) -> None:
+    """After a BrokenPipeError: point stdout (or ``stream``) at /dev/null, so that what
+    is still buffered goes there at exit instead of failing (and changing the exit
+    status)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, (sys.stdout if stream is None else stream).fileno())
+    except (OSError, ValueError):  # not a real file (a test's StringIO): nothing to do
+        pass
     finally:
         os.close(devnull)
+
+
+def flush_quietly() -> None:
+    """Flush stdout and stderr now; a reader that has gone away (``| head``) must not
+    turn the exit status into the interpreter's own at shutdown."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            drop_stdout(stream)
 
 
 def parse_action(text: str) -> tuple[str, str]:

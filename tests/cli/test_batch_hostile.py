@@ -151,3 +151,28 @@ async def test_bad_numbers_are_usage_errors_before_anything_is_sent(
         ran = await cme("call", "Team/DescribeJoinTeams", "--data", "{}", *args)
         assert ran.code == 2 and "internal error" not in ran.err, ran.err
     assert sum(cme.fake.calls.values()) == 0
+
+
+async def test_a_closed_stderr_keeps_the_batch_status(cme: Cme, tmp_path: Path) -> None:
+    calls = tmp_path / "calls.jsonl"
+    _write(calls, [{"id": "x", "action": "Material/DeleteMaterial", "body": {"MaterialId": "no"}}])
+    for n, flags in enumerate(([], ["--json"])):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # `cme batch ... 2>&1 | head -c0`: progress and summary unread
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "cme_async.cli",
+                "batch",
+                str(calls),
+                "--out",
+                str(tmp_path / f"r{n}.jsonl"),
+                *flags,
+                env=cme.env(),
+                stdout=write_end,
+                stderr=write_end,
+            )
+        finally:
+            os.close(write_end)
+        assert await asyncio.wait_for(proc.wait(), 60) == 7
