@@ -19,9 +19,17 @@ Outcome = Literal["ok", "failed", "unknown", "invalid"]
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+#: Characters JSON leaves raw that many readers take for a line break (Python's
+#: ``str.splitlines``, JavaScript before ES2019): escaped, one result stays one line.
+LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def dumps(value: Any) -> str:
-    """One compact JSON line (no trailing newline)."""
-    return _encode(value)
+    """One compact JSON line (no trailing newline), one line for every reader."""
+    text = _encode(value)
+    if text.isascii():
+        return text
+    return text.translate(LINE_BREAKS)
 
 
 @attrs.frozen(slots=True)

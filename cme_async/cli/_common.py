@@ -61,7 +61,11 @@ def make_client(ctx: typer.Context, settings: Settings, user_id: str | None, **o
 
 
 def print_json(value: Any, *, pretty: bool = False) -> None:
+    from ..batch._results import LINE_BREAKS
+
+    # U+2028 and friends escaped: `--json` output is one line for every line reader.
     text = json.dumps(value, ensure_ascii=False, indent=2 if pretty else None)
+    text = text.translate(LINE_BREAKS)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 

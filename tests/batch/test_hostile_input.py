@@ -243,3 +243,19 @@ def test_bad_options_fail_before_any_item(
 ) -> None:
     with pytest.raises(ValueError, match=option):
         batch.run(local_client, [], **{option: value})
+
+
+async def test_results_stay_one_line_for_every_line_reader(
+    local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    # JSON leaves U+2028, U+2029 and U+0085 raw; str.splitlines() (and older JavaScript)
+    # breaks lines there, so one result would read as two broken ones.
+    odd = "a\u2028b\u2029c\x85d"
+    items = [{"id": odd, "action": "Team/DescribeJoinTeams"}, {"id": "x", "action": "A/B"}]
+    out = tmp_path / "out.jsonl"
+    await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    assert {json.loads(line)["id"] for line in lines} == {odd, "x"}
+    again = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    assert again.skipped == 1  # the id reads back the same on resume
