@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .. import _options
 from .._hooks import RetryEvent
 from ._items import BatchItem
-from ._results import BatchResult, error_of, failure
+from ._results import BatchResult, ItemError, error_of, failure
+
+NO_USER = (
+    'the item has no "user_id" and the client acts for no user: add "user_id" to the '
+    "item, or give the client one (CME_USER_ID, cme batch --user-id)"
+)
 
 if TYPE_CHECKING:
     from .._client import AsyncCmeClient
@@ -62,6 +67,15 @@ class LocalExecutor:
         return as_user(user_id)
 
     async def __call__(self, item: BatchItem, replay_safe: bool) -> BatchResult:
+        client = self.client
+        if item.user_id is None and hasattr(client, "user_id") and client.user_id is None:
+            # Nothing is sent: the same answer for every such item, with the fix.
+            return BatchResult(
+                item.id,
+                "invalid",
+                item.action,
+                error=ItemError("InvalidItem", NO_USER, code="MissingUserId"),
+            )
         box = [1]
         token = _attempts.set(box)
         started = time.monotonic()

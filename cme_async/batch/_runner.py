@@ -357,7 +357,8 @@ class BatchRun:
             finally:
                 tally.in_flight -= 1
             calling = False
-            tally.sent += 1
+            if result.outcome != "invalid":  # an executor may refuse an item unsent
+                tally.sent += 1
             await self._deliver(result)
         except asyncio.CancelledError:
             self._abandoned += 1

@@ -15,6 +15,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import cme_async
@@ -22,7 +23,7 @@ from cme_async import batch
 from cme_async.batch import _checkpoint
 from cme_async.testing import FakeCme
 
-from .conftest import create_class, describe
+from .conftest import create_class, describe, signer
 
 # Only a guard against a hang (the bug these tests catch): a working run ends at once.
 HANG = 60
@@ -259,3 +260,22 @@ async def test_results_stay_one_line_for_every_line_reader(
     assert {json.loads(line)["id"] for line in lines} == {odd, "x"}
     again = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
     assert again.skipped == 1  # the id reads back the same on resume
+
+
+async def test_items_without_a_user_for_a_client_without_one_are_invalid_unsent(
+    fake: FakeCme, tmp_path: Path
+) -> None:
+    http = httpx.AsyncClient(transport=fake.transport())
+    items: list[Any] = [
+        {"id": "mine", "action": "Team/DescribeJoinTeams"},
+        {"id": "alice", "action": "Team/DescribeJoinTeams", "user_id": "demo_friend"},
+    ]
+    async with cme_async.AsyncCmeClient(signer(), None, http_client=http) as client:
+        results = {r.id: r for r in await _collect(batch.run(client, items, progress=False))}
+    await http.aclose()
+    assert results["alice"].ok
+    mine = results["mine"]
+    assert mine.outcome == "invalid" and mine.attempts == 0  # was: failed, ValueError
+    assert mine.error is not None and mine.error.code == "MissingUserId"
+    assert "CME_USER_ID" in mine.error.message and '"user_id"' in mine.error.message
+    assert fake.calls["Team/DescribeJoinTeams"] == 1
