@@ -22,7 +22,7 @@ import os
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._checkpoint import CheckpointInUse
+from ._checkpoint import CheckpointInUse, NotACheckpoint
 from ._checkpoint import compact as compact_checkpoint
 from ._items import BatchItem, SourceLine, count_lines, parse_item, read_jsonl
 from ._local import Executor, LocalExecutor, count_attempts
@@ -45,6 +45,7 @@ __all__ = [
     "Executor",
     "ItemError",
     "LocalExecutor",
+    "NotACheckpoint",
     "Outcome",
     "SourceLine",
     "compact_checkpoint",

@@ -52,17 +52,41 @@ class CheckpointState:
         return None
 
 
-def _lines(path: str | os.PathLike[str]) -> Any:
+class NotACheckpoint(ValueError):
+    """The file holds lines no batch run wrote: resuming would compact them away."""
+
+
+#: How every line the runner writes begins (results and write-ahead lines alike).
+_START = '{"id":'
+
+
+def _lines(path: str | os.PathLike[str], *, check: bool = False) -> Any:
+    """The result and write-ahead lines of a checkpoint, skipping lines cut short by a
+    crash. With ``check``, any other line raises ``NotACheckpoint``: compaction keeps
+    only the runner's lines, so resuming onto some other file would erase it."""
     with open(path, encoding="utf-8", errors="replace") as fh:
-        for text in fh:
+        for number, text in enumerate(fh, 1):
             if not text.strip():
                 continue
             try:
                 value = json.loads(text)
             except json.JSONDecodeError:
-                continue  # a line cut short by a crash: its item simply runs again
-            if isinstance(value, dict):
+                # A line cut short by a crash (its item simply runs again) begins as
+                # every line of ours does; anything else is not ours.
+                if check and not (text.startswith(_START) or _START.startswith(text.strip())):
+                    raise _foreign(path, number, "not a JSON line written by a batch run") from None
+                continue
+            if isinstance(value, dict) and ("ok" in value or "sending" in value):
                 yield value
+            elif check:
+                raise _foreign(path, number, "JSON, but neither a result nor a write-ahead line")
+
+
+def _foreign(path: str | os.PathLike[str], number: int, what: str) -> NotACheckpoint:
+    return NotACheckpoint(
+        f"{os.fspath(path)} is not a batch results file (line {number}: {what}); resuming "
+        "onto it would rewrite it: choose another checkpoint (--out)"
+    )
 
 
 def load(path: str | os.PathLike[str]) -> CheckpointState:
@@ -71,7 +95,7 @@ def load(path: str | os.PathLike[str]) -> CheckpointState:
     if not os.path.exists(path):
         return state
     seen: set[int] = set()
-    for line in _lines(path):
+    for line in _lines(path, check=True):
         raw_id = line.get("id")
         if raw_id is None:
             continue
@@ -113,12 +137,13 @@ class CheckpointWriter:
         self.broken = False
         self._fh: IO[str] = self._open_locked(path)
         self._fh.seek(0, os.SEEK_END)
+        # A line cut short by a crash: the first write starts on a fresh line (nothing
+        # is written before then, so a file refused by load() stays as it was).
+        self._newline = False
         if self._fh.tell() > 0:
-            self._fh.seek(self._fh.tell() - 1)
-            last = self._fh.read(1)
-            self._fh.seek(0, os.SEEK_END)
-            if last != "\n":  # a line cut short by a crash: start on a fresh one
-                self._write("\n")
+            with open(path, "rb") as raw:
+                raw.seek(-1, os.SEEK_END)
+                self._newline = raw.read(1) != b"\n"
         self.wrote_ahead = False
 
     @staticmethod
@@ -148,8 +173,11 @@ class CheckpointWriter:
         raise CheckpointInUse(f"{os.fspath(path)} keeps being replaced by another batch run")
 
     def _write(self, text: str) -> None:
+        if self._newline:
+            text = "\n" + text
         try:
             self._fh.write(text)
+            self._newline = False
             self._fh.flush()
         except BaseException:
             self.broken = True

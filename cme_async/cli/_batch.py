@@ -128,7 +128,7 @@ def batch(
 
     try:
         run = asyncio.run(distributed() if settings.redis else local())
-    except batch_mod.CheckpointInUse as exc:
+    except (batch_mod.CheckpointInUse, batch_mod.NotACheckpoint) as exc:
         raise CliError(f"--out {exc}") from None
     except OSError as exc:  # the results file (or the input) failed under us
         where = exc.filename if exc.filename is not None else out

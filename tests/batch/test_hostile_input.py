@@ -279,3 +279,34 @@ async def test_items_without_a_user_for_a_client_without_one_are_invalid_unsent(
     assert mine.error is not None and mine.error.code == "MissingUserId"
     assert "CME_USER_ID" in mine.error.message and '"user_id"' in mine.error.message
     assert fake.calls["Team/DescribeJoinTeams"] == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"id": "1", "action": "Team/DescribeJoinTeams"}\n',  # another batch's input
+        b"\x89PNG\r\n\x1a\n\x00\x00binary",
+        b"name,id\nalice,1\n",
+    ],
+)
+async def test_resuming_onto_a_file_that_is_not_a_checkpoint_leaves_it_alone(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path, content: bytes
+) -> None:
+    out = tmp_path / "precious.jsonl"
+    out.write_bytes(content)
+    items = [{"id": "n1", "action": "Team/DescribeJoinTeams"}]
+    with pytest.raises(batch.NotACheckpoint, match="line 1"):
+        await _collect(batch.run(local_client, items, checkpoint=out, progress=False))
+    assert out.read_bytes() == content  # was: compacted down to this run's one result
+    assert fake.calls["Team/DescribeJoinTeams"] == 0
+
+
+async def test_a_line_cut_short_by_a_crash_is_still_resumed(
+    local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "1", "ok": true, "outcome": "ok", "attempts": 1}\n{"id": "2", "o')
+    items = [{"id": str(i), "action": "Team/DescribeJoinTeams"} for i in (1, 2)]
+    summary = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    assert (summary.skipped, summary.ok) == (1, 1)
+    assert sorted(json.loads(x)["id"] for x in out.read_text().splitlines()) == ["1", "2"]

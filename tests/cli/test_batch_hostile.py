@@ -48,6 +48,12 @@ async def test_bad_out_paths_fail_at_once_and_keep_the_input(cme: Cme, tmp_path:
 
     stdin = await cme("batch", "-", "--out", str(tmp_path / "r.jsonl"), stdin=original.decode())
     assert stdin.code == 2 and "not stdin" in stdin.err
+
+    other = tmp_path / "other-batch.jsonl"  # another batch's input, given as --out by mistake
+    other.write_bytes(original)
+    foreign = await cme("batch", str(calls), "--out", str(other), "--resume")
+    assert foreign.code == 2 and "is not a batch results file" in foreign.err
+    assert other.read_bytes() == original  # it used to be compacted to this run's results
     assert cme.fake.calls["Material/DescribeMaterials"] == 0
 
 
