@@ -111,8 +111,11 @@ def load(path: str | os.PathLike[str]) -> CheckpointState:
             state.unknown.pop(item_id, None)
             continue
         result = BatchResult.from_dict(line)
-        if result.outcome == "invalid" and result.error and result.error.code == "DuplicateId":
-            continue  # describes a second line with this id, not the item itself
+        if result.outcome == "invalid":
+            # Nothing was sent: an invalid line (a duplicate, or the item's line edited
+            # into something wrong) says nothing about what CME did with the item, so
+            # it must not hide an earlier ok or unknown (a fixed line would be resent).
+            continue
         state.in_flight.pop(item_id, None)
         state.unknown.pop(item_id, None)
         state.done.discard(key)
@@ -203,6 +206,23 @@ class CheckpointWriter:
                 raise
 
 
+def open_checkpoint(
+    path: str | os.PathLike[str] | None, durable: bool
+) -> tuple[CheckpointState | None, CheckpointWriter | None, bool]:
+    """The previous run's state, the (locked) writer, and whether the file had lines."""
+    if path is None:
+        return None, None, False
+    existed = os.path.exists(path) and os.path.getsize(path) > 0
+    # Lock first, read second: a run that ends meanwhile has written all it will.
+    writer = CheckpointWriter(path, durable=durable)
+    try:
+        state = load(path)
+    except BaseException:
+        writer.close()
+        raise
+    return state, writer, existed
+
+
 def _key(line: dict[str, Any]) -> str:
     error = line.get("error")
     if isinstance(error, dict) and error.get("code") == "DuplicateId":
@@ -222,12 +242,21 @@ def compact(path: str | os.PathLike[str], *, resumed: bool = True) -> None:
     """
     keep: set[int] | None = None
     if resumed:
+        # The last line per item, where an item's outcome on CME (ok, failed, unknown)
+        # wins over a later invalid line for it: the latter sent nothing (see load()).
         last: dict[str, int] = {}
+        last_invalid: dict[str, int] = {}
         for index, line in enumerate(_lines(path)):
             if "ok" in line:
-                last[_key(line)] = index
+                key = _key(line)
+                if line.get("outcome") == "invalid":
+                    last_invalid[key] = index
+                else:
+                    last[key] = index
+                    last_invalid.pop(key, None)
         keep = set(last.values())
-        del last
+        keep.update(index for key, index in last_invalid.items() if key not in last)
+        del last, last_invalid
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".cme-batch-", suffix=".jsonl", dir=directory)
     try:

@@ -66,16 +66,23 @@ class LocalExecutor:
             raise TypeError("items with a user_id need a client with as_user() (cme-async >= 0.2)")
         return as_user(user_id)
 
-    async def __call__(self, item: BatchItem, replay_safe: bool) -> BatchResult:
+    def refuse(self, item: BatchItem) -> BatchResult | None:
+        """The ``invalid`` result for an item this client cannot send, else None (the
+        runner asks before its write-ahead line: nothing is sent for such an item)."""
         client = self.client
         if item.user_id is None and hasattr(client, "user_id") and client.user_id is None:
-            # Nothing is sent: the same answer for every such item, with the fix.
             return BatchResult(
                 item.id,
                 "invalid",
                 item.action,
                 error=ItemError("InvalidItem", NO_USER, code="MissingUserId"),
             )
+        return None
+
+    async def __call__(self, item: BatchItem, replay_safe: bool) -> BatchResult:
+        refused = self.refuse(item)
+        if refused is not None:
+            return refused
         box = [1]
         token = _attempts.set(box)
         started = time.monotonic()

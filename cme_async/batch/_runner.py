@@ -198,7 +198,8 @@ class BatchRun:
 
     async def _produce(self) -> None:
         try:
-            state, writer, existed = self._open_checkpoint()
+            # Synchronous on purpose: it runs once, before anything is in flight.
+            state, writer, existed = _checkpoint.open_checkpoint(self._checkpoint, self._durable)
         except BaseException:
             await self._queue.put(_END)  # the consumer learns of it instead of waiting
             raise
@@ -233,23 +234,6 @@ class BatchRun:
             self._finish(writer, compact=compact, resumed=existed)
         finally:
             await self._queue.put(_END)  # the consumer always learns that the run ended
-
-    def _open_checkpoint(
-        self,
-    ) -> tuple[_checkpoint.CheckpointState | None, _checkpoint.CheckpointWriter | None, bool]:
-        # Synchronous on purpose: it runs once, before anything is in flight.
-        path = self._checkpoint
-        if path is None:
-            return None, None, False
-        existed = os.path.exists(path) and os.path.getsize(path) > 0
-        # Lock first, read second: a run that ends meanwhile has written all it will.
-        writer = _checkpoint.CheckpointWriter(path, durable=self._durable)
-        try:
-            state = _checkpoint.load(path)
-        except BaseException:
-            writer.close()
-            raise
-        return state, writer, existed
 
     def _finish(
         self,
@@ -348,6 +332,11 @@ class BatchRun:
         tally = self._tally
         calling = False
         try:
+            refuse = getattr(self._executor, "refuse", None)
+            refused = refuse(item) if refuse is not None else None
+            if refused is not None:  # before any write-ahead line: nothing is sent
+                await self._deliver(refused)
+                return
             if not replay_safe and self._writer is not None:
                 self._writer.write_ahead(item.id, item.action)
             tally.in_flight += 1

@@ -310,3 +310,39 @@ async def test_a_line_cut_short_by_a_crash_is_still_resumed(
     summary = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
     assert (summary.skipped, summary.ok) == (1, 1)
     assert sorted(json.loads(x)["id"] for x in out.read_text().splitlines()) == ["1", "2"]
+
+
+async def test_a_line_edited_into_an_invalid_one_keeps_what_cme_did(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    root = fake.root_class_id()
+    good = [create_class("maybe", root), create_class("done", root)]
+    broken = [{**item, "body": {"ParentClassId": root}} for item in good]  # Name, Owner gone
+    out = tmp_path / "out.jsonl"
+    fake.fail_next("Material/CreateClass", http_status=502)  # "maybe" ends unknown
+    first = await batch.run_batch(local_client, good, concurrency=1, checkpoint=out)
+    assert (first.unknown, first.ok) == (1, 1)
+    edited = await batch.run_batch(local_client, broken, checkpoint=out, progress=False)
+    assert edited.invalid == 2
+    fixed = await batch.run_batch(local_client, good, checkpoint=out, progress=False)
+    # The invalid lines of the edited run sent nothing and must not have erased the
+    # unknown outcome and the success: neither class is sent a second time.
+    assert fake.calls["Material/CreateClass"] == 2
+    assert (fixed.unknown, fixed.skipped, fixed.ok) == (1, 1, 0)
+    final = {json.loads(x)["id"]: json.loads(x) for x in out.read_text().splitlines()}
+    assert final["maybe"]["outcome"] == "unknown" and final["done"]["outcome"] == "ok"
+
+
+async def test_an_item_refused_unsent_leaves_no_write_ahead_line(
+    fake: FakeCme, tmp_path: Path
+) -> None:
+    http = httpx.AsyncClient(transport=fake.transport())
+    out = tmp_path / "out.jsonl"
+    items = [create_class("c", fake.root_class_id())]  # no user_id, client without a user
+    async with cme_async.AsyncCmeClient(signer(), None, http_client=http) as client:
+        await batch.run_batch(client, items, checkpoint=out, progress=False)
+        again = await batch.run_batch(client, items, checkpoint=out, progress=False)
+    await http.aclose()
+    assert "sending" not in out.read_text()
+    assert (again.invalid, again.unknown) == (1, 0)  # not "may have run"
+    assert fake.calls["Material/CreateClass"] == 0
