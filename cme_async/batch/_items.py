@@ -114,13 +114,18 @@ def read_jsonl(
                 )
                 continue
             try:
-                yield SourceLine(number, json.loads(text))
+                value = json.loads(text)
+            except RecursionError:  # one hostile line must not end the whole batch
+                yield SourceLine(number, error="not JSON this program can read: nested too deeply")
+                continue
             except json.JSONDecodeError as exc:
                 yield SourceLine(
                     number,
                     error=f"not JSON ({exc.msg} at column {exc.colno}): each line must be "
                     "one JSON object",
                 )
+                continue
+            yield SourceLine(number, value)
 
 
 def count_lines(path: str | os.PathLike[str]) -> int:

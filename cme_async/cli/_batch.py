@@ -161,6 +161,11 @@ def _check_paths(file: Path, out: Path, resume: bool) -> None:
             "cme batch reads a file, not stdin (a resume reads it again): save the items "
             "to a file and pass its path"
         )
+    if file.exists() and not file.is_file():
+        raise CliError(
+            f"{file} is not a regular file (a directory, or a pipe such as <(...), which a "
+            "resume cannot read again): save the items to a file and pass its path"
+        )
     if not file.is_file():
         raise CliError(f"cannot read {file}: no such file")
     if out.is_dir():

@@ -346,3 +346,19 @@ async def test_an_item_refused_unsent_leaves_no_write_ahead_line(
     assert "sending" not in out.read_text()
     assert (again.invalid, again.unknown) == (1, 0)  # not "may have run"
     assert fake.calls["Material/CreateClass"] == 0
+
+
+async def test_a_deeply_nested_line_is_invalid_and_the_batch_goes_on(
+    local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    source = tmp_path / "calls.jsonl"
+    deep = '{"id": "deep", "action": "Team/DescribeJoinTeams", "body": {"x": '
+    deep += "[" * 100_000 + "]" * 100_000 + "}}"
+    item = '{"id": "%s", "action": "Team/DescribeJoinTeams"}'
+    source.write_text("\n".join([item % "a", deep, item % "b"]) + "\n")
+    # It used to raise RecursionError out of the run: 'internal error', b never ran.
+    results = await _collect(batch.run(local_client, batch.read_jsonl(source), progress=False))
+    assert sorted(r.id for r in results if r.ok) == ["a", "b"]
+    bad = [r for r in results if not r.ok]
+    assert len(bad) == 1 and bad[0].where == "line 2" and bad[0].error is not None
+    assert bad[0].error.code == "NotJson" and "nested too deeply" in bad[0].error.message

@@ -48,6 +48,10 @@ async def test_bad_out_paths_fail_at_once_and_keep_the_input(cme: Cme, tmp_path:
 
     stdin = await cme("batch", "-", "--out", str(tmp_path / "r.jsonl"), stdin=original.decode())
     assert stdin.code == 2 and "not stdin" in stdin.err
+    fifo = tmp_path / "items.fifo"  # what `cme batch <(generate) ...` passes
+    os.mkfifo(fifo)
+    piped = await cme("batch", str(fifo), "--out", str(tmp_path / "r.jsonl"))
+    assert piped.code == 2 and "not a regular file" in piped.err
 
     other = tmp_path / "other-batch.jsonl"  # another batch's input, given as --out by mistake
     other.write_bytes(original)
