@@ -125,16 +125,26 @@ def read_data(value: str | None) -> dict[str, Any]:
     if value is None:
         return {}
     source = "--data"
+    raw: bytes | None = None
     text = value
     if value == "-":
-        text, source = sys.stdin.read(), "--data - (stdin)"
+        raw, source = sys.stdin.buffer.read(), "--data - (stdin)"
     elif value.startswith("@"):
         try:
-            with open(value[1:], encoding="utf-8") as fh:
-                text = fh.read()
+            with open(value[1:], "rb") as fh:
+                raw = fh.read()
         except OSError as exc:
             raise CliError(f"cannot read {value[1:]}: {exc.strerror}", Exit.USAGE) from None
         source = f"--data {value}"
+    if raw is not None:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CliError(
+                f"{source} is not UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1}): "
+                "save it as UTF-8",
+                Exit.USAGE,
+            ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -142,6 +152,8 @@ def read_data(value: str | None) -> dict[str, Any]:
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             Exit.USAGE,
         ) from None
+    except RecursionError:
+        raise CliError(f"{source} is nested too deeply to read", Exit.USAGE) from None
     if not isinstance(data, dict):
         raise CliError(
             f'{source} must be a JSON object like {{"MaterialId": "..."}}, '

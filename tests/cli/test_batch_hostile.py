@@ -186,3 +186,20 @@ async def test_a_closed_stderr_keeps_the_batch_status(cme: Cme, tmp_path: Path) 
         finally:
             os.close(write_end)
         assert await asyncio.wait_for(proc.wait(), 60) == 7
+
+
+async def test_data_files_that_are_not_utf8_or_too_deep_are_usage_errors(
+    cme: Cme, tmp_path: Path
+) -> None:
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes(b'{"Name": "caf\xe9"}')
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b'\xef\xbb\xbf{"Limit": 1}')
+    for path, wanted in ((latin1, "is not UTF-8 (byte 0xe9"), (deep, "nested too deeply")):
+        ran = await cme("call", "Team/DescribeJoinTeams", "--data", f"@{path}")
+        assert ran.code == 2 and wanted in ran.err, ran.err  # was: internal error, exit 1
+    ok = await cme("call", "Team/DescribeJoinTeams", "--data", f"@{bom}", "--json")
+    assert ok.code == 0 and "TeamSet" in ok.json()
+    assert cme.fake.calls["Team/DescribeJoinTeams"] == 1
