@@ -218,7 +218,8 @@ class TokenManager:
 
     async def _read(self, identity: Identity) -> Ticket | None:
         """The stored ticket if it belongs to ``identity``; a foreign one is dropped."""
-        ticket = await _ask(self.store, "get", self.store.get(identity.key))
+        pending = self.store.get(identity.key)
+        ticket = await _ask(self.store, "get", pending, self.login_lock_ttl)
         if ticket is None:
             return None
         if not isinstance(ticket, Ticket) or not ticket.belongs_to(identity):
@@ -239,7 +240,7 @@ class TokenManager:
         # Takes the Ticket (its repr is masked), never the bare authorization as a local:
         # a traceback rendered with locals shows every frame's locals.
         pending = self.store.compare_and_delete(identity.key, ticket.authorization)
-        return await _ask(self.store, "compare_and_delete", pending)
+        return await _ask(self.store, "compare_and_delete", pending, self.login_lock_ttl)
 
     async def get(self, identity: Identity) -> Ticket:
         """The cached ticket for ``identity``, logging in first if there is none."""
@@ -307,7 +308,8 @@ class TokenManager:
     async def _login_and_store(self, identity: Identity) -> Ticket:
         self.login_count += 1
         ticket = await self._login(identity)
-        await _ask(self.store, "set", self.store.set(identity.key, ticket, self.ticket_ttl))
+        pending = self.store.set(identity.key, ticket, self.ticket_ttl)
+        await _ask(self.store, "set", pending, self.login_lock_ttl)
         return ticket
 
     async def _login_across_processes(self, identity: Identity) -> Ticket:
@@ -323,7 +325,7 @@ class TokenManager:
         ttl = self.login_lock_ttl
         for _ in range(3):
             if await _ask(
-                store, "acquire_login_lock", store.acquire_login_lock(key, self._owner, ttl)
+                store, "acquire_login_lock", store.acquire_login_lock(key, self._owner, ttl), ttl
             ):
                 try:
                     found = await self._read(identity)
@@ -331,10 +333,10 @@ class TokenManager:
                         return found  # another process finished just before we locked
                     return await self._login_and_store(identity)
                 finally:
-                    await _ask(
-                        store, "release_login_lock", store.release_login_lock(key, self._owner)
-                    )
-            found = await _ask(store, "wait_for_ticket", store.wait_for_ticket(key, ttl))
+                    pending = store.release_login_lock(key, self._owner)
+                    await _ask(store, "release_login_lock", pending, ttl)
+            waited = store.wait_for_ticket(key, ttl)
+            found = await _ask(store, "wait_for_ticket", waited, ttl * 2)
             if found is not None and found.belongs_to(identity) and self._usable(found):
                 register_secret(found.authorization)
                 return found
@@ -392,13 +394,24 @@ class TokenManager:
 _T = TypeVar("_T")
 
 
-async def _ask(store: object, operation: str, pending: Awaitable[_T]) -> _T:
-    """Await a store operation; a failure that is not a ``CmeError`` becomes a
-    ``TicketStoreError``, raised outside the ``except`` block (no ``__context__``)."""
+async def _ask(
+    store: object, operation: str, pending: Awaitable[_T], timeout: float | None = None
+) -> _T:
+    """Await a store operation; a failure that is not a ``CmeError``, or no answer within
+    ``timeout``, becomes a ``TicketStoreError``, raised outside the ``except`` block (no
+    ``__context__``). Bounded because the login every call of a user waits on awaits it:
+    a store that never answered held that user for good."""
     try:
-        return await pending
+        if timeout is None:
+            return await pending
+        async with asyncio.timeout(timeout):
+            return await pending
     except CmeError:
         raise
+    except TimeoutError:
+        error = TicketStoreError(
+            f"no answer within {timeout:g}s", store=type(store).__name__, operation=operation
+        )
     except Exception as exc:
         error = TicketStoreError(
             f"{type(exc).__name__}: {exc}", store=type(store).__name__, operation=operation

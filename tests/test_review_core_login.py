@@ -185,3 +185,33 @@ async def test_a_custom_signers_signature_echoed_in_an_answer_is_masked() -> Non
         server.close()
     assert "bad request" in str(caught.value)
     assert signature not in str(caught.value) + repr(caught.value.body_snippet)
+
+
+async def test_a_ticket_store_that_hangs_once_fails_that_login_not_the_user_for_good() -> None:
+    """A ticket store of your own that never answers one ``set`` held the login (and so
+    every later call of that user) for good, like a hung signer did. Store operations
+    are bounded by the login lock's lifetime (a little more than one login attempt)."""
+    fake = FakeCme.seeded()
+    never = asyncio.Event()
+    sets = 0
+
+    class FlakyStore(cme_async.MemoryTicketStore):
+        async def set(self, key: str, ticket: cme_async.Ticket, ttl: float | None = None) -> None:
+            nonlocal sets
+            sets += 1
+            if sets == 1:
+                await never.wait()
+            await super().set(key, ticket, ttl)
+
+    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
+    async with (
+        fake.serve() as url,
+        cme_async.AsyncCmeClient(
+            signer, DEMO_USER_ID, api_url=url, login_url=url, timeout=0.2, ticket_store=FlakyStore()
+        ) as client,
+    ):
+        with pytest.raises(cme_async.TicketStoreError) as caught:
+            await client.call("Material", "DescribeClass", BODY, deadline=20)
+        assert "set" in str(caught.value)
+        await client.call("Material", "DescribeClass", BODY, deadline=20)
+    assert sets == 2
