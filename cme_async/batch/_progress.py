@@ -17,6 +17,10 @@ LINE_INTERVAL = 5.0
 
 
 class Reporter(Protocol):
+    """``update`` after each result, ``close`` at the end. A reporter with a ``tick``
+    method also gets a snapshot every second or so, results or not (a status line every
+    5 s must not stop while every call in flight waits on a slow service)."""
+
     def update(self, counts: BatchCounts) -> None: ...
 
     def close(self, counts: BatchCounts) -> None: ...
@@ -45,8 +49,9 @@ def status_line(c: BatchCounts) -> str:
     total = f"/{c.total}" if c.total is not None else ""
     pct = f" ({100 * c.done / c.total:.0f}%)" if c.total else ""
     eta = f", ETA {c.eta:.0f}s" if c.eta is not None else ""
+    rate = f"{c.rate:.0f}" if c.rate >= 10 or c.rate == 0 else f"{c.rate:.2g}"
     return (
-        f"cme batch: {c.done}{total} done{pct}, {c.rate:.0f}/s, {c.errors} errors "
+        f"cme batch: {c.done}{total} done{pct}, {rate}/s, {c.errors} errors "
         f"({c.failed} failed, {c.unknown} unknown, {c.invalid} invalid), "
         f"{c.in_flight} in flight{eta}"
     )
@@ -68,6 +73,8 @@ class _Lines:
 
     def close(self, counts: BatchCounts) -> None:
         self._write(counts)
+
+    tick = update
 
     def _write(self, counts: BatchCounts) -> None:
         try:
@@ -133,4 +140,4 @@ def reporter(progress: ProgressArg, stream: TextIO | None = None) -> Reporter:
             return _Rich(out)
         except ImportError:  # rich comes with the `cli` extra
             pass
-    return _Lines(out)
+    return _Lines(out, LINE_INTERVAL)

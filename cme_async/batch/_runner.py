@@ -12,13 +12,12 @@ import contextlib
 import logging
 import os
 import signal
-import threading
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sized
 from math import inf
 from typing import Any
 
 from .._catalogue import action_spec
-from . import _checkpoint
+from . import _checkpoint, _signals
 from ._items import BatchItem, SourceLine, parse_item
 from ._local import Executor
 from ._progress import ProgressArg, Reporter, reporter
@@ -36,7 +35,8 @@ from ._summary import BatchSummary, Tally
 logger = logging.getLogger("cme_async.batch")
 
 _END = object()
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Seconds between the snapshots a reporter with ``tick`` gets while calls are in flight.
+HEARTBEAT = 1.0
 
 
 class BatchRun:
@@ -86,7 +86,7 @@ class BatchRun:
         self._tasks: set[asyncio.Task[None]] = set()
         self._abandoned = 0
         self._aborted = False
-        self._saved_signals: list[tuple[int, Any]] = []
+        self._saved_signals: _signals.Saved = []
         self._reporter_failed = False
         self._results: AsyncGenerator[BatchResult, None] | None = None
         self._fatal: BaseException | None = None  # the checkpoint could not be written
@@ -122,31 +122,9 @@ class BatchRun:
         elif self._saved_signals:
             # Second signal: cancel what is in flight now, and give the process its own
             # handlers back, so that a third one acts as it would without the runner.
-            self._restore_signals(self._saved_signals)
+            _signals.restore(self._saved_signals)
             self._saved_signals = []
         self.stop()
-
-    def _install_signals(self) -> list[tuple[int, Any]]:
-        if not self._stop_signals or threading.current_thread() is not threading.main_thread():
-            return []
-        loop = asyncio.get_running_loop()
-        saved: list[tuple[int, Any]] = []
-        for sig in _STOP_SIGNALS:
-            try:
-                previous = signal.getsignal(sig)
-                loop.add_signal_handler(sig, self._on_signal, sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                continue
-            saved.append((sig, previous))
-        return saved
-
-    @staticmethod
-    def _restore_signals(saved: list[tuple[int, Any]]) -> None:
-        loop = asyncio.get_running_loop()
-        for sig, previous in saved:
-            loop.remove_signal_handler(sig)
-            with contextlib.suppress(TypeError, ValueError):
-                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
 
     # -- the run ------------------------------------------------------------------------
 
@@ -171,13 +149,14 @@ class BatchRun:
 
     async def _iterate(self) -> AsyncGenerator[BatchResult, None]:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self._concurrency * 2)
-        saved = self._saved_signals = self._install_signals()
+        saved: _signals.Saved = _signals.install(self._on_signal) if self._stop_signals else []
+        self._saved_signals = saved
         stack = contextlib.AsyncExitStack()
         if hasattr(self._executor, "__aenter__"):  # e.g. the arq executor's pool and reader
             try:
                 await stack.enter_async_context(self._executor)  # type: ignore[arg-type]
             except BaseException:
-                self._restore_signals(saved)
+                _signals.restore(saved)
                 raise
         producer = asyncio.create_task(self._produce())
         try:
@@ -193,7 +172,7 @@ class BatchRun:
                 with contextlib.suppress(asyncio.CancelledError):
                     await producer
             await stack.aclose()
-            self._restore_signals(self._saved_signals)
+            _signals.restore(self._saved_signals)
             self._saved_signals = []
 
     async def _produce(self) -> None:
@@ -206,6 +185,8 @@ class BatchRun:
         self._writer = writer
         self._tally = Tally(self._total)
         self._reporter: Reporter = reporter(self._progress)
+        tick = getattr(self._reporter, "tick", None)
+        self._beat = asyncio.create_task(self._heartbeat(tick)) if tick is not None else None
         try:
             await self._feed(state)
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -242,6 +223,8 @@ class BatchRun:
         compact: bool,
         resumed: bool = True,
     ) -> None:
+        if self._beat is not None:
+            self._beat.cancel()
         tally = self._tally
         counts = tally.snapshot()
         interrupted = self._stopping or self._aborted or self._abandoned > 0
@@ -385,6 +368,14 @@ class BatchRun:
         self._tally.add(result)
         self._report()
         await self._queue.put(result)
+
+    async def _heartbeat(self, tick: Any) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            try:
+                tick(self._tally.snapshot())
+            except Exception:  # progress must never stop the run
+                return
 
     def _report(self) -> None:
         try:

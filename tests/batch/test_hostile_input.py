@@ -362,3 +362,26 @@ async def test_a_deeply_nested_line_is_invalid_and_the_batch_goes_on(
     bad = [r for r in results if not r.ok]
     assert len(bad) == 1 and bad[0].where == "line 2" and bad[0].error is not None
     assert bad[0].error.code == "NotJson" and "nested too deeply" in bad[0].error.message
+
+
+async def test_status_lines_go_on_while_every_call_waits_on_a_slow_service(
+    fake: FakeCme,
+    local_client: cme_async.AsyncCmeClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cme_async.batch import _progress, _runner
+
+    monkeypatch.setattr(_progress, "LINE_INTERVAL", 0.1)
+    monkeypatch.setattr(_runner, "HEARTBEAT", 0.02, raising=False)
+    fake.latency(2.0, "Team/DescribeJoinTeams")  # no result for 2 s
+    await local_client.login()  # the login is not slowed down; keep it out of the wait
+    items = [{"id": "slow", "action": "Team/DescribeJoinTeams"}]
+    results = await _collect(batch.run(local_client, items, progress=None))
+    assert [r.ok for r in results] == [True]
+    lines = capsys.readouterr().err.splitlines()
+    # Off a terminal: a status line every LINE_INTERVAL, results or not (there used to
+    # be none until the first result came back).
+    waiting = [line for line in lines if line.startswith("cme batch: 0/1 done")]
+    assert len(waiting) >= 2, lines
+    assert all("1 in flight" in line for line in waiting)
