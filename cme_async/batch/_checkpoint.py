@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import tempfile
 from typing import IO, Any
@@ -240,6 +241,10 @@ def compact(path: str | os.PathLike[str], *, resumed: bool = True) -> None:
     only the write-ahead lines go, streaming; after a resume, one integer per item is
     kept to find each item's last line.
     """
+    # The file itself, not a symlink to it (replacing the link would leave the target
+    # stale), and with its own permissions (mkstemp makes 0600 files).
+    path = os.path.realpath(path)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
     keep: set[int] | None = None
     if resumed:
         # The last line per item, where an item's outcome on CME (ok, failed, unknown)
@@ -265,6 +270,7 @@ def compact(path: str | os.PathLike[str], *, resumed: bool = True) -> None:
                 if (index in keep) if keep is not None else ("ok" in line):
                     out.write(dumps(line) + "\n")
             out.flush()
+            os.fchmod(out.fileno(), mode)
             os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:

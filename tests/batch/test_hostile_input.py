@@ -385,3 +385,20 @@ async def test_status_lines_go_on_while_every_call_waits_on_a_slow_service(
     waiting = [line for line in lines if line.startswith("cme batch: 0/1 done")]
     assert len(waiting) >= 2, lines
     assert all("1 in flight" in line for line in waiting)
+
+
+async def test_compaction_keeps_a_symlinked_checkpoint_and_its_permissions(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    target = tmp_path / "data" / "results.jsonl"
+    target.parent.mkdir()
+    target.touch(mode=0o644)
+    target.chmod(0o644)
+    link = tmp_path / "results.jsonl"
+    link.symlink_to(target)
+    items = [create_class("c", fake.root_class_id())]  # a write-ahead line to compact away
+    await batch.run_batch(local_client, items, checkpoint=link, progress=False)
+    assert link.is_symlink()  # not replaced by a file of its own, leaving the target stale
+    lines = [json.loads(x) for x in target.read_text().splitlines()]
+    assert [x["outcome"] for x in lines] == ["ok"]
+    assert target.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
