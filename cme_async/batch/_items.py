@@ -19,6 +19,16 @@ def _check_action(_: object, __: object, value: str) -> None:
         raise ValueError(f"action must look like 'Material/DeleteMaterial', got {value!r}")
 
 
+def _item_id(value: object) -> str:
+    # An int id is its decimal string, as in a JSONL line: results and resume key on
+    # the string, and an int would never match the checkpoint's "5" (sent twice).
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"id must be a non-empty string or an int, got {value!r}")
+    return value
+
+
 @attrs.frozen(slots=True)
 class BatchItem:
     """One call of a batch.
@@ -28,7 +38,7 @@ class BatchItem:
     ``user_id`` runs the call as that end user (``client.as_user``).
     """
 
-    id: str
+    id: str = attrs.field(converter=_item_id)
     action: str = attrs.field(validator=_check_action)
     body: Mapping[str, Any] = attrs.field(factory=dict)
     user_id: str | None = None

@@ -402,3 +402,17 @@ async def test_compaction_keeps_a_symlinked_checkpoint_and_its_permissions(
     lines = [json.loads(x) for x in target.read_text().splitlines()]
     assert [x["outcome"] for x in lines] == ["ok"]
     assert target.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+
+async def test_a_batch_item_with_an_int_id_resumes_like_its_jsonl_line(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    body = create_class("x", fake.root_class_id())["body"]
+    items = [batch.BatchItem(5, "Material/CreateClass", body)]
+    out = tmp_path / "out.jsonl"
+    first = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    again = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    assert (first.ok, again.skipped) == (1, 1)
+    assert fake.calls["Material/CreateClass"] == 1  # the int 5 never matched "5": sent twice
+    with pytest.raises(ValueError, match="id must be"):
+        batch.BatchItem("", "Team/DescribeJoinTeams")
