@@ -15,6 +15,7 @@ finished ids (about 60 bytes per item), never the items or their answers.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import sys
@@ -22,6 +23,8 @@ import tempfile
 from typing import IO, Any
 
 from ._results import BatchResult, dumps
+
+logger = logging.getLogger("cme_async.batch")
 
 if sys.platform != "win32":  # Windows has no flock: one run at a time is on the user
     import fcntl
@@ -165,6 +168,13 @@ class CheckpointWriter:
                     "checkpoint would send the same items twice: wait for that run to end, "
                     "or choose another checkpoint"
                 ) from None
+            except OSError as exc:  # a file system without locks (some NFS mounts)
+                logger.warning(
+                    "cme batch: cannot lock %s (%s): make sure no other run uses it",
+                    os.fspath(path),
+                    exc.strerror or exc,
+                )
+                return fh
             except BaseException:
                 fh.close()
                 raise

@@ -416,3 +416,20 @@ async def test_a_batch_item_with_an_int_id_resumes_like_its_jsonl_line(
     assert fake.calls["Material/CreateClass"] == 1  # the int 5 never matched "5": sent twice
     with pytest.raises(ValueError, match="id must be"):
         batch.BatchItem("", "Team/DescribeJoinTeams")
+
+
+async def test_a_file_system_without_locks_still_runs_with_a_warning(
+    local_client: cme_async.AsyncCmeClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(_checkpoint.fcntl, "flock", no_locks)
+    items = [{"id": "1", "action": "Team/DescribeJoinTeams"}]
+    out = tmp_path / "out.jsonl"
+    summary = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
+    assert summary.ok == 1 and len(out.read_text().splitlines()) == 1
+    assert "cannot lock" in caplog.text and "No locks available" in caplog.text
