@@ -19,7 +19,7 @@ from . import _retry
 from ._envelope import parse_login_response
 from ._errors import CmeTimeoutError, LoginError
 from ._hooks import Hook, LoginEvent, emit
-from ._redact import register_secret
+from ._redact import register_secret, release_secret, use_secret
 from ._signing import Signer
 from ._tokens import Identity, Ticket
 from ._transport import Transport
@@ -137,20 +137,24 @@ class LoginExchange:
             del signature  # never a local of a frame in a traceback
             raise problem
         register_secret(signature)  # masked wherever an answer echoes it (any signer)
+        in_use = use_secret(signature)  # and by this task even once the list forgets it
         try:
-            answer = await self._transport.send(
-                "GET",
-                self._login_url,
-                ("signature", signature),
-                content=None,
-                timeout=self._timeout,
-                max_bytes=self._max_bytes,
+            try:
+                answer = await self._transport.send(
+                    "GET",
+                    self._login_url,
+                    ("signature", signature),
+                    content=None,
+                    timeout=self._timeout,
+                    max_bytes=self._max_bytes,
+                )
+            finally:
+                del signature  # never a local of a frame in a traceback
+            fields = parse_login_response(
+                answer.status, answer.headers, answer.content, self._login_url
             )
         finally:
-            del signature  # never a local of a frame in a traceback
-        fields = parse_login_response(
-            answer.status, answer.headers, answer.content, self._login_url
-        )
+            release_secret(in_use)
         platform = fields.get("Platform")
         if platform is not None and str(platform) != identity.platform:
             logger.warning(

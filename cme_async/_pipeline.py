@@ -21,6 +21,7 @@ from ._envelope import parse_action_response
 from ._errors import AuthError, CmeApiError, CmeError
 from ._generated._errors import NO_RELOGIN_AUTH_CODES
 from ._hooks import Hook, RequestEvent, ResponseEvent, RetryEvent, emit
+from ._redact import release_secret, use_secret
 from ._shared import SharedState
 from ._tokens import Identity, Ticket
 from ._transport import Answer, OnSettled
@@ -154,6 +155,9 @@ class ActionAttempt:
         data: Any = None
         progress.in_exchange = True
         progress.sent += 1
+        # Masked in any error text this attempt builds, even by a process that has seen
+        # more tickets since than _redact remembers (many users).
+        in_use = use_secret(ticket.authorization)
         try:
             answer = await self.shared.transport.send(
                 "POST",
@@ -175,8 +179,11 @@ class ActionAttempt:
             error = exc
             raise
         finally:
-            if self.observers.on_response or logger.isEnabledFor(_DEBUG):
-                await self._observe(number, time.monotonic() - started, answer, error)
+            try:
+                if self.observers.on_response or logger.isEnabledFor(_DEBUG):
+                    await self._observe(number, time.monotonic() - started, answer, error)
+            finally:
+                release_secret(in_use)
             # Only now: a deadline or a close that cuts the call short while a hook runs
             # must still say it may have run (the answer, or the transport error, that
             # says whether it did is lost with the call). The retry policy decides next.

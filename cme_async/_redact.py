@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextvars import ContextVar, Token
 
 MASK = "***"
 _MAX_REMEMBERED = 512
@@ -24,6 +25,19 @@ _FIELD = re.compile(
 
 _lock = threading.Lock()
 _secrets: dict[str, None] = {}
+# The secret this task's exchange is sending (its ticket or its signature). The list above
+# forgets the oldest past 512: a web app with more users than that would otherwise mask
+# an old user's ticket, echoed in an error page, by the wire patterns alone.
+_in_use: ContextVar[str | None] = ContextVar("cme_async_secret_in_use", default=None)
+
+
+def use_secret(value: str) -> Token[str | None]:
+    """Mask ``value`` in whatever this task redacts until ``release_secret``."""
+    return _in_use.set(value)
+
+
+def release_secret(token: Token[str | None]) -> None:
+    _in_use.reset(token)
 
 
 def register_secret(value: str) -> None:
@@ -41,6 +55,9 @@ def redact(text: str) -> str:
     """Return ``text`` with every known secret and secret-bearing field masked."""
     text = _QUERY.sub(lambda m: f"{m.group(1)}={MASK}", text)
     text = _FIELD.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    current = _in_use.get()
+    if current and current in text:
+        text = text.replace(current, MASK)
     if _secrets:
         with _lock:
             known = list(_secrets)

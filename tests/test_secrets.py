@@ -8,7 +8,7 @@ import respx
 
 import cme_async
 from cme_async._redact import redact
-from tests.conftest import API, LOGIN, SECRET_KEY, LoginCounter, fail, ok
+from tests.conftest import API, LOGIN, PLATFORM, SECRET_KEY, LoginCounter, fail, ok
 
 
 @pytest.fixture
@@ -109,3 +109,44 @@ def test_redact_patterns() -> None:
     clean = redact(text)
     assert "tf_abc" not in clean and "tf_live_123456" not in clean and "AbC" not in clean
     assert "x=1" in clean and "auth=***" in clean
+
+
+@pytest.mark.parametrize("echoed", ["ticket", "signature"])
+async def test_a_secret_echoed_after_the_remembered_list_forgot_it_is_masked(
+    mock: respx.MockRouter, signer: cme_async.LocalSigner, echoed: str
+) -> None:
+    """A web app sees more tickets than ``_redact`` remembers (512): the secret an
+    exchange is sending is masked in the error it builds, however many came since."""
+    from cme_async import _redact
+
+    ticket = "tf_ticket_forgotten_by_the_list_0001"
+    signatures: list[str] = []
+
+    def login(request: httpx.Request) -> httpx.Response:
+        signature = request.url.params["signature"]
+        signatures.append(signature)
+        for n in range(600):  # other users' logins in between, in a busy process
+            _redact.register_secret(f"other-secret-{n:04d}-padding")
+        if echoed == "signature":  # an error page quoting the signature bare
+            return httpx.Response(502, text=f"<p>no upstream for {signature}</p>")
+        body = {"Response": {"Authorization": ticket, "AppId": 1, "Platform": PLATFORM}}
+        return httpx.Response(200, json=body)
+
+    def action(request: httpx.Request) -> httpx.Response:
+        sent = request.url.params["auth"]
+        for n in range(600):
+            _redact.register_secret(f"more-secret-{n:04d}-padding")
+        return httpx.Response(200, json=fail("InternalError", f"ticket {sent} is broken"))
+
+    mock.get(url__startswith=LOGIN).mock(side_effect=login)
+    mock.post(url__startswith=API).mock(side_effect=action)
+    async with cme_async.AsyncCmeClient(signer, "u", max_retries=0) as client:
+        with pytest.raises(cme_async.CmeError) as info:
+            await client.call("Material", "DescribeClass", {})
+    text = str(info.value) + repr(info.value) + str(getattr(info.value, "body_snippet", ""))
+    if echoed == "ticket":
+        assert "is broken" in text and ticket not in text
+    else:
+        assert "no upstream for" in text and signatures
+        # The quote is cut at 200 characters: look for any part of a signature.
+        assert not [s for s in signatures if s[:24] in text or s[-24:] in text]
