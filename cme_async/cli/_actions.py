@@ -78,6 +78,8 @@ def _value(field: FieldSpec, raw: Any) -> Any:
             f"--{kebab(field.wire)} must be JSON ({field.type}): {exc.msg} at column {exc.colno}",
             Exit.USAGE,
         ) from None
+    except RecursionError:
+        raise CliError(f"--{kebab(field.wire)} is nested too deeply to read", Exit.USAGE) from None
 
 
 _COMMON = [

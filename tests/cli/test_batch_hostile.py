@@ -200,6 +200,11 @@ async def test_data_files_that_are_not_utf8_or_too_deep_are_usage_errors(
     for path, wanted in ((latin1, "is not UTF-8 (byte 0xe9"), (deep, "nested too deeply")):
         ran = await cme("call", "Team/DescribeJoinTeams", "--data", f"@{path}")
         assert ran.code == 2 and wanted in ran.err, ran.err  # was: internal error, exit 1
+    owner = "[" * 100_000  # a typed command's JSON option, same hazard
+    typed = await cme(
+        "material", "create-class", "--parent-class-id", "1", "--name", "x", "--owner", owner
+    )
+    assert typed.code == 2 and "--owner is nested too deeply" in typed.err, typed.err
     ok = await cme("call", "Team/DescribeJoinTeams", "--data", f"@{bom}", "--json")
     assert ok.code == 0 and "TeamSet" in ok.json()
     assert cme.fake.calls["Team/DescribeJoinTeams"] == 1
