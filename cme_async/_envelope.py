@@ -7,6 +7,7 @@ here knows about HTTP clients, tickets or retries.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -153,18 +154,34 @@ def parse_login_response(
     )
 
 
+#: The longest Authorization a login answer may give (CME's are far shorter).
+MAX_TICKET_CHARS = 4096
+_TICKET_CHARS = re.compile(r"[\x21-\x7e]+")
+
+
 def _ticket_fields(
     fields: dict[str, Any], status: int, body: bytes, request_id: str | None
 ) -> dict[str, Any]:
     authorization = fields.get("Authorization")
+    problem = None
     if not isinstance(authorization, str) or not authorization:
+        problem = "no Authorization in the login answer"
+    elif len(authorization) > MAX_TICKET_CHARS or not _TICKET_CHARS.fullmatch(authorization):
+        # Kept, it would ride in every request's URL: one too long for any server (or with
+        # spaces or line breaks) fails each call as "not sent" and is never dropped.
+        problem = (
+            f"the login answer's Authorization is not a ticket ({len(authorization)} chars, "
+            f"printable ASCII without spaces, at most {MAX_TICKET_CHARS} expected)"
+        )
+    if problem is not None:
         raise MalformedResponseError(
-            "no Authorization in the login answer",
+            problem,
             body,
             action="Login",
             http_status=status,
             request_id=request_id,
         )
+    assert isinstance(authorization, str)
     register_secret(authorization)
     return fields
 

@@ -42,6 +42,17 @@ def _message(text: str) -> str:
     return snippet(text, MESSAGE_CHARS)
 
 
+#: A request id or error code longer than this is the server's garbage: cut in errors.
+LABEL_CHARS = 128
+
+
+def _label(value: str | None) -> str | None:
+    """A request id or code as an error shows it: a hostile answer cannot make it huge."""
+    if value is None or len(value) <= LABEL_CHARS:
+        return value
+    return f"{value[:LABEL_CHARS]}…({len(value)} chars)"
+
+
 class CmeError(Exception):
     """Base class of every error the SDK raises."""
 
@@ -112,7 +123,7 @@ class CmeApiError(CmeError):
         self.code = code
         self.message = _message(message)
         self.english_message = _message(english_message)
-        self.request_id = request_id
+        self.request_id = _label(request_id)
         self.action = action
         self.http_status = http_status
         super().__init__(self._describe())
@@ -121,7 +132,7 @@ class CmeApiError(CmeError):
         words = self.english_message or self.message or "no message"
         if self.message and self.english_message and self.message != self.english_message:
             words = f"{self.english_message} / {self.message}"
-        parts = [f"{self.action or 'CME'}: {self.code}: {redact(words)}"]
+        parts = [f"{self.action or 'CME'}: {_label(self.code)}: {redact(words)}"]
         details = []
         if self.request_id:
             details.append(f"request_id={self.request_id}")
@@ -133,7 +144,7 @@ class CmeApiError(CmeError):
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(code={self.code!r}, action={self.action!r}, "
+            f"{type(self).__name__}(code={_label(self.code)!r}, action={self.action!r}, "
             f"request_id={self.request_id!r}, http_status={self.http_status!r})"
         )
 
@@ -233,10 +244,10 @@ class CmeHTTPError(CmeError):
         self.status_code = status_code
         self.http_status = status_code
         self.action = action
-        self.request_id = request_id
+        self.request_id = _label(request_id)
         self.url = url
         self.body_snippet = snippet(body)
-        rid = f", request_id={request_id}" if request_id else ""
+        rid = f", request_id={self.request_id}" if request_id else ""
         where = f" from {url}" if url else ""
         hint = ""
         if status_code == 404 and url:
@@ -262,9 +273,9 @@ class MalformedResponseError(CmeError):
         self.reason = reason
         self.action = action
         self.http_status = http_status
-        self.request_id = request_id
+        self.request_id = _label(request_id)
         self.body_snippet = snippet(body)
-        rid = f", request_id={request_id}" if request_id else ""
+        rid = f", request_id={self.request_id}" if request_id else ""
         super().__init__(
             f"{action or 'CME'}: malformed answer ({reason}; http_status={http_status}{rid}): "
             f"{self.body_snippet!r}"

@@ -14,7 +14,7 @@ import respx
 
 import cme_async
 from cme_async._hooks import RequestEvent, ResponseEvent, RetryEvent
-from tests.conftest import API, PLATFORM, LoginCounter, ok
+from tests.conftest import API, LOGIN, PLATFORM, LoginCounter, ok
 
 SECRET_TICKET = "tf_ticket_0001_secretvalue"
 
@@ -508,3 +508,33 @@ async def test_typed_results_carry_the_request_id(
     assert "req-typed-7" not in repr(tree) and "RequestId" not in tree.to_dict()
     assert type(tree).from_dict(tree.to_dict()) == tree  # not part of equality
     assert type(tree).from_dict({}).request_id is None
+
+
+@pytest.mark.parametrize("ticket", ["tf_" + "x" * 70_000, "tf_with space", "tf_a\r\nX-Injected: 1"])
+async def test_a_login_answer_whose_authorization_is_no_ticket_is_refused(
+    mock: respx.MockRouter, signer: cme_async.LocalSigner, ticket: str
+) -> None:
+    """Kept, an absurd Authorization would ride in every URL: one too long for any
+    server failed each call as 'not sent' and was never dropped (the user wedged)."""
+    body = {"Response": {"Authorization": ticket, "AppId": 1, "Platform": "1000000009"}}
+    login = mock.get(url__startswith=LOGIN).respond(200, json=body)
+    action = mock.post(url__startswith=API).respond(200, json={"Code": "Success", "Data": {}})
+    async with cme_async.AsyncCmeClient(signer, "u", platform="1000000009") as client:
+        with pytest.raises(cme_async.CmeError) as info:
+            await client.call("Material", "DescribeClass", {})
+    assert "is not a ticket" in str(info.value)
+    assert ticket[:40] not in str(info.value) + repr(info.value)
+    assert login.call_count >= 1 and action.call_count == 0
+    assert client.ticket is None
+
+
+async def test_a_huge_request_id_or_code_is_cut_in_errors(
+    mock: respx.MockRouter, logins: LoginCounter, signer: cme_async.LocalSigner
+) -> None:
+    answer = {"Code": "X" * 50_000, "Message": "m", "RequestId": "r" * 50_000}
+    mock.post(url__startswith=API).respond(200, json=answer)
+    async with cme_async.AsyncCmeClient(signer, "u", platform="1000000009", max_retries=0) as c:
+        with pytest.raises(cme_async.CmeError) as info:
+            await c.call("Material", "DescribeClass", {})
+    assert len(str(info.value)) < 1_000 and len(repr(info.value)) < 1_000
+    assert info.value.request_id is not None and "(50000 chars)" in info.value.request_id
