@@ -17,6 +17,7 @@ from .._redact import redact
 Outcome = Literal["ok", "failed", "unknown", "invalid"]
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_ascii = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
 #: Characters JSON leaves raw that many readers take for a line break (Python's
@@ -29,7 +30,18 @@ def dumps(value: Any) -> str:
     text = _encode(value)
     if text.isascii():
         return text
+    if not utf8_safe(text):  # a lone surrogate ("\ud800" in the input, or in an answer)
+        return _encode_ascii(value)  # \u escapes, the same value when read back
     return text.translate(LINE_BREAKS)
+
+
+def utf8_safe(text: str) -> bool:
+    """True unless ``text`` holds a lone surrogate, which no UTF-8 file can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @attrs.frozen(slots=True)

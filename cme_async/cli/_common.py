@@ -61,10 +61,14 @@ def make_client(ctx: typer.Context, settings: Settings, user_id: str | None, **o
 
 
 def print_json(value: Any, *, pretty: bool = False) -> None:
-    from ..batch._results import LINE_BREAKS
+    from ..batch._results import LINE_BREAKS, utf8_safe
 
-    # U+2028 and friends escaped: `--json` output is one line for every line reader.
-    text = json.dumps(value, ensure_ascii=False, indent=2 if pretty else None)
+    # U+2028 and friends escaped: `--json` output is one line for every line reader;
+    # a lone surrogate (valid JSON "\ud800", not valid UTF-8) as a \u escape.
+    indent = 2 if pretty else None
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    if not utf8_safe(text):
+        text = json.dumps(value, ensure_ascii=True, indent=indent)
     text = text.translate(LINE_BREAKS)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()

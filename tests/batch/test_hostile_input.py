@@ -433,3 +433,25 @@ async def test_a_file_system_without_locks_still_runs_with_a_warning(
     summary = await batch.run_batch(local_client, items, checkpoint=out, progress=False)
     assert summary.ok == 1 and len(out.read_text().splitlines()) == 1
     assert "cannot lock" in caplog.text and "No locks available" in caplog.text
+
+
+async def test_a_lone_surrogate_in_an_id_is_written_escaped_not_fatal(
+    fake: FakeCme, local_client: cme_async.AsyncCmeClient, tmp_path: Path
+) -> None:
+    source = tmp_path / "calls.jsonl"
+    # Valid JSON, but "\ud800" is no character UTF-8 can hold: writing its result line
+    # raised UnicodeEncodeError, which stopped the whole run ('internal error').
+    source.write_text(
+        '{"id": "\\ud800x", "action": "Team/DescribeJoinTeams"}\n'
+        '{"id": "after", "action": "Team/DescribeJoinTeams"}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    first = await batch.run_batch(
+        local_client, batch.read_jsonl(source), checkpoint=out, progress=False
+    )
+    assert first.ok == 2
+    assert "\\ud800x" in out.read_text(encoding="utf-8")
+    again = await batch.run_batch(
+        local_client, batch.read_jsonl(source), checkpoint=out, progress=False
+    )
+    assert again.skipped == 2 and fake.calls["Team/DescribeJoinTeams"] == 2

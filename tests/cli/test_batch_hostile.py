@@ -208,3 +208,15 @@ async def test_data_files_that_are_not_utf8_or_too_deep_are_usage_errors(
     ok = await cme("call", "Team/DescribeJoinTeams", "--data", f"@{bom}", "--json")
     assert ok.code == 0 and "TeamSet" in ok.json()
     assert cme.fake.calls["Team/DescribeJoinTeams"] == 1
+
+
+async def test_a_lone_surrogate_id_in_the_summary_is_escaped(cme: Cme, tmp_path: Path) -> None:
+    root = cme.fake.root_class_id()
+    cme.fake.fail_next("Material/CreateClass", http_status=502)  # unknown: id in the summary
+    calls = tmp_path / "calls.jsonl"
+    item = json.dumps(_create("\ud800c", root, "surrogate"))  # json.dumps writes "\ud800c"
+    calls.write_text(item + "\n")
+    ran = await cme("batch", str(calls), "--out", str(tmp_path / "r.jsonl"), "--json")
+    assert ran.code == 7, ran.err  # was: 1, UnicodeEncodeError printing the summary
+    assert ran.json()["unknown_ids"] == ["\ud800c"]
+    assert "\\ud800c" in ran.err
