@@ -93,6 +93,11 @@ def run(
             those in flight, write their results and end (a second signal cancels them).
         check_duplicates: report a repeated id as invalid (keeps ~60 bytes per id).
         durable: fsync each write-ahead line (survives power loss, not only a crash).
+
+    Raises (from the iteration, before anything is sent): ``CheckpointInUse`` if another
+    run holds the checkpoint, ``NotACheckpoint`` if the file holds lines no run wrote,
+    ``OSError`` if it cannot be opened; later, the ``OSError`` of a checkpoint write that
+    failed (the run stops taking items first). ``ValueError`` at once for bad options.
     """
     executor = LocalExecutor(client, deadline=deadline, max_retries=max_retries)
     return BatchRun(
