@@ -278,3 +278,24 @@ async def test_a_failed_holder_releases_and_the_waiter_tries_once_itself() -> No
     with pytest.raises(cme_async.LoginError):
         await first
     assert second.user_id == "u" and failing.calls == 1 and healthy.calls == 1
+
+
+class ReleaseFails(SharedMemoryStore):
+    async def release_login_lock(self, key: str, owner: str) -> bool:
+        raise ConnectionError("store went away after the login")
+
+
+async def test_a_failed_lock_release_neither_fails_the_login_nor_hides_its_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The lock expires by itself: a release that fails is a warning, not the call's end."""
+    store = ReleaseFails()
+    login = SlowLogin(delay=0)
+    ticket = await TokenManager(login, store=store).get(ID("u"))
+    assert ticket.user_id == "u" and login.calls == 1
+    assert "release_login_lock" in caplog.text and "expires by itself" in caplog.text
+    # A login that failed still says why, not that the release failed.
+    store.locks.clear()
+    failing = SlowLogin(delay=0, fail_times=1)
+    with pytest.raises(cme_async.LoginError):
+        await TokenManager(failing, store=ReleaseFails()).get(ID("v"))
