@@ -8,6 +8,7 @@ import pytest
 
 import cme_async
 from cme_async.testing import DEMO_PLATFORM, DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_USER_ID, FakeCme
+from tests.emulated import demo_client
 
 BODY = {"Platform": DEMO_PLATFORM, "Owner": {"Type": "PERSON", "Id": DEMO_USER_ID}}
 
@@ -64,18 +65,9 @@ async def test_an_on_login_hook_that_hangs_does_not_hold_the_login(transport: st
         events.append(event)
         await never.wait()
 
-    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
     async with (
         fake.serve() as url,
-        cme_async.AsyncCmeClient(
-            signer,
-            DEMO_USER_ID,
-            api_url=url,
-            login_url=url,
-            transport=transport,
-            timeout=0.3,
-            on_login=stuck_metrics,
-        ) as client,
+        demo_client(url, transport=transport, timeout=0.3, on_login=stuck_metrics) as client,
     ):
         calls = [client.call("Material", "DescribeClass", BODY, deadline=10) for _ in range(5)]
         await asyncio.gather(*calls)

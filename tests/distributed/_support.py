@@ -21,6 +21,7 @@ from cme_async.testing import (
     DEMO_USER_ID,
     FakeCme,
 )
+from tests.emulated import demo_client
 
 ME = {"Type": "PERSON", "Id": DEMO_USER_ID}
 BOUND = 60.0  # seconds: the longest any wait here may take (they end in well under 1 s)
@@ -45,17 +46,9 @@ def worker_env(api_url: str, tmp_path: Path) -> dict[str, str]:
 async def emulator_client(
     fake: FakeCme, max_concurrency: int = 8
 ) -> AsyncIterator[cme_async.AsyncCmeClient]:
-    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
     async with (
         fake.serve() as url,
-        cme_async.AsyncCmeClient(
-            signer,
-            DEMO_USER_ID,
-            api_url=url,
-            login_url=url,
-            allow_insecure=True,
-            max_concurrency=max_concurrency,
-        ) as client,
+        demo_client(url, allow_insecure=True, max_concurrency=max_concurrency) as client,
     ):
         yield client
 

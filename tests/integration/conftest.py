@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 import cme_async
 from cme_async.testing import (
     DEMO_PLATFORM,
-    DEMO_SECRET_ID,
-    DEMO_SECRET_KEY,
     DEMO_USER_ID,
     FakeCme,
 )
+from tests.emulated import demo_client
 
 ME = {"Type": "PERSON", "Id": DEMO_USER_ID}
 SCOPE = {"Platform": DEMO_PLATFORM, "Owner": ME}
@@ -31,9 +29,7 @@ async def url(fake: FakeCme) -> AsyncIterator[str]:
         yield served
 
 
-def make_client(url: str, signer: Any = None, **kwargs: Any) -> cme_async.AsyncCmeClient:
-    signer = signer or cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
-    return cme_async.AsyncCmeClient(signer, DEMO_USER_ID, api_url=url, login_url=url, **kwargs)
+make_client = demo_client
 
 
 @pytest.fixture

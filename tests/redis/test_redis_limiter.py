@@ -13,6 +13,7 @@ from cme_async import RateLimiterError
 from cme_async import _redis_limiter as limiter_module
 from cme_async.redis import RedisRateLimiter
 from cme_async.testing import DEMO_PLATFORM, DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_USER_ID, FakeCme
+from tests.emulated import demo_client
 from tests.redis_server import RedisServer, free_port
 
 
@@ -87,17 +88,9 @@ async def test_fails_closed_and_the_call_is_not_sent() -> None:
     limiter = RedisRateLimiter(url, rate=5, socket_timeout=0.5)
     assert "hunter2-pw" not in repr(limiter)
     fake = FakeCme.seeded()
-    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
     async with (
         fake.serve() as api,
-        cme_async.AsyncCmeClient(
-            signer,
-            DEMO_USER_ID,
-            api_url=api,
-            login_url=api,
-            allow_insecure=True,
-            rate_limit=limiter,
-        ) as client,
+        demo_client(api, allow_insecure=True, rate_limit=limiter) as client,
     ):
         async with asyncio.timeout(10):
             with pytest.raises(RateLimiterError) as caught:

@@ -14,13 +14,10 @@ import cme_async
 from cme_async import Ticket, TicketStoreError
 from cme_async.redis import RedisRateLimiter, RedisTicketStore
 from cme_async.testing import (
-    DEMO_PLATFORM,
-    DEMO_SECRET_ID,
-    DEMO_SECRET_KEY,
-    DEMO_USER_ID,
     FakeCme,
     check_ticket_store,
 )
+from tests.emulated import demo_client
 from tests.redis_server import INSTALL_HINT, RedisServer
 
 SECRET = "tf_secret_ticket_value_0123456789abcdef"
@@ -172,19 +169,11 @@ async def test_calls_fail_fast_while_redis_is_down_and_recover(own_redis: RedisS
     valid ticket keep working from the process's near cache; calls that need the store
     raise TicketStoreError within the socket timeout, never hang; then all work again."""
     fake = FakeCme.seeded()
-    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
     store = RedisTicketStore(own_redis.url, socket_timeout=0.5)
     outcomes: list[str] = []
     async with (
         fake.serve() as url,
-        cme_async.AsyncCmeClient(
-            signer,
-            DEMO_USER_ID,
-            api_url=url,
-            login_url=url,
-            allow_insecure=True,
-            ticket_store=store,
-        ) as client,
+        demo_client(url, allow_insecure=True, ticket_store=store) as client,
     ):
 
         async def call() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 import cme_async
 from cme_async.testing import FakeCme
+from tests.emulated import demo_client
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -77,7 +78,4 @@ async def served() -> AsyncIterator[tuple[FakeCme, str, Recorder]]:
 
 
 def client_for(fake: FakeCme, url: str, **kwargs: Any) -> cme_async.AsyncCmeClient:
-    from cme_async.testing import DEMO_PLATFORM, DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_USER_ID
-
-    signer = cme_async.LocalSigner(DEMO_SECRET_ID, DEMO_SECRET_KEY, DEMO_PLATFORM)
-    return cme_async.AsyncCmeClient(signer, DEMO_USER_ID, api_url=url, login_url=url, **kwargs)
+    return demo_client(url, **kwargs)
