@@ -20,7 +20,7 @@ from cattrs.gen import make_dict_unstructure_fn_from_attrs, override
 
 from ._wire import Wire, is_model, members
 
-__all__ = ["as_written_hook", "misfit"]
+__all__ = ["as_written_hook", "misfit", "wire_writer"]
 
 Hook = Callable[..., Any]
 
@@ -49,36 +49,51 @@ def _holds_models(t: Any) -> bool:
     return any(is_model(x) or any(map(is_model, typing.get_args(x))) for x in members(t))
 
 
-def as_written_hook(cl: type) -> Hook:
-    """The hook turning a ``cl`` instance into its wire dict without checking anything
-    (``to_dict()`` of answers and structures: what was read is written back)."""
-    hook = _AS_WRITTEN.get(cl)
+FieldOverride = Callable[[type, Any, Wire], Any]
+
+
+def wire_writer(
+    cl: type, cache: dict[type, Hook], host: cattrs.Converter, field_override: FieldOverride
+) -> Hook:
+    """A hook writing a ``cl`` instance as its wire dict, fields that came unknown last:
+    cattrs generates it from ``field_override(cl, attribute, wire)`` for each attribute.
+    Cached before it is built, so a structure nesting itself finds it."""
+    hook = cache.get(cl)
     if hook is not None:
         return hook
 
     def write(obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = fn(obj)
-        for key, value in obj.unknown_fields.items():
-            out.setdefault(key, value)
+        extra = obj.unknown_fields
+        if extra:
+            for key, value in extra.items():
+                out.setdefault(key, value)
         return out
 
-    _AS_WRITTEN[cl] = write
+    cache[cl] = write
     attrs.resolve_types(cl)
     w: Wire = cl.__dict__["_wire"]
     plan = [a for a in attrs.fields(cl) if a.name != "unknown_fields"]
-    overrides: dict[str, Any] = {
-        a.name: override(
-            rename=w.names[a.name],
-            # (values that hold no model are written as they are, however deep)
-            unstruct_hook=_as_written if _holds_models(a.type) else _as_is,
-            omit_if_default=False if a.name in w.always else None,
-        )
-        for a in plan
-    }
+    overrides = {a.name: field_override(cl, a, w) for a in plan}
     fn: Hook = make_dict_unstructure_fn_from_attrs(
-        plan, cl, _host, _cattrs_omit_if_default=True, **overrides
+        plan, cl, host, _cattrs_omit_if_default=True, **overrides
     )
     return write
+
+
+def _written_as_read(cl: type, a: Any, w: Wire) -> Any:
+    return override(
+        rename=w.names[a.name],
+        # (values that hold no model are written as they are, however deep)
+        unstruct_hook=_as_written if _holds_models(a.type) else _as_is,
+        omit_if_default=False if a.name in w.always else None,
+    )
+
+
+def as_written_hook(cl: type) -> Hook:
+    """The hook turning a ``cl`` instance into its wire dict without checking anything
+    (``to_dict()`` of answers and structures: what was read is written back)."""
+    return wire_writer(cl, _AS_WRITTEN, _host, _written_as_read)
 
 
 def misfit(cl: type, data: Any, path: str) -> str | None:

@@ -150,17 +150,17 @@ def test_many_key_layouts_compile_a_bounded_number_of_functions(
     """Items whose keys vary (a server leaving out empty fields, or adding its own)
     past the 64 remembered layouts made every item compile a new cattrs function:
     40-50x the cost of an item. Past the bound, one generic function reads them."""
-    from cme_async import _converter
+    from cme_async import _structure
 
     compiled: list[Any] = []
-    real = _converter._shape_function
+    real = _structure._shape_function
 
     def counting(*args: Any) -> Any:
         compiled.append(args[0])
         return real(*args)
 
-    monkeypatch.setattr(_converter, "_shape_function", counting)
-    monkeypatch.setattr(_converter, "_STRUCTURE", {})  # fresh hooks, counted from zero
+    monkeypatch.setattr(_structure, "_shape_function", counting)
+    monkeypatch.setattr(_structure, "_STRUCTURE", {})  # fresh hooks, counted from zero
     items: list[dict[str, Any]] = [
         {"BasicInfo": {"MaterialId": str(i), f"Extra{i % 300}": i, "Name": "n"}, "Odd": i}
         for i in range(3000)
@@ -186,7 +186,7 @@ def test_the_generic_road_reads_every_documented_answer_like_the_compiled_one(
 ) -> None:
     from actions_support import reference_actions, spec_of
 
-    from cme_async import _converter
+    from cme_async import _structure
 
     answers = [
         (getattr(models, f"{spec_of(a).action_name}Response"), e["response"]["Data"])
@@ -196,8 +196,8 @@ def test_the_generic_road_reads_every_documented_answer_like_the_compiled_one(
     ]
     assert len(answers) >= 20
     compiled = [parse(cls, data, "X/Y") for cls, data in answers]
-    monkeypatch.setattr(_converter, "_STRUCTURE", {})
-    monkeypatch.setattr(_converter, "_MAX_SHAPES", 0)  # every object on the generic road
+    monkeypatch.setattr(_structure, "_STRUCTURE", {})
+    monkeypatch.setattr(_structure, "_MAX_SHAPES", 0)  # every object on the generic road
     generic = [parse(cls, data, "X/Y") for cls, data in answers]
     assert generic == compiled
     assert [m.to_dict() for m in generic] == [m.to_dict() for m in compiled]
