@@ -22,6 +22,7 @@ from ._keys import (
     DEFAULT_QUEUE,
     JOB_FUNCTION,
     JOB_TIMEOUT_MARGIN,
+    check_reachable,
     dump_job,
     load_job,
     logger,
@@ -79,6 +80,7 @@ class ArqExecutor:
     async def __aenter__(self) -> ArqExecutor:
         from arq import create_pool
 
+        await check_reachable(self.redis_url)  # fail in seconds, not after arq's retries
         self._pool = await create_pool(
             redis_settings(self.redis_url),
             default_queue_name=self.queue_name,

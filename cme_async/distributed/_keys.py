@@ -99,3 +99,18 @@ def redis_settings(url: str) -> RedisSettings:
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_RETRIES),
         retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionError],
     )
+
+
+async def check_reachable(url: str, timeout: float = 5.0) -> None:
+    """One PING with no retries, before arq connects: arq retries its first connection
+    5 times over our ~30 s command retries, so an unreachable Redis took minutes to be
+    reported. Raises redis-py's ConnectionError / TimeoutError (``cme``: exit 6)."""
+    from .._redis_base import aioredis, parse_url
+
+    options = parse_url(url, "redis_url")
+    options.update(socket_connect_timeout=timeout, socket_timeout=timeout)
+    client = aioredis.Redis(connection_pool=aioredis.ConnectionPool(**options))
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()

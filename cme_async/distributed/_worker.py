@@ -16,6 +16,7 @@ from ._keys import (
     JOB_TIMEOUT_MARGIN,
     RESULTS_TTL,
     WORKER_DIED,
+    check_reachable,
     dump_job,
     load_job,
     logger,
@@ -212,6 +213,7 @@ def run_worker(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
+        loop.run_until_complete(check_reachable(redis_url))  # seconds, not arq's minutes
         create_worker(settings, burst=burst).run()
     finally:
         asyncio.set_event_loop(None)

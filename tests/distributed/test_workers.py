@@ -15,6 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cme_async.testing import (
     DEMO_PLATFORM,
     DEMO_SECRET_ID,
@@ -167,3 +169,23 @@ def _set_password(port: int, password: str) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(f"CONFIG SET requirepass {password}\r\n".encode())
         assert sock.recv(64).startswith(b"+OK")
+
+
+@pytest.mark.parametrize("command", ["worker", "batch"])
+async def test_an_unreachable_redis_is_reported_at_once(tmp_path: Path, command: str) -> None:
+    """arq retries its first connection 5 times over the ~30 s command retries that let
+    workers ride out a Redis restart: nobody listening took minutes to be reported. A
+    single PING first says so at once (exit 6, the network status)."""
+    from tests.redis_server import free_port
+
+    url = f"redis://:hunter2-password@127.0.0.1:{free_port()}/0"  # nothing listens there
+    items = tmp_path / "in.jsonl"
+    items.write_text('{"id": "1", "action": "Team/DescribeJoinTeams", "body": {}}\n')
+    args = ["worker"] if command == "worker" else ["batch", str(items), "--out"]
+    if command == "batch":
+        args.append(str(tmp_path / "out.jsonl"))
+    proc = await _cme(_env("http://127.0.0.1:9"), *args, "--redis", url)
+    # Bounded far below arq's own retries (it gave up after about 200 s).
+    _, err = await asyncio.wait_for(proc.communicate(), 25)
+    assert proc.returncode == 6, err.decode()
+    assert "Redis" in err.decode() and b"hunter2-password" not in err
