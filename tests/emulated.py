@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from typing import Any
 
 import cme_async
@@ -16,4 +19,33 @@ def demo_client(url: str, signer: Any = None, **kwargs: Any) -> cme_async.AsyncC
     """The demo user's client against an emulator at ``url`` (login and API both there)."""
     return cme_async.AsyncCmeClient(
         signer or demo_signer(), DEMO_USER_ID, api_url=url, login_url=url, **kwargs
+    )
+
+
+def demo_env(url: str, config_file: str | None = None) -> dict[str, str]:
+    """This process's environment with ``CME_*`` set for the demo user at ``url`` (a
+    ``cme`` subprocess's), and no profile file unless ``config_file`` names one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
+    env.update(
+        CME_SECRET_ID=DEMO_SECRET_ID,
+        CME_SECRET_KEY=DEMO_SECRET_KEY,
+        CME_PLATFORM=DEMO_PLATFORM,
+        CME_USER_ID=DEMO_USER_ID,
+        CME_API_URL=url,
+        CME_LOGIN_URL=url,
+        CME_CONFIG_FILE=config_file or os.devnull + ".absent",
+    )
+    return env
+
+
+async def spawn_cme(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    """``python -m cme_async.cli *args`` with its output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cme_async.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )

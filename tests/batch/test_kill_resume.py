@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from cme_async.testing import (
-    DEMO_PLATFORM,
-    DEMO_SECRET_ID,
-    DEMO_SECRET_KEY,
-    DEMO_USER_ID,
     FakeCme,
 )
+from tests.emulated import demo_env, spawn_cme
 
 from .conftest import ME
 
@@ -43,26 +38,7 @@ def _items(fake: FakeCme) -> list[dict[str, Any]]:
 
 
 async def _batch(url: str, *args: str) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
-    env.update(
-        CME_SECRET_ID=DEMO_SECRET_ID,
-        CME_SECRET_KEY=DEMO_SECRET_KEY,
-        CME_PLATFORM=DEMO_PLATFORM,
-        CME_USER_ID=DEMO_USER_ID,
-        CME_API_URL=url,
-        CME_LOGIN_URL=url,
-        CME_CONFIG_FILE=os.devnull + ".absent",
-    )
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cme_async.cli",
-        "batch",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await spawn_cme(demo_env(url), "batch", *args)
 
 
 def _sent(fake: FakeCme) -> Counter[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,13 +14,10 @@ import redis.asyncio as aioredis
 
 import cme_async
 from cme_async.testing import (
-    DEMO_PLATFORM,
-    DEMO_SECRET_ID,
-    DEMO_SECRET_KEY,
     DEMO_USER_ID,
     FakeCme,
 )
-from tests.emulated import demo_client
+from tests.emulated import demo_client, demo_env
 
 ME = {"Type": "PERSON", "Id": DEMO_USER_ID}
 BOUND = 60.0  # seconds: the longest any wait here may take (they end in well under 1 s)
@@ -29,17 +25,7 @@ BOUND = 60.0  # seconds: the longest any wait here may take (they end in well un
 
 def worker_env(api_url: str, tmp_path: Path) -> dict[str, str]:
     """The environment of a `cme worker` subprocess calling the emulator at ``api_url``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
-    env.update(
-        CME_SECRET_ID=DEMO_SECRET_ID,
-        CME_SECRET_KEY=DEMO_SECRET_KEY,
-        CME_PLATFORM=DEMO_PLATFORM,
-        CME_USER_ID=DEMO_USER_ID,
-        CME_API_URL=api_url,
-        CME_LOGIN_URL=api_url,
-        CME_CONFIG_FILE=str(tmp_path / "absent.toml"),
-    )
-    return env
+    return demo_env(api_url, str(tmp_path / "absent.toml"))
 
 
 @contextlib.asynccontextmanager

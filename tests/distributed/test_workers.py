@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,12 +16,11 @@ from typing import Any
 import pytest
 
 from cme_async.testing import (
-    DEMO_PLATFORM,
-    DEMO_SECRET_ID,
     DEMO_SECRET_KEY,
     DEMO_USER_ID,
     FakeCme,
 )
+from tests.emulated import demo_env, spawn_cme
 from tests.redis_server import running_redis
 
 N_ITEMS = 3000
@@ -31,29 +28,11 @@ ME = {"Type": "PERSON", "Id": DEMO_USER_ID}
 
 
 def _env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
-    env.update(
-        CME_SECRET_ID=DEMO_SECRET_ID,
-        CME_SECRET_KEY=DEMO_SECRET_KEY,
-        CME_PLATFORM=DEMO_PLATFORM,
-        CME_USER_ID=DEMO_USER_ID,
-        CME_API_URL=url,
-        CME_LOGIN_URL=url,
-        CME_CONFIG_FILE=os.devnull + ".absent",
-    )
-    return env
+    return demo_env(url)
 
 
 async def _cme(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cme_async.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await spawn_cme(env, *args)
 
 
 def _items(fake: FakeCme) -> list[dict[str, Any]]:
