@@ -7,6 +7,7 @@ a mock of Redis does not test the store.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -123,3 +124,24 @@ def running_redis(workdir: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+class RedisProxy:
+    """A TCP proxy on a free loopback port in front of the Redis on ``port``: a fault
+    test subclasses it and writes ``_serve`` (what to pass on, what to break).
+    ``async with`` yields the proxy's redis:// URL."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError

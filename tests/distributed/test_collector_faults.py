@@ -27,7 +27,7 @@ from cme_async.distributed import ArqExecutor
 from cme_async.distributed._keys import dump_job, load_job, redis_settings
 from cme_async.testing import FakeCme
 from tests.distributed._support import BOUND, creates, sent_names, worker_env
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisProxy, RedisServer
 
 
 async def test_repeated_ids_each_get_a_result(redis_server: RedisServer, tmp_path: Path) -> None:
@@ -145,24 +145,15 @@ async def test_an_unreadable_result_loses_no_other(redis_server: RedisServer) ->
     assert (result.id, result.outcome) == ("g1", "ok")
 
 
-class _BreakExec:
+class _BreakExec(RedisProxy):
     """A TCP proxy to Redis that breaks the first EXEC's connection: before passing the
     EXEC on (nothing queued) or after it, dropping Redis's reply (the job is queued).
     Either way arq's enqueue_job answers None, as if the job id were taken."""
 
     def __init__(self, port: int, *, exec_reaches_redis: bool) -> None:
-        self.port = port
+        super().__init__(port)
         self.exec_reaches_redis = exec_reaches_redis
         self.broken = False
-        self.server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)

@@ -19,7 +19,7 @@ from cme_async import _redis_limiter as limiter_module
 from cme_async._redis_base import mask_url
 from cme_async.redis import RedisRateLimiter, RedisTicketStore
 from tests.redis._tls import tls_redis
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisProxy, RedisServer
 
 # Generated passwords often hold characters that end a URL's host part when not
 # percent-encoded; redis-py then fails to parse the URL, or reads part of it as the port.
@@ -197,21 +197,13 @@ def test_threads_with_loops_of_their_own_share_one_store(redis_url: str, redis_p
     assert len(store._conn._bound) <= len(threads)
 
 
-class _DropFirst:
+class _DropFirst(RedisProxy):
     """A TCP proxy to Redis that closes the client's connection, unanswered, when the
     first command holding ``marker`` arrives (a server restarting mid-command)."""
 
     def __init__(self, port: int, marker: bytes) -> None:
-        self.port, self.marker, self.dropped = port, marker, 0
-        self.server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
+        super().__init__(port)
+        self.marker, self.dropped = marker, 0
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
