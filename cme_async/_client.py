@@ -31,7 +31,7 @@ from ._generated.mixin import ActionNamespaces
 from ._hooks import HookArg, as_hooks
 from ._limits import Limits, RateLimiter
 from ._login import LoginExchange
-from ._pipeline import ActionAttempt, Observers, RawResult, report_retry
+from ._pipeline import ActionAttempt, Observers, RawResult, retry_reporter
 from ._shared import SharedState, host_and_port
 from ._signing import LocalSigner, Signer
 from ._tokens import Identity, Ticket, TicketStore, TokenManager
@@ -383,7 +383,7 @@ class AsyncCmeClient(ActionNamespaces):
             max_retries=retries,
             progress=progress,
             where=shared.endpoint,
-            on_retry=self._retry_reporter(action),
+            on_retry=retry_reporter(self._observers, action),
         )
         try:
             if limit is None:
@@ -410,15 +410,3 @@ class AsyncCmeClient(ActionNamespaces):
                 shared.active.discard(task)
         # Raised here, outside every except block: no transport error rides along.
         raise cut_short
-
-    def _retry_reporter(self, action: str) -> _retry.OnRetry | None:
-        observers = self._observers
-        if not observers.on_retry:
-            return None
-
-        async def report(
-            attempt: int, reason: str, delay: float | None, error: BaseException
-        ) -> None:
-            await report_retry(observers, action, attempt, reason, delay, error)
-
-        return report

@@ -286,4 +286,22 @@ async def report_retry(
         await emit(observers.on_retry, event)
 
 
-__all__ = ["ActionAttempt", "Observers", "RawResult", "relogin_helps", "report_retry"]
+def retry_reporter(observers: Observers, action: str) -> _retry.OnRetry | None:
+    """The retry loop's ``on_retry`` for ``action``: None when no hook listens."""
+    if not observers.on_retry:
+        return None
+
+    async def report(attempt: int, reason: str, delay: float | None, error: BaseException) -> None:
+        await report_retry(observers, action, attempt, reason, delay, error)
+
+    return report
+
+
+__all__ = [
+    "ActionAttempt",
+    "Observers",
+    "RawResult",
+    "relogin_helps",
+    "report_retry",
+    "retry_reporter",
+]
