@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.emulated import spawn_cme
+
 from .conftest import USER, Cme
 
 
@@ -67,10 +69,8 @@ async def test_a_second_batch_on_the_same_out_is_refused(cme: Cme, tmp_path: Pat
     calls = tmp_path / "calls.jsonl"
     _write(calls, [_create(str(i), root, f"twice-{i}") for i in range(40)])
     out = tmp_path / "results.jsonl"
-    first = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cme_async.cli",
+    first = await spawn_cme(
+        cme.env(),
         "batch",
         str(calls),
         "--out",
@@ -78,9 +78,6 @@ async def test_a_second_batch_on_the_same_out_is_refused(cme: Cme, tmp_path: Pat
         "--concurrency",
         "2",
         "--no-progress",
-        env=cme.env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
     for _ in range(2400):  # the first run is under way once its first line is written
         if out.exists() and out.stat().st_size > 0:

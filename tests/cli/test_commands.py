@@ -7,8 +7,9 @@ import base64
 import json
 import os
 import signal
-import sys
 from pathlib import Path
+
+from tests.emulated import spawn_cme
 
 from .conftest import PLATFORM, SECRET_KEY, USER, Cme
 
@@ -204,18 +205,13 @@ async def test_batch_exit_status_results_and_summary(cme: Cme, tmp_path: Path) -
 
 
 async def test_emulator_command_serves_until_interrupted(cme: Cme) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cme_async.cli",
+    proc = await spawn_cme(
+        cme.env(),
         "emulator",
         "--port",
         "0",
         "--seed",
         "--json",
-        env=cme.env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
@@ -241,10 +237,8 @@ async def test_batch_sigterm_keeps_results_then_resume_finishes(cme: Cme, tmp_pa
     ]
     calls.write_text("".join(json.dumps(line) + "\n" for line in lines))
     out = tmp_path / "results.jsonl"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cme_async.cli",
+    proc = await spawn_cme(
+        cme.env(),
         "batch",
         str(calls),
         "--out",
@@ -252,9 +246,6 @@ async def test_batch_sigterm_keeps_results_then_resume_finishes(cme: Cme, tmp_pa
         "--concurrency",
         "4",
         "--no-progress",
-        env=cme.env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
     for _ in range(1200):
         if out.exists() and len(out.read_bytes().splitlines()) >= 20:
