@@ -22,13 +22,20 @@ def demo_client(url: str, signer: Any = None, **kwargs: Any) -> cme_async.AsyncC
     )
 
 
-def demo_env(url: str, config_file: str | None = None) -> dict[str, str]:
+def demo_env(
+    url: str,
+    config_file: str | None = None,
+    *,
+    secret_id: str = DEMO_SECRET_ID,
+    secret_key: str = DEMO_SECRET_KEY,
+) -> dict[str, str]:
     """This process's environment with ``CME_*`` set for the demo user at ``url`` (a
-    ``cme`` subprocess's), and no profile file unless ``config_file`` names one."""
+    ``cme`` subprocess's), and no profile file unless ``config_file`` names one. The CLI
+    tests pass a key pair of their own, to prove it never reaches any output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
     env.update(
-        CME_SECRET_ID=DEMO_SECRET_ID,
-        CME_SECRET_KEY=DEMO_SECRET_KEY,
+        CME_SECRET_ID=secret_id,
+        CME_SECRET_KEY=secret_key,
         CME_PLATFORM=DEMO_PLATFORM,
         CME_USER_ID=DEMO_USER_ID,
         CME_API_URL=url,

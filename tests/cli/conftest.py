@@ -7,7 +7,6 @@ that it never shows up in anything ``cme`` prints.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -15,12 +14,13 @@ from typing import Any
 import attrs
 import pytest
 
-from cme_async.testing import FakeCme
+from cme_async.testing import DEMO_PLATFORM, DEMO_USER_ID, FakeCme
+from tests.emulated import demo_env
 
 SECRET_ID = "AKIDcliTestSecretId000000000000000"
 SECRET_KEY = "cliTestSecretKey-Do-Not-Print-0123456789"
-PLATFORM = "1000000009"
-USER = "demo_user"
+PLATFORM = DEMO_PLATFORM  # the emulator's demo user, with a key pair of the tests' own
+USER = DEMO_USER_ID
 
 
 @attrs.frozen
@@ -44,16 +44,7 @@ class Cme:
         self.outputs: list[str] = []
 
     def env(self, **changes: str | None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CME_")}
-        env.update(
-            CME_SECRET_ID=SECRET_ID,
-            CME_SECRET_KEY=SECRET_KEY,
-            CME_PLATFORM=PLATFORM,
-            CME_USER_ID=USER,
-            CME_API_URL=self.url,
-            CME_LOGIN_URL=self.url,
-            CME_CONFIG_FILE=os.devnull + ".absent",
-        )
+        env = demo_env(self.url, secret_id=SECRET_ID, secret_key=SECRET_KEY)
         for key, value in changes.items():
             if value is None:
                 env.pop(key, None)
